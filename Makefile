@@ -1,0 +1,83 @@
+# One plain Makefile. `make` builds bin/*, `make test` runs every suite,
+# `make install PREFIX=/usr/local DESTDIR=` installs.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+PKG      ?= pkg-config
+
+WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wshadow -Wno-format-truncation
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -DCODEX_VERSION='"$(VERSION)"' -Ilib
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+ifeq ($(CI),true)
+CFLAGS   += -Werror
+endif
+ifdef SANITIZE
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+CJSON_LIBS    := $(shell $(PKG) --libs libcjson 2>/dev/null || echo -lcjson)
+SECCOMP_LIBS  := $(shell $(PKG) --libs libseccomp 2>/dev/null || echo -lseccomp)
+RDKAFKA_LIBS  := $(shell $(PKG) --libs rdkafka 2>/dev/null || echo -lrdkafka)
+HIREDIS_LIBS  := $(shell $(PKG) --libs hiredis 2>/dev/null || echo -lhiredis)
+JQ_LIBS       := -ljq -lonig
+
+PROGRAMS := sandbox-exec judge kcat-jobs retryd pool-ctl
+BINS     := $(addprefix bin/,$(PROGRAMS))
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:lib/%.c=build/lib/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS)
+bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) -lm
+bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS)
+bin/retryd_LIBS       := $(CJSON_LIBS) $(HIREDIS_LIBS)
+bin/pool-ctl_LIBS     := $(CJSON_LIBS)
+ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) -lm
+
+all: $(BINS)
+
+build/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/libcodex.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+bin/%: cmd/%/main.c build/libcodex.a $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libcodex.a $($@_LIBS)
+
+build/tests/%: tests/unit/%.c tests/unit/unit.h build/libcodex.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< build/libcodex.a $(ALL_LIBS)
+
+units: $(UNITS)
+
+# The whole suite: C unit tests, then the bats suites. scripts/test-env
+# installs what is missing and prepares the machine (cgroups, Go cache).
+test: all units
+	scripts/test-env
+	scripts/run-tests
+
+check: test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/codex \
+		$(DESTDIR)$(PREFIX)/share/codex/harness $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 etc/languages.conf $(DESTDIR)$(PREFIX)/etc/codex/
+	install -m 644 share/harness/* $(DESTDIR)$(PREFIX)/share/codex/harness/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build bin
+
+.PHONY: all units test check install clean

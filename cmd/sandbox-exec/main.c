@@ -1,0 +1,338 @@
+/* sandbox-exec: run each job line of stdin in a sandbox and write it back
+ * with an `exec` section (docs/formats.md), in completion order.
+ *
+ * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns]
+ *
+ *   -j, --jobs N        jobs run at once (default: the number of slots)
+ *   --slots N           sandbox slots on this host (default: CONTAINER_POOL_SIZE,
+ *                       else the language table's `slots`)
+ *   --languages FILE    the language table (default: see sandbox-exec(1))
+ *   --backend ns        the sandbox backend; `ns` (namespaces) is the only one
+ *   -h, --help, -V, --version
+ *
+ * A line that is not a job gets an `error` section (kind poison) and the
+ * next line flows; a sandbox failure gets one of kind infrastructure.
+ * Exit: 0 at end of input or after SIGTERM/SIGINT (in-flight jobs finish),
+ * 100 on bad usage or configuration, 111 when stdout is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "job.h"
+#include "jsonx.h"
+#include "lang.h"
+#include "line.h"
+#include "log.h"
+#include "runner.h"
+#include "slot.h"
+#include "util.h"
+
+static const char usage_text[] =
+	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns]\n"
+	"Runs job lines from stdin in sandboxes; writes them back with an exec section.\n";
+
+enum { LINE_MAX_BYTES = 8 << 20, MAX_WORKERS = 1024 };
+
+struct options {
+	long jobs;
+	long slots;
+	const char *languages;
+};
+
+/* A forked process running one job; its line arrives on fd. */
+struct worker {
+	pid_t pid;
+	int fd;
+	char *buf;
+	size_t len;
+	cJSON *job;	/* kept to report a worker that died; owned */
+};
+
+struct state {
+	struct options opt;
+	struct lang_table table;
+	struct cg_sys cgs;
+	struct line_reader in;
+	struct worker *workers;
+	int nworkers;
+	int next_slot;
+	int sigfd;
+	int stopping;
+};
+
+static void usage_exit(int status)
+{
+	fputs(usage_text, status ? stderr : stdout);
+	exit(status);
+}
+
+static long number_arg(const char *name, const char *v, long max)
+{
+	int64_t n;
+	if (parse_i64(v, 1, max, &n) != 0)
+		die(EXIT_PERMANENT, "%s: '%s' is not a number in 1..%ld", name, v, max);
+	return (long)n;
+}
+
+static void parse_args(struct options *o, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"jobs", required_argument, NULL, 'j'}, {"slots", required_argument, NULL, 's'},
+		{"languages", required_argument, NULL, 'l'}, {"backend", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "j:hV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->jobs = number_arg("--jobs", optarg, MAX_WORKERS); break;
+		case 's': o->slots = number_arg("--slots", optarg, 1024); break;
+		case 'l': o->languages = optarg; break;
+		case 'b':
+			if (strcmp(optarg, "ns") != 0)
+				die(EXIT_PERMANENT, "backend '%s' is not available (ns is)", optarg);
+			break;
+		case 'h': usage_exit(0); break;
+		case 'V': printf("sandbox-exec %s\n", CODEX_VERSION); exit(0);
+		default: usage_exit(EXIT_PERMANENT);
+		}
+	}
+	if (optind != argc)
+		usage_exit(EXIT_PERMANENT);
+}
+
+static void load_table(struct state *s)
+{
+	char *conf = NULL, *share = NULL, err[512];
+	if (lang_locate(&conf, &share) != 0 && s->opt.languages == NULL)
+		die(EXIT_PERMANENT, "no language table found (set CODEX_LANGUAGES or --languages)");
+	if (lang_table_load(&s->table, s->opt.languages ? s->opt.languages : conf, share,
+			    err, sizeof err) != 0)
+		die(EXIT_PERMANENT, "%s", err);
+	free(conf);
+	free(share);
+}
+
+static void setup(struct state *s)
+{
+	char err[512];
+	sigset_t mask;
+	const char *pool = getenv("CONTAINER_POOL_SIZE");
+	load_table(s);
+	if (s->opt.slots == 0)
+		s->opt.slots = pool && *pool ? number_arg("CONTAINER_POOL_SIZE", pool, 1024)
+					     : s->table.slots;
+	if (s->opt.jobs == 0)
+		s->opt.jobs = s->opt.slots;
+	if (geteuid() != 0)
+		die(EXIT_PERMANENT, "the ns backend needs root (mount, pid and net namespaces, cgroups)");
+	if (cg_setup(&s->cgs, err, sizeof err) != 0)
+		die(EXIT_PERMANENT, "%s", err);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0)
+		die_sys(EXIT_PERMANENT, "signalfd");
+	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
+	line_init(&s->in, 0, LINE_MAX_BYTES);
+}
+
+static void emit(const cJSON *line)
+{
+	if (jsonx_write_line(stdout, line) != 0)
+		die_sys(EXIT_TEMPORARY, "stdout");
+}
+
+static void emit_error(cJSON *job, const char *kind, const char *code, const char *msg)
+{
+	jsonx_set_error(job, kind, code, msg);
+	log_job(kind[0] == 'p' ? LOG_WARN : LOG_ERROR, job, "%s: %s", code, msg);
+	emit(job);
+}
+
+/* The worker's whole life: slot, box, steps, one line on fd, exit. */
+static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint, int fd)
+{
+	char err[512];
+	int lock;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	FILE *out = fdopen(fd, "w");
+	if (out == NULL)
+		_exit(EXIT_TEMPORARY);
+	int slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
+				s->table.acquire_ms, &lock);
+	if (slot < 0) {
+		snprintf(err, sizeof err, slot == -1 ? "no sandbox slot free after %ld ms"
+				     : "cannot lock a sandbox slot", s->table.acquire_ms);
+		jsonx_set_error(j->line, "infrastructure", "slot-timeout", err);
+	} else {
+		cJSON *exec = runner_run(&s->table, &s->cgs, j, slot, err, sizeof err);
+		if (exec)
+			jsonx_set(j->line, "exec", exec);
+		else
+			jsonx_set_error(j->line, "infrastructure", "box-setup", err);
+	}
+	_exit(jsonx_write_line(out, j->line) == 0 ? 0 : EXIT_TEMPORARY);
+}
+
+static void spawn(struct state *s, struct job *j)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		die_sys(EXIT_TEMPORARY, "pipe");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		die_sys(EXIT_TEMPORARY, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		work(s, j, s->next_slot, p[1]);
+	}
+	close(p[1]);
+	s->next_slot = (s->next_slot + 1) % (int)s->opt.slots;
+	s->workers[s->nworkers++] = (struct worker){.pid = pid, .fd = p[0], .job = j->line};
+	j->line = NULL;
+	log_job(LOG_DEBUG, s->workers[s->nworkers - 1].job, "started worker %d", (int)pid);
+	job_free(j);
+}
+
+static void handle_line(struct state *s, const struct line *ln)
+{
+	char msg[512];
+	const char *code;
+	struct job j;
+	if (ln->oversized) {
+		cJSON *e = jsonx_unparsable(ln->text, ln->len, "oversized", "line over the size cap");
+		emit_error(e, "poison", "oversized", "line over the size cap");
+		cJSON_Delete(e);
+		return;
+	}
+	cJSON *line = cJSON_ParseWithLength(ln->text, ln->len);
+	if (!cJSON_IsObject(line)) {
+		cJSON_Delete(line);
+		cJSON *e = jsonx_unparsable(ln->text, ln->len, "invalid-json", "not a JSON object");
+		emit_error(e, "poison", "invalid-json", "not a JSON object");
+		cJSON_Delete(e);
+		return;
+	}
+	if (job_parse(&j, line, &s->table, &code, msg, sizeof msg) != 0) {
+		emit_error(j.line, "poison", code, msg);
+		job_free(&j);
+		return;
+	}
+	spawn(s, &j);
+}
+
+static void finish(struct state *s, int i)
+{
+	struct worker *w = &s->workers[i];
+	int status;
+	close(w->fd);
+	waitpid(w->pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && w->len > 0) {
+		if (fwrite(w->buf, 1, w->len, stdout) != w->len || fflush(stdout) != 0)
+			die_sys(EXIT_TEMPORARY, "stdout");
+		log_job(LOG_INFO, w->job, "executed");
+	} else {
+		char msg[128];
+		snprintf(msg, sizeof msg, "worker %d ended with status 0x%x", (int)w->pid, status);
+		emit_error(w->job, "infrastructure", "box-setup", msg);
+	}
+	free(w->buf);
+	cJSON_Delete(w->job);
+	s->workers[i] = s->workers[--s->nworkers];
+}
+
+static void collect(struct state *s, int i)
+{
+	struct worker *w = &s->workers[i];
+	char chunk[65536];
+	ssize_t n = read(w->fd, chunk, sizeof chunk);
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		finish(s, i);
+		return;
+	}
+	w->buf = xrealloc(w->buf, w->len + (size_t)n);
+	memcpy(w->buf + w->len, chunk, (size_t)n);
+	w->len += (size_t)n;
+}
+
+/* Starts jobs from lines already read, while there is room. */
+static void dispatch(struct state *s)
+{
+	struct line ln;
+	while (!s->stopping && s->nworkers < s->opt.jobs && line_next(&s->in, &ln))
+		handle_line(s, &ln);
+}
+
+static void on_signal(struct state *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (!s->stopping)
+			log_info("signal %u: finishing %d in-flight jobs", si.ssi_signo, s->nworkers);
+		s->stopping = 1;
+	}
+}
+
+static void loop(struct state *s)
+{
+	struct pollfd *pf = xcalloc((size_t)s->opt.jobs + 2, sizeof *pf);
+	for (;;) {
+		dispatch(s);
+		int reading = !s->stopping && !s->in.eof && s->nworkers < s->opt.jobs;
+		if (!reading && s->nworkers == 0)
+			break;
+		pf[0] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+		pf[1] = (struct pollfd){.fd = reading ? 0 : -1, .events = POLLIN};
+		for (int i = 0; i < s->nworkers; i++)
+			pf[i + 2] = (struct pollfd){.fd = s->workers[i].fd, .events = POLLIN};
+		int nw = s->nworkers;
+		if (poll(pf, (nfds_t)nw + 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die_sys(EXIT_TEMPORARY, "poll");
+		}
+		if (pf[0].revents)
+			on_signal(s);
+		if (pf[1].revents && line_fill(&s->in) < 0 && errno != EINTR && errno != EAGAIN)
+			die_sys(EXIT_TEMPORARY, "stdin");
+		/* Backwards: finish() moves the last worker into the freed place. */
+		for (int i = nw - 1; i >= 0; i--)
+			if (pf[i + 2].revents)
+				collect(s, i);
+	}
+	free(pf);
+}
+
+int main(int argc, char **argv)
+{
+	struct state s = {0};
+	util_init(argv[0]);
+	log_init("sandbox-exec");
+	parse_args(&s.opt, argc, argv);
+	setup(&s);
+	loop(&s);
+	line_free(&s.in);
+	free(s.workers);
+	lang_table_free(&s.table);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die(EXIT_TEMPORARY, "stdout: write error");
+	return EXIT_OK;
+}

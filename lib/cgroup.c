@@ -1,0 +1,365 @@
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, val, strlen(val));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Reads a small file into buf (NUL-terminated). Returns bytes or -1. */
+static ssize_t read_file(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+static int64_t read_i64(const char *dir, const char *file)
+{
+	char buf[64];
+	if (read_file(dir, file, buf, sizeof buf) <= 0)
+		return 0;
+	return strtoll(buf, NULL, 10);
+}
+
+/* Value of "key N" in a flat-keyed file such as memory.events. */
+static int64_t read_key(const char *dir, const char *file, const char *key)
+{
+	char buf[4096];
+	size_t klen = strlen(key);
+	if (read_file(dir, file, buf, sizeof buf) <= 0)
+		return 0;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			return strtoll(line + klen + 1, NULL, 10);
+	return 0;
+}
+
+/* Our own group path in the v1 hierarchy holding `controller`, or in the
+ * unified hierarchy when controller is "". "/" comes back as "". */
+static int own_group(const char *controller, char *out, size_t len)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int found = -1;
+	if (f == NULL)
+		return -1;
+	while (found < 0 && fgets(line, sizeof line, f)) {
+		/* hierarchy-id:controller-list:path */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL)
+			continue;
+		*c1 = *c2 = '\0';
+		char *path = c2 + 1, ctrls[256], want[64];
+		path[strcspn(path, "\n")] = '\0';
+		snprintf(ctrls, sizeof ctrls, ",%s,", c1 + 1);
+		snprintf(want, sizeof want, ",%s,", controller);
+		int match = *controller ? strstr(ctrls, want) != NULL
+					: strcmp(line, "0") == 0 && c1[1] == '\0';
+		if (match) {
+			snprintf(out, len, "%s", strcmp(path, "/") == 0 ? "" : path);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Mount point of the v1 hierarchy holding controller, from mountinfo. */
+static int v1_mount(const char *controller, char *out, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = -1;
+	if (f == NULL)
+		return -1;
+	while (found < 0 && fgets(line, sizeof line, f)) {
+		char mnt[PATH_MAX], fstype[64], opts[1024];
+		char *sep = strstr(line, " - ");
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2 ||
+		    strcmp(fstype, "cgroup") != 0)
+			continue;
+		char tmp[1100], want[64];
+		snprintf(tmp, sizeof tmp, ",%s,", opts);
+		snprintf(want, sizeof want, ",%s,", controller);
+		if (strstr(tmp, want)) {
+			snprintf(out, len, "%s", mnt);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int v1_base(const char *controller, const char *override, char *out,
+		   size_t len, char *err, size_t errlen)
+{
+	char mnt[PATH_MAX], own[PATH_MAX] = "";
+	if (v1_mount(controller, mnt, sizeof mnt) != 0) {
+		snprintf(err, errlen, "cgroup v1: no hierarchy with the %s controller", controller);
+		return -1;
+	}
+	if (override)
+		snprintf(out, len, "%s/%s", mnt, override);
+	else {
+		if (own_group(controller, own, sizeof own) != 0)
+			own[0] = '\0';
+		snprintf(out, len, "%s%s/codex-sandbox", mnt, own);
+	}
+	if (mkdir_p(out) != 0) {
+		snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int v2_enable(const char *dir)
+{
+	return write_file(dir, "cgroup.subtree_control", "+memory +pids");
+}
+
+static int v2_setup(struct cg_sys *cs, const char *override, char *err, size_t errlen)
+{
+	char own[PATH_MAX] = "", parent[PATH_MAX];
+	if (override) {
+		snprintf(cs->v2, sizeof cs->v2, "/sys/fs/cgroup/%s", override);
+		snprintf(parent, sizeof parent, "%s", cs->v2);
+		*strrchr(parent, '/') = '\0';
+	} else {
+		own_group("", own, sizeof own);
+		snprintf(parent, sizeof parent, "/sys/fs/cgroup%s", own);
+		snprintf(cs->v2, sizeof cs->v2, "%s/codex-sandbox", parent);
+	}
+	if (v2_enable(parent) != 0 && errno == EBUSY && !override && own[0]) {
+		/* Our group has processes: move into a leaf, then enable. */
+		char leaf[PATH_MAX + 16], pid[32];
+		snprintf(leaf, sizeof leaf, "%s/supervisor", parent);
+		snprintf(pid, sizeof pid, "%d", (int)getpid());
+		if (mkdir_p(leaf) != 0 || write_file(leaf, "cgroup.procs", pid) != 0 ||
+		    v2_enable(parent) != 0) {
+			snprintf(err, errlen, "cgroup v2: cannot enable memory and pids in %s: %s",
+				 parent, strerror(errno));
+			return -1;
+		}
+	}
+	if (mkdir_p(cs->v2) != 0 || v2_enable(cs->v2) != 0) {
+		snprintf(err, errlen, "cgroup v2: cannot prepare %s: %s", cs->v2, strerror(errno));
+		return -1;
+	}
+	snprintf(cs->mem, sizeof cs->mem, "%s", cs->v2);
+	snprintf(cs->pids, sizeof cs->pids, "%s", cs->v2);
+	return 0;
+}
+
+int cg_setup(struct cg_sys *cs, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *override = getenv("SANDBOX_CGROUP_ROOT");
+	memset(cs, 0, sizeof *cs);
+	if (override && *override == '\0')
+		override = NULL;
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
+		cs->version = CG_V2;
+		return v2_setup(cs, override, err, errlen);
+	}
+	cs->version = CG_V1;
+	if (v1_base("memory", override, cs->mem, sizeof cs->mem, err, errlen) != 0 ||
+	    v1_base("pids", override, cs->pids, sizeof cs->pids, err, errlen) != 0 ||
+	    v1_base("cpuacct", override, cs->cpu, sizeof cs->cpu, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	snprintf(err, errlen, "cannot create cgroup %s: %s", path, strerror(errno));
+	return -1;
+}
+
+static int set_limit(const char *dir, const char *file, const char *val,
+		     char *err, size_t errlen)
+{
+	if (write_file(dir, file, val) == 0)
+		return 0;
+	snprintf(err, errlen, "cannot write %s to %s/%s: %s", val, dir, file, strerror(errno));
+	return -1;
+}
+
+static int create_v1(struct cg *g, const char *mem, const char *pids,
+		     char *err, size_t errlen)
+{
+	char path[PATH_MAX + 64];
+	if (make_dir(g->mem, err, errlen) || make_dir(g->pids, err, errlen) ||
+	    make_dir(g->cpu, err, errlen))
+		return -1;
+	if (set_limit(g->mem, "memory.limit_in_bytes", mem, err, errlen) ||
+	    set_limit(g->pids, "pids.max", pids, err, errlen))
+		return -1;
+	/* Only present with swap accounting; without it there is no swap to cap. */
+	snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", g->mem);
+	if (access(path, F_OK) == 0 &&
+	    set_limit(g->mem, "memory.memsw.limit_in_bytes", mem, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int create_v2(struct cg *g, const char *mem, const char *pids,
+		     char *err, size_t errlen)
+{
+	if (make_dir(g->v2, err, errlen))
+		return -1;
+	if (set_limit(g->v2, "memory.max", mem, err, errlen) ||
+	    set_limit(g->v2, "pids.max", pids, err, errlen))
+		return -1;
+	/* memory.swap.max is absent when the kernel has no swap support. */
+	if (write_file(g->v2, "memory.swap.max", "0") != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot write memory.swap.max in %s: %s", g->v2, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cg_create(const struct cg_sys *cs, const char *name, int64_t memory_mb,
+	      int64_t pids, struct cg *g, char *err, size_t errlen)
+{
+	char mem[32], npids[32];
+	memset(g, 0, sizeof *g);
+	g->sys = cs;
+	snprintf(mem, sizeof mem, "%lld", (long long)memory_mb << 20);
+	snprintf(npids, sizeof npids, "%lld", (long long)pids);
+	if (cs->version == CG_V1) {
+		snprintf(g->mem, sizeof g->mem, "%s/%s", cs->mem, name);
+		snprintf(g->pids, sizeof g->pids, "%s/%s", cs->pids, name);
+		snprintf(g->cpu, sizeof g->cpu, "%s/%s", cs->cpu, name);
+	} else {
+		snprintf(g->v2, sizeof g->v2, "%s/%s", cs->v2, name);
+	}
+	cg_destroy(g);
+	if (cs->version == CG_V1)
+		return create_v1(g, mem, npids, err, errlen);
+	return create_v2(g, mem, npids, err, errlen);
+}
+
+int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen)
+{
+	char val[32];
+	snprintf(val, sizeof val, "%d", (int)pid);
+	if (g->sys->version == CG_V2)
+		return set_limit(g->v2, "cgroup.procs", val, err, errlen);
+	if (set_limit(g->mem, "cgroup.procs", val, err, errlen) ||
+	    set_limit(g->pids, "cgroup.procs", val, err, errlen) ||
+	    set_limit(g->cpu, "cgroup.procs", val, err, errlen))
+		return -1;
+	return 0;
+}
+
+int64_t cg_cpu_us(const struct cg *g)
+{
+	if (g->sys->version == CG_V2)
+		return read_key(g->v2, "cpu.stat", "usage_usec");
+	return read_i64(g->cpu, "cpuacct.usage") / 1000;
+}
+
+void cg_read_stats(const struct cg *g, struct cg_stats *st)
+{
+	st->cpu_us = cg_cpu_us(g);
+	if (g->sys->version == CG_V2) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof path, "%s/memory.peak", g->v2);
+		/* memory.peak arrived in Linux 5.19; before it, current is the best left. */
+		st->peak_kb = (access(path, F_OK) == 0 ? read_i64(g->v2, "memory.peak")
+						      : read_i64(g->v2, "memory.current")) / 1024;
+		st->oom_kills = read_key(g->v2, "memory.events", "oom_kill");
+		st->pids_max_hits = read_key(g->v2, "pids.events", "max");
+		return;
+	}
+	st->peak_kb = read_i64(g->mem, "memory.max_usage_in_bytes") / 1024;
+	/* oom_kill in memory.oom_control exists since Linux 4.13. */
+	st->oom_kills = read_key(g->mem, "memory.oom_control", "oom_kill");
+	st->pids_max_hits = read_key(g->pids, "pids.events", "max");
+}
+
+static void kill_procs(const char *dir)
+{
+	char buf[65536];
+	if (read_file(dir, "cgroup.procs", buf, sizeof buf) <= 0)
+		return;
+	for (char *p = buf; *p;) {
+		long pid = strtol(p, &p, 10);
+		if (pid > 1)
+			kill((pid_t)pid, SIGKILL);
+		while (*p == '\n')
+			p++;
+	}
+}
+
+static int remove_dir(const char *dir)
+{
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -1;
+		kill_procs(dir);
+		usleep(5000);
+	}
+	return -1;
+}
+
+int cg_destroy(const struct cg *g)
+{
+	if (g->sys->version == CG_V2) {
+		/* cgroup.kill (Linux 5.14) ends every process at once, forks included. */
+		if (write_file(g->v2, "cgroup.kill", "1") != 0)
+			kill_procs(g->v2);
+		return remove_dir(g->v2);
+	}
+	kill_procs(g->pids);
+	int rc = remove_dir(g->mem);
+	rc |= remove_dir(g->pids);
+	rc |= remove_dir(g->cpu);
+	return rc;
+}

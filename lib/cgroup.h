@@ -1,0 +1,62 @@
+/* cgroup: per-slot control groups on cgroup v1 (memory, pids, cpuacct
+ * hierarchies) and v2 (unified), detected at start. sandbox-exec creates a
+ * fresh group for every step, so peak memory and CPU start at zero. */
+#ifndef CGROUP_H
+#define CGROUP_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cg_version { CG_V1 = 1, CG_V2 = 2 };
+
+/* Where the sandbox's groups live: one base per v1 controller, or one v2
+ * directory with memory and pids enabled for its children. */
+struct cg_sys {
+	enum cg_version version;
+	char mem[PATH_MAX];
+	char pids[PATH_MAX];
+	char cpu[PATH_MAX];	/* v1 cpuacct; unused on v2 */
+	char v2[PATH_MAX];
+};
+
+/* One group (a step of one slot). */
+struct cg {
+	const struct cg_sys *sys;
+	char mem[PATH_MAX], pids[PATH_MAX], cpu[PATH_MAX], v2[PATH_MAX];
+};
+
+struct cg_stats {
+	int64_t cpu_us;		/* CPU time of every process that ran in it */
+	int64_t peak_kb;	/* peak memory */
+	int64_t oom_kills;	/* processes the OOM killer ended */
+	int64_t pids_max_hits;	/* fork/clone refused by pids.max */
+};
+
+/* Detects the cgroup version and prepares "<own group>/codex-sandbox" (or
+ * $SANDBOX_CGROUP_ROOT, a path below the cgroup mount) as the parent of
+ * every box group. On v2 the controllers are enabled down to it; if our own
+ * group holds processes, we first move into a "<own>/supervisor" leaf (the
+ * no-internal-process rule). Returns 0, or -1 with err. */
+int cg_setup(struct cg_sys *cs, char *err, size_t errlen);
+
+/* Creates (after removing any stale one) the group `name` with the memory
+ * limit (no swap) and pids limit. Returns 0, or -1 with err. */
+int cg_create(const struct cg_sys *cs, const char *name, int64_t memory_mb,
+	      int64_t pids, struct cg *g, char *err, size_t errlen);
+
+/* Moves pid into the group. Returns 0, or -1 with err. */
+int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen);
+
+/* CPU time so far, in microseconds, or -1. Cheap: one small read. */
+int64_t cg_cpu_us(const struct cg *g);
+
+/* Reads the figures of a finished group. Missing files read as zero. */
+void cg_read_stats(const struct cg *g, struct cg_stats *st);
+
+/* SIGKILLs every process left in the group, then removes it (retrying
+ * while the kernel still holds it busy). Returns 0, or -1. */
+int cg_destroy(const struct cg *g);
+
+#endif

@@ -1,0 +1,42 @@
+/* job: a job line, validated and classified (docs/formats.md section 1). */
+#ifndef JOB_H
+#define JOB_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "lang.h"
+#include "limit.h"
+
+enum job_shape { SHAPE_COMPAT, SHAPE_FUNCTION, SHAPE_STDIO, SHAPE_CUSTOM };
+enum job_mode { MODE_SUBMIT, MODE_RUN, MODE_CUSTOM };
+
+enum { JOB_MAX_TESTS = 10000 };
+
+struct job {
+	cJSON *line;			/* the whole line; owned */
+	enum job_shape shape;
+	enum job_mode mode;
+	const struct lang *lang;	/* borrowed from the table */
+	const char *code;		/* program text; borrowed from line or code_owned */
+	char *code_owned;		/* custom jobs: the decoded userCode */
+	const char *entry;		/* function jobs; borrowed */
+	const cJSON *tests;		/* testCases array or NULL; borrowed */
+	int ntests;
+	struct sbx_limits limits, compile_limits;
+};
+
+/* Validates line (taking ownership of it: job_free() deletes it, also on
+ * failure). Returns 0, or -1 with *code set to a poison code of
+ * docs/formats.md ("invalid-job", "unknown-language") and a message. */
+int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
+	      const char **code, char *msg, size_t msglen);
+void job_free(struct job *j);
+
+const char *job_shape_name(enum job_shape s);
+const char *job_mode_name(enum job_mode m);
+
+/* Input text of testcase i (borrowed), or "" if absent. */
+const char *job_test_input(const struct job *j, int i);
+
+#endif

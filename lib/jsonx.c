@@ -1,0 +1,105 @@
+#include "jsonx.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const char *jsonx_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void jsonx_set(cJSON *obj, const char *key, cJSON *item)
+{
+	if (cJSON_HasObjectItem(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+	else
+		cJSON_AddItemToObject(obj, key, item);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+	if (p[0] < 0x80)
+		return p[0] ? 1 : 0;
+	if ((p[0] & 0xE0) == 0xC0) { len = 2; cp = p[0] & 0x1F; }
+	else if ((p[0] & 0xF0) == 0xE0) { len = 3; cp = p[0] & 0x0F; }
+	else if ((p[0] & 0xF8) == 0xF0) { len = 4; cp = p[0] & 0x07; }
+	else return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	/* Reject overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+char *jsonx_utf8(const char *buf, size_t len)
+{
+	static const char repl[] = "\xEF\xBF\xBD";
+	char *out = xmalloc(len * 3 + 1);
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)buf;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(p + i, len - i);
+		if (n == 0) {
+			memcpy(out + o, repl, 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void jsonx_set_bytes(cJSON *obj, const char *key, const char *buf, size_t len)
+{
+	char *s = jsonx_utf8(buf, len);
+	jsonx_set(obj, key, cJSON_CreateString(s));
+	free(s);
+}
+
+int jsonx_write_line(FILE *f, const cJSON *obj)
+{
+	char *text = cJSON_PrintUnformatted(obj);
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory printing a line");
+	int rc = fputs(text, f) < 0 || fputc('\n', f) == EOF || fflush(f) != 0;
+	free(text);
+	return rc ? -1 : 0;
+}
+
+void jsonx_set_error(cJSON *obj, const char *kind, const char *code,
+		     const char *message)
+{
+	cJSON *err = cJSON_CreateObject();
+	cJSON_AddStringToObject(err, "kind", kind);
+	cJSON_AddStringToObject(err, "code", code);
+	cJSON_AddStringToObject(err, "message", message);
+	jsonx_set(obj, "error", err);
+}
+
+cJSON *jsonx_unparsable(const char *line, size_t len, const char *code,
+			const char *message)
+{
+	cJSON *obj = cJSON_CreateObject();
+	jsonx_set_error(obj, "poison", code, message);
+	jsonx_set_bytes(obj, "line", line, len < JSONX_RAW_LINE_CAP ? len : JSONX_RAW_LINE_CAP);
+	return obj;
+}

@@ -1,0 +1,62 @@
+/* lang: the language table (etc/languages.conf), editable without
+ * recompiling. An INI file: a [box] section with the sandbox's settings and
+ * defaults, then one section per language. Values are single words or,
+ * for argv and lists, words split on blanks (no quoting, no shell). */
+#ifndef LANG_H
+#define LANG_H
+
+#include <stddef.h>
+
+#include "limit.h"
+
+struct lang {
+	char *name;		/* the job's "language" value */
+	char *source;		/* program file name for compat/stdio/custom */
+	char *solution;		/* the user's file name for function jobs */
+	char *harness;		/* harness file (in the share dir) */
+	char *harness_as;	/* the harness's name in the box */
+	char *entry_file;	/* optional file naming the entry, e.g. entry.go */
+	char *entry_template;	/* its text; "{entry}" is replaced */
+	char **compile;		/* argv or NULL; NULL-terminated */
+	char **run;		/* argv; "{main}" becomes the file to run */
+	char **env;		/* K=V entries added to the base environment */
+	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
+	char *cache_host;	/* optional warm cache, mounted as an overlay */
+	char *cache_box;
+	struct sbx_limits limits;
+	struct sbx_limits compile_limits;
+};
+
+struct lang_table {
+	struct lang *langs;
+	size_t n;
+	char **mounts;		/* host paths bound read-only into every box */
+	char **env;		/* base environment of every box */
+	char *state_dir;	/* locks and the box mount point */
+	char *share_dir;	/* harness files */
+	long uid_base;		/* slot k runs as uid_base + k */
+	long slots;		/* default number of slots */
+	long acquire_ms;	/* slot acquisition time-out */
+};
+
+/* Loads the table from path. The share dir defaults to share_dir (may be
+ * overridden in the file). Returns 0, or -1 with "path:line: message" in err.
+ * The table owns everything; lang_table_free() releases it. */
+int lang_table_load(struct lang_table *t, const char *path,
+		    const char *share_dir, char *err, size_t errlen);
+void lang_table_free(struct lang_table *t);
+
+/* The language called name, or NULL. Borrowed from the table. */
+const struct lang *lang_find(const struct lang_table *t, const char *name);
+
+/* Number of words in a NULL-terminated argv. */
+size_t lang_argc(char *const *argv);
+
+/* Finds the configuration and share dir: $CODEX_LANGUAGES, then
+ * <exe dir>/../etc/languages.conf, then <exe dir>/../etc/codex/languages.conf,
+ * then /etc/codex/languages.conf; the share dir likewise from $CODEX_SHARE,
+ * <exe dir>/../share, <exe dir>/../share/codex. Returns malloc'd paths in
+ * *conf and *share (the caller frees), or -1 if no configuration exists. */
+int lang_locate(char **conf, char **share);
+
+#endif

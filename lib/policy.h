@@ -1,0 +1,12 @@
+/* policy: the seccomp filter applied last before execve in every box.
+ * Default allow, with a deny list of what a judged program never needs
+ * and what sandbox escapes are made of (DESIGN.md section 4). */
+#ifndef POLICY_H
+#define POLICY_H
+
+/* Loads the filter into the calling thread (inherited by its children and
+ * kept across execve; no_new_privs must already be set). Returns 0, or
+ * -1 with errno set. */
+int policy_load(void);
+
+#endif

@@ -1,0 +1,252 @@
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "box.h"
+#include "jsonx.h"
+#include "util.h"
+
+enum { HARNESS_MAX = 1 << 20 };
+
+static const char results_path[] = "sandbox/results/output.json";
+
+/* argv of a step: the table's words with {main} replaced, plus extra. */
+static char **make_argv(char *const *words, const char *main_file, const char *extra)
+{
+	size_t n = lang_argc(words);
+	char **argv = xcalloc(n + 2, sizeof *argv);
+	for (size_t i = 0; i < n; i++)
+		argv[i] = strcmp(words[i], "{main}") == 0 ? (char *)main_file : words[i];
+	argv[n] = (char *)extra;
+	return argv;
+}
+
+static char **make_env(const struct lang_table *t, const struct lang *l)
+{
+	size_t a = lang_argc(t->env), b = lang_argc(l->env);
+	char **env = xcalloc(a + b + 1, sizeof *env);
+	memcpy(env, t->env, a * sizeof *env);
+	memcpy(env + a, l->env, b * sizeof *env);
+	return env;
+}
+
+static cJSON *run_json(const struct box_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char sig[32];
+	if (r->exit_code >= 0)
+		cJSON_AddNumberToObject(o, "exitCode", r->exit_code);
+	else
+		cJSON_AddNullToObject(o, "exitCode");
+	if (r->signal) {
+		const char *abbrev = sigabbrev_np(r->signal);
+		snprintf(sig, sizeof sig, "SIG%s", abbrev ? abbrev : "UNKNOWN");
+		cJSON_AddStringToObject(o, "signal", sig);
+	} else {
+		cJSON_AddNullToObject(o, "signal");
+	}
+	cJSON_AddNumberToObject(o, "timeMs", (double)r->time_ms);
+	cJSON_AddNumberToObject(o, "wallMs", (double)r->wall_ms);
+	cJSON_AddNumberToObject(o, "memoryKb", (double)r->memory_kb);
+	if (r->limit)
+		cJSON_AddStringToObject(o, "limit", r->limit);
+	else
+		cJSON_AddNullToObject(o, "limit");
+	jsonx_set_bytes(o, "stdout", r->out ? r->out : "", r->out_len);
+	cJSON_AddBoolToObject(o, "stdoutTruncated", r->out_truncated);
+	jsonx_set_bytes(o, "stderr", r->err ? r->err : "", r->err_len);
+	cJSON_AddBoolToObject(o, "stderrTruncated", r->err_truncated);
+	return o;
+}
+
+static int failed(const struct box_result *r)
+{
+	return r->exit_code != 0 || r->limit != NULL;
+}
+
+static char *read_host_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = xmalloc(HARNESS_MAX + 1);
+	*len = fread(buf, 1, HARNESS_MAX, f);
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* Go function jobs may leave the package clause out. */
+static char *solution_text(const struct job *j)
+{
+	const char *c = j->code;
+	if (strcmp(j->lang->name, "go") == 0 && strncmp(c, "package ", 8) != 0 &&
+	    strstr(c, "\npackage ") == NULL)
+		return xasprintf("package main\n\n%s", c);
+	return xstrdup(c);
+}
+
+static int write_function_files(struct box *b, const struct lang_table *t,
+				const struct job *j, char *err, size_t errlen)
+{
+	const struct lang *l = j->lang;
+	size_t hlen = 0;
+	char *path, *harness, *sol, *inputs, *entry = NULL;
+	cJSON *arr = cJSON_CreateArray();
+	int rc = -1;
+	if (l->harness == NULL || l->harness_as == NULL || l->solution == NULL) {
+		snprintf(err, errlen, "language %s has no function harness", l->name);
+		cJSON_Delete(arr);
+		return -1;
+	}
+	path = xasprintf("%s/%s", t->share_dir, l->harness);
+	harness = read_host_file(path, &hlen, err, errlen);
+	free(path);
+	for (int i = 0; i < j->ntests; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(job_test_input(j, i)));
+	inputs = cJSON_PrintUnformatted(arr);
+	sol = solution_text(j);
+	if (l->entry_file && l->entry_template) {
+		const char *mark = strstr(l->entry_template, "{entry}");
+		entry = mark ? xasprintf("%.*s%s%s", (int)(mark - l->entry_template),
+					 l->entry_template, j->entry, mark + 7)
+			     : xstrdup(l->entry_template);
+	}
+	if (harness && inputs &&
+	    box_write(b, l->harness_as, harness, hlen, err, errlen) == 0 &&
+	    box_write(b, l->solution, sol, strlen(sol), err, errlen) == 0 &&
+	    box_write(b, "inputs.json", inputs, strlen(inputs), err, errlen) == 0 &&
+	    (entry == NULL || box_write(b, l->entry_file, entry, strlen(entry), err, errlen) == 0))
+		rc = 0;
+	free(harness); free(sol); free(inputs); free(entry);
+	cJSON_Delete(arr);
+	return rc;
+}
+
+static int write_files(struct box *b, const struct lang_table *t, const struct job *j,
+		       char *err, size_t errlen)
+{
+	if (j->shape == SHAPE_FUNCTION)
+		return write_function_files(b, t, j, err, errlen);
+	return box_write(b, j->lang->source, j->code, strlen(j->code), err, errlen);
+}
+
+struct plan {
+	struct box *box;
+	const struct job *job;
+	char **env;
+	char **argv;
+	cJSON *exec;
+};
+
+/* Runs one step and appends its JSON to `into` (or sets it as `key`).
+ * Returns 1 if the step failed, 0 if it ran clean, -1 on a sandbox error. */
+static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
+		const char *in, size_t in_len, int results, cJSON *into, const char *key,
+		char *err, size_t errlen)
+{
+	struct box_result r;
+	struct box_step s = {
+		.argv = argv, .envp = p->env, .limits = lim,
+		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
+	};
+	if (box_run(p->box, &s, &r, err, errlen) != 0)
+		return -1;
+	cJSON *o = run_json(&r);
+	if (results) {
+		char *data;
+		size_t len;
+		const char *why;
+		if (box_read_file(p->box, results_path, (size_t)lim->file_bytes, &data, &len, &why) == 0) {
+			jsonx_set_bytes(o, "results", data, len);
+			free(data);
+		} else {
+			cJSON_AddStringToObject(o, "resultsError", why);
+		}
+	}
+	if (key)
+		jsonx_set(into, key, o);
+	else
+		cJSON_AddItemToArray(into, o);
+	int rc = failed(&r);
+	box_result_free(&r);
+	return rc;
+}
+
+static int compile(struct plan *p, char *err, size_t errlen)
+{
+	const struct lang *l = p->job->lang;
+	if (l->compile == NULL) {
+		cJSON_AddNullToObject(p->exec, "compile");
+		return 0;
+	}
+	char **argv = make_argv(l->compile, l->source, NULL);
+	int rc = step(p, argv, &p->job->compile_limits, NULL, 0, 0, p->exec, "compile", err, errlen);
+	free(argv);
+	return rc;
+}
+
+static int run_all(struct plan *p, char *err, size_t errlen)
+{
+	const struct job *j = p->job;
+	cJSON *runs = cJSON_AddArrayToObject(p->exec, "runs");
+	int want_results = j->shape == SHAPE_COMPAT || j->shape == SHAPE_FUNCTION;
+	if (j->shape != SHAPE_STDIO)
+		return step(p, p->argv, &j->limits, NULL, 0, want_results, runs, NULL, err, errlen) < 0 ? -1 : 0;
+	for (int i = 0; i < j->ntests; i++) {
+		const char *in = job_test_input(j, i);
+		int rc = step(p, p->argv, &j->limits, in, strlen(in), 0, runs, NULL, err, errlen);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 && j->mode == MODE_SUBMIT)
+			break;	/* submit stops at the first failure anyway */
+	}
+	return 0;
+}
+
+static void describe(cJSON *exec, const struct job *j, int slot)
+{
+	cJSON_AddStringToObject(exec, "backend", "ns");
+	cJSON_AddStringToObject(exec, "shape", job_shape_name(j->shape));
+	cJSON_AddStringToObject(exec, "mode", job_mode_name(j->mode));
+	cJSON_AddStringToObject(exec, "language", j->lang->name);
+	cJSON_AddNumberToObject(exec, "slot", slot);
+}
+
+cJSON *runner_run(const struct lang_table *t, const struct cg_sys *cgs,
+		  const struct job *j, int slot, char *err, size_t errlen)
+{
+	struct box b;
+	const struct lang *l = j->lang;
+	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
+	struct plan p = {.box = &b, .job = j};
+	int rc;
+
+	if (box_open(&b, t, l, cgs, slot, j->limits.workdir_mb, err, errlen) != 0 ||
+	    write_files(&b, t, j, err, errlen) != 0)
+		return NULL;
+	p.env = make_env(t, l);
+	p.argv = make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);
+	p.exec = cJSON_CreateObject();
+	describe(p.exec, j, slot);
+	rc = compile(&p, err, errlen);
+	if (rc == 0)
+		rc = run_all(&p, err, errlen);
+	else if (rc > 0)
+		cJSON_AddArrayToObject(p.exec, "runs");
+	free(p.env);
+	free(p.argv);
+	if (rc < 0) {
+		cJSON_Delete(p.exec);
+		return NULL;
+	}
+	return p.exec;
+}

@@ -1,0 +1,49 @@
+#include "slot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+enum { SLOT_RETRY_MS = 5 };
+
+static int try_slot(const char *dir, int k, int *fd)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%d.lock", dir, k);
+	int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0)
+		return -2;
+	if (flock(f, LOCK_EX | LOCK_NB) == 0) {
+		*fd = f;
+		return k;
+	}
+	int saved = errno;
+	close(f);
+	errno = saved;
+	return saved == EWOULDBLOCK ? -1 : -2;
+}
+
+int slot_acquire(const char *state_dir, int nslots, int prefer, long timeout_ms, int *fd)
+{
+	char dir[4096];
+	int64_t deadline = now_mono_ms() + timeout_ms;
+	snprintf(dir, sizeof dir, "%s/slots", state_dir);
+	if ((mkdir(state_dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST))
+		return -2;
+	for (;;) {
+		for (int i = 0; i < nslots; i++) {
+			int rc = try_slot(dir, (prefer + i) % nslots, fd);
+			if (rc != -1)
+				return rc;
+		}
+		if (now_mono_ms() >= deadline)
+			return -1;
+		usleep(SLOT_RETRY_MS * 1000);
+	}
+}

@@ -1,0 +1,161 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *util_prog = "codex";
+
+void util_init(const char *prog)
+{
+	const char *slash = strrchr(prog, '/');
+	util_prog = slash ? slash + 1 : prog;
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+			int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+			if (nfd != fd)
+				_exit(EXIT_PERMANENT);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void vreport(const char *level, const char *fmt, va_list ap, int err)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (err)
+		fprintf(stderr, "%s: %s: %s: %s\n", util_prog, level, msg, strerror(err));
+	else
+		fprintf(stderr, "%s: %s: %s\n", util_prog, level, msg);
+}
+
+void die(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("fatal", fmt, ap, 0);
+	va_end(ap);
+	exit(status);
+}
+
+void die_sys(int status, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("fatal", fmt, ap, err);
+	va_end(ap);
+	exit(status);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("warning", fmt, ap, 0);
+	va_end(ap);
+}
+
+void warn_sys(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("warning", fmt, ap, err);
+	va_end(ap);
+}
+
+static void *oom(void)
+{
+	/* Only async-signal-safe calls: we may be short of memory for stdio. */
+	static const char msg[] = ": fatal: out of memory\n";
+	if (write(2, util_prog, strlen(util_prog)) < 0 || write(2, msg, sizeof msg - 1) < 0)
+		_exit(EXIT_TEMPORARY);
+	_exit(EXIT_TEMPORARY);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	return p ? p : oom();
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	return p ? p : oom();
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	return q ? q : oom();
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	return p ? p : oom();
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	return p ? p : oom();
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? oom() : s;
+}
+
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t now_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+int64_t now_wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

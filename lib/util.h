@@ -1,0 +1,53 @@
+/* util: the die/warn vocabulary, allocate-or-die, strict number parsing. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses shared by every program (DESIGN.md section 5). */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_PERMANENT = 100,	/* usage, bad configuration */
+	EXIT_TEMPORARY = 111,	/* a dependency is unreachable */
+};
+
+/* The program name used in messages; set once by util_init(). */
+extern const char *util_prog;
+
+/* Records the program name, checks that fds 0-2 are open (opening
+ * /dev/null on any that is not), and ignores SIGPIPE so a closed pipe
+ * shows up as EPIPE where it can be handled. */
+void util_init(const char *prog);
+
+/* "prog: fatal: <message>" on stderr, then exit(status). */
+void die(int status, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+/* Same with ": strerror(errno)" appended. */
+void die_sys(int status, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+/* "prog: warning: <message>" on stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocate or die (the one out-of-memory policy). Callers free. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* printf into a fresh buffer; the caller frees. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a whole decimal string into [min, max]. Returns 0 on success,
+ * -1 on garbage, trailing characters, or a value out of range. */
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Monotonic clock in milliseconds and wall clock in milliseconds. */
+int64_t now_mono_ms(void);
+int64_t now_wall_ms(void);
+
+/* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or -1. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif
