@@ -251,16 +251,16 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 	return 0;
 }
 
-int box_write(struct box *b, const char *name, const char *data, size_t len,
-	      char *err, size_t errlen)
+int box_write(struct box *b, const char *path, const char *data, size_t len,
+	      mode_t mode, char *err, size_t errlen)
 {
 	char rel[PATH_MAX];
-	if (strchr(name, '/') != NULL || name[0] == '.' || name[0] == '\0') {
-		snprintf(err, errlen, "bad file name '%s'", name);
+	if (path[0] == '/' || path[0] == '\0' || strstr(path, "..") != NULL) {
+		snprintf(err, errlen, "bad file name '%s'", path);
 		return -1;
 	}
-	snprintf(rel, sizeof rel, "sandbox/code/%s", name);
-	return put_file(b, rel, data, len, 0644, b->uid, b->gid, err, errlen);
+	snprintf(rel, sizeof rel, "sandbox/%s", path);
+	return put_file(b, rel, data, len, mode, b->uid, b->gid, err, errlen);
 }
 
 static const char *open_error(int e)

@@ -37,10 +37,11 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 	     const struct cg_sys *cgs, int slot, int64_t workdir_mb,
 	     char *err, size_t errlen);
 
-/* Writes a file under /sandbox/code, owned by the slot's uid. Only before
- * the first step. Returns 0, or -1 with err. */
-int box_write(struct box *b, const char *name, const char *data, size_t len,
-	      char *err, size_t errlen);
+/* Writes a file at path below /sandbox ("code/main.py", "bin/executable"),
+ * owned by the slot's uid, with mode. Only before the first step. Returns
+ * 0, or -1 with err. */
+int box_write(struct box *b, const char *path, const char *data, size_t len,
+	      mode_t mode, char *err, size_t errlen);
 
 /* One program run in the box. */
 struct box_step {

@@ -88,6 +88,18 @@ static int drop_privileges(uid_t uid, gid_t gid)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
+/* The program starts as any program would: default dispositions (the
+ * worker ignores SIGINT, SIGTERM and SIGPIPE, and ignoring survives
+ * execve), nothing blocked. */
+static void reset_signals(void)
+{
+	sigset_t none;
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);	/* fails harmlessly for SIGKILL, SIGSTOP */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* The program: fds 0-2 are the step's pipes, fd 3 reports a failed exec. */
 static void __attribute__((noreturn))
 child_exec(const struct box *b, const struct box_step *s, struct step_fds *p, int ex)
@@ -99,6 +111,7 @@ child_exec(const struct box *b, const struct box_step *s, struct step_fds *p, in
 	if (syscall(SYS_close_range, 4, ~0U, 0) != 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
 		goto fail;
 	setsid();
+	reset_signals();
 	child_limits(s->limits);
 	if (drop_privileges(b->uid, b->gid) != 0 || chdir("/sandbox/code") != 0)
 		goto fail;

@@ -119,6 +119,14 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 	else if (strcmp(k, "run") == 0) set_words(&l->run, v);
 	else if (strcmp(k, "env") == 0) set_words(&l->env, v);
 	else if (strcmp(k, "oom_marker") == 0) set_str(&l->oom_marker, v);
+	else if (strcmp(k, "binary") == 0) set_str(&l->binary, v);
+	else if (strcmp(k, "binary_cache") == 0) set_str(&l->binary_cache, v);
+	else if (strcmp(k, "binary_cache_max") == 0) {
+		if (set_long(&l->binary_cache_max, v, 1, 10000000) != 0) {
+			snprintf(err, errlen, "binary_cache_max: '%s' is not a valid value", v);
+			return -1;
+		}
+	}
 	else if (strcmp(k, "cache") == 0) {
 		char **w = split_words(v);
 		int ok = lang_argc(w) == 2;
@@ -157,6 +165,7 @@ static struct lang *add_lang(struct lang_table *t, const char *name,
 	l->name = xstrdup(name);
 	l->limits = *defaults;
 	l->compile_limits = *defaults;
+	l->binary_cache_max = 1024;
 	return l;
 }
 
@@ -164,6 +173,10 @@ static int check_lang(const struct lang *l, char *err, size_t errlen)
 {
 	if (l->run == NULL || l->run[0] == NULL || l->source == NULL) {
 		snprintf(err, errlen, "language %s needs 'run' and 'source'", l->name);
+		return -1;
+	}
+	if (l->binary_cache && l->binary == NULL) {
+		snprintf(err, errlen, "language %s: binary_cache needs 'binary'", l->name);
 		return -1;
 	}
 	return 0;
@@ -256,6 +269,7 @@ void lang_table_free(struct lang_table *t)
 		free(l->harness); free(l->harness_as); free(l->entry_file);
 		free(l->entry_template); free(l->oom_marker);
 		free(l->cache_host); free(l->cache_box);
+		free(l->binary); free(l->binary_cache);
 		free_words(l->compile); free_words(l->run); free_words(l->env);
 	}
 	free(t->langs);

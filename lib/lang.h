@@ -23,6 +23,9 @@ struct lang {
 	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
 	char *cache_host;	/* optional warm cache, mounted as an overlay */
 	char *cache_box;
+	char *binary;		/* compiled program in the box, below /sandbox */
+	char *binary_cache;	/* host dir of compiled programs by source hash */
+	long binary_cache_max;	/* entries kept there */
 	struct sbx_limits limits;
 	struct sbx_limits compile_limits;
 };

@@ -2,13 +2,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bincache.h"
 #include "box.h"
+#include "log.h"
+#include "sha256.h"
 #include "jsonx.h"
 #include "util.h"
 
@@ -70,6 +75,33 @@ static int failed(const struct box_result *r)
 	return r->exit_code != 0 || r->limit != NULL;
 }
 
+/* A file put into the box before it runs; path is below /sandbox. */
+struct file {
+	char *path;
+	char *data;
+	size_t len;
+};
+
+struct files {
+	struct file v[8];
+	size_t n;
+};
+
+/* Takes ownership of data. */
+static void files_add(struct files *f, const char *name, char *data, size_t len)
+{
+	f->v[f->n++] = (struct file){xasprintf("code/%s", name), data, len};
+}
+
+static void files_free(struct files *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].path);
+		free(f->v[i].data);
+	}
+	f->n = 0;
+}
+
 static char *read_host_file(const char *path, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
@@ -94,57 +126,101 @@ static char *solution_text(const struct job *j)
 	return xstrdup(c);
 }
 
-static int write_function_files(struct box *b, const struct lang_table *t,
-				const struct job *j, char *err, size_t errlen)
+static char *entry_text(const struct lang *l, const char *entry)
+{
+	const char *mark = strstr(l->entry_template, "{entry}");
+	if (mark == NULL)
+		return xstrdup(l->entry_template);
+	return xasprintf("%.*s%s%s", (int)(mark - l->entry_template), l->entry_template,
+			 entry, mark + 7);
+}
+
+static int function_files(const struct lang_table *t, const struct job *j,
+			  struct files *f, char *err, size_t errlen)
 {
 	const struct lang *l = j->lang;
-	size_t hlen = 0;
-	char *path, *harness, *sol, *inputs, *entry = NULL;
-	cJSON *arr = cJSON_CreateArray();
-	int rc = -1;
+	size_t hlen;
+	char *path, *harness, *text;
 	if (l->harness == NULL || l->harness_as == NULL || l->solution == NULL) {
 		snprintf(err, errlen, "language %s has no function harness", l->name);
-		cJSON_Delete(arr);
 		return -1;
 	}
 	path = xasprintf("%s/%s", t->share_dir, l->harness);
 	harness = read_host_file(path, &hlen, err, errlen);
 	free(path);
+	if (harness == NULL)
+		return -1;
+	files_add(f, l->harness_as, harness, hlen);
+	text = solution_text(j);
+	files_add(f, l->solution, text, strlen(text));
+	cJSON *arr = cJSON_CreateArray();
 	for (int i = 0; i < j->ntests; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(job_test_input(j, i)));
-	inputs = cJSON_PrintUnformatted(arr);
-	sol = solution_text(j);
-	if (l->entry_file && l->entry_template) {
-		const char *mark = strstr(l->entry_template, "{entry}");
-		entry = mark ? xasprintf("%.*s%s%s", (int)(mark - l->entry_template),
-					 l->entry_template, j->entry, mark + 7)
-			     : xstrdup(l->entry_template);
-	}
-	if (harness && inputs &&
-	    box_write(b, l->harness_as, harness, hlen, err, errlen) == 0 &&
-	    box_write(b, l->solution, sol, strlen(sol), err, errlen) == 0 &&
-	    box_write(b, "inputs.json", inputs, strlen(inputs), err, errlen) == 0 &&
-	    (entry == NULL || box_write(b, l->entry_file, entry, strlen(entry), err, errlen) == 0))
-		rc = 0;
-	free(harness); free(sol); free(inputs); free(entry);
+	text = cJSON_PrintUnformatted(arr);
 	cJSON_Delete(arr);
-	return rc;
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	files_add(f, "inputs.json", text, strlen(text));
+	if (l->entry_file && l->entry_template) {
+		text = entry_text(l, j->entry);
+		files_add(f, l->entry_file, text, strlen(text));
+	}
+	return 0;
 }
 
-static int write_files(struct box *b, const struct lang_table *t, const struct job *j,
-		       char *err, size_t errlen)
+/* Every file the job puts into /sandbox/code. */
+static int job_files(const struct lang_table *t, const struct job *j, struct files *f,
+		     char *err, size_t errlen)
 {
+	f->n = 0;
 	if (j->shape == SHAPE_FUNCTION)
-		return write_function_files(b, t, j, err, errlen);
-	return box_write(b, j->lang->source, j->code, strlen(j->code), err, errlen);
+		return function_files(t, j, f, err, errlen);
+	files_add(f, j->lang->source, xstrdup(j->code), strlen(j->code));
+	return 0;
+}
+
+static void hash_words(struct sha256 *c, char *const *words)
+{
+	for (size_t i = 0; words && words[i]; i++)
+		sha256_update(c, words[i], strlen(words[i]) + 1);
+	sha256_update(c, "", 1);
+}
+
+/* The binary cache key: everything that goes into a compile. */
+static void compile_key(const struct lang_table *t, const struct lang *l,
+			const struct files *f, char key[65])
+{
+	struct sha256 c;
+	char len[32];
+	struct stat st;
+	sha256_init(&c);
+	sha256_update(&c, l->name, strlen(l->name) + 1);
+	/* A new toolchain makes new binaries. */
+	if (stat(l->compile[0], &st) == 0) {
+		snprintf(len, sizeof len, "%lld.%ld", (long long)st.st_size, (long)st.st_mtim.tv_sec);
+		sha256_update(&c, len, strlen(len) + 1);
+	}
+	hash_words(&c, l->compile);
+	hash_words(&c, t->env);
+	hash_words(&c, l->env);
+	for (size_t i = 0; i < f->n; i++) {
+		snprintf(len, sizeof len, "%zu", f->v[i].len);
+		sha256_update(&c, f->v[i].path, strlen(f->v[i].path) + 1);
+		sha256_update(&c, len, strlen(len) + 1);
+		sha256_update(&c, f->v[i].data, f->v[i].len);
+	}
+	sha256_hex(&c, key);
 }
 
 struct plan {
+	const struct lang_table *table;
 	struct box *box;
 	const struct job *job;
 	char **env;
 	char **argv;
 	cJSON *exec;
+	char key[65];		/* compile_key(), when the language caches binaries */
+	int cached;		/* the binary came from the cache */
 };
 
 /* Runs one step and appends its JSON to `into` (or sets it as `key`).
@@ -181,6 +257,30 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 	return rc;
 }
 
+/* The compile step's stand-in when the binary came from the cache. */
+static void cached_compile(struct plan *p)
+{
+	struct box_result r = {0};
+	cJSON *o = run_json(&r);
+	cJSON_AddBoolToObject(o, "cached", 1);
+	jsonx_set(p->exec, "compile", o);
+}
+
+static void store_binary(struct plan *p)
+{
+	const struct lang *l = p->job->lang;
+	char *data, rel[PATH_MAX];
+	size_t len;
+	const char *why;
+	snprintf(rel, sizeof rel, "sandbox/%s", l->binary);
+	if (box_read_file(p->box, rel, (size_t)p->job->compile_limits.file_bytes, &data, &len, &why) != 0) {
+		log_warn("binary cache: cannot read %s from the box: %s", l->binary, why);
+		return;
+	}
+	bincache_put(l->binary_cache, p->key, data, len, l->binary_cache_max);
+	free(data);
+}
+
 static int compile(struct plan *p, char *err, size_t errlen)
 {
 	const struct lang *l = p->job->lang;
@@ -188,9 +288,15 @@ static int compile(struct plan *p, char *err, size_t errlen)
 		cJSON_AddNullToObject(p->exec, "compile");
 		return 0;
 	}
+	if (p->cached) {
+		cached_compile(p);
+		return 0;
+	}
 	char **argv = make_argv(l->compile, l->source, NULL);
 	int rc = step(p, argv, &p->job->compile_limits, NULL, 0, 0, p->exec, "compile", err, errlen);
 	free(argv);
+	if (rc == 0 && l->binary_cache)
+		store_binary(p);
 	return rc;
 }
 
@@ -221,17 +327,40 @@ static void describe(cJSON *exec, const struct job *j, int slot)
 	cJSON_AddNumberToObject(exec, "slot", slot);
 }
 
+/* Writes the job's files, and the cached binary when there is one. */
+static int fill_box(struct plan *p, char *err, size_t errlen)
+{
+	const struct lang *l = p->job->lang;
+	struct files f;
+	int rc = job_files(p->table, p->job, &f, err, errlen);
+	for (size_t i = 0; rc == 0 && i < f.n; i++)
+		rc = box_write(p->box, f.v[i].path, f.v[i].data, f.v[i].len, 0644, err, errlen);
+	if (rc == 0 && l->compile && l->binary_cache) {
+		char *bin;
+		size_t len;
+		compile_key(p->table, l, &f, p->key);
+		if (bincache_get(l->binary_cache, p->key, (size_t)p->job->compile_limits.file_bytes,
+				 &bin, &len) == 0) {
+			rc = box_write(p->box, l->binary, bin, len, 0755, err, errlen);
+			p->cached = rc == 0;
+			free(bin);
+		}
+	}
+	files_free(&f);
+	return rc;
+}
+
 cJSON *runner_run(const struct lang_table *t, const struct cg_sys *cgs,
 		  const struct job *j, int slot, char *err, size_t errlen)
 {
 	struct box b;
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
-	struct plan p = {.box = &b, .job = j};
+	struct plan p = {.table = t, .box = &b, .job = j};
 	int rc;
 
 	if (box_open(&b, t, l, cgs, slot, j->limits.workdir_mb, err, errlen) != 0 ||
-	    write_files(&b, t, j, err, errlen) != 0)
+	    fill_box(&p, err, errlen) != 0)
 		return NULL;
 	p.env = make_env(t, l);
 	p.argv = make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);

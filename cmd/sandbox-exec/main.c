@@ -168,6 +168,10 @@ static void __attribute__((noreturn)) work(struct state *s, struct job *j, int s
 	char err[512];
 	int lock;
 	sigset_t none;
+	/* A Ctrl-C reaches the whole process group: the job in hand finishes,
+	 * as the main process lets it (in-flight jobs drain). */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	FILE *out = fdopen(fd, "w");

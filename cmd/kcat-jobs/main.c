@@ -1,0 +1,32 @@
+/* kcat-jobs: the Kafka side of the toolkit (consume jobs, produce results).
+ *
+ * usage: kcat-jobs consume|produce [options]
+ *
+ * Not built yet: the Kafka pipeline is its own piece of work. Until then
+ * every command says so and exits 100, so no pipeline mistakes it for one
+ * that ran.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char usage_text[] =
+	"usage: kcat-jobs consume|produce [options]\n"
+	"The Kafka consumer and producer of the toolkit (not built yet).\n";
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("kcat-jobs %s\n", CODEX_VERSION);
+		return EXIT_OK;
+	}
+	fputs(usage_text, stderr);
+	die(EXIT_PERMANENT, "%s: not implemented yet", argc > 1 ? argv[1] : "no command");
+}
