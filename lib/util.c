@@ -124,7 +124,8 @@ char *xasprintf(const char *fmt, ...)
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	char *end;
-	if (s == NULL || *s == '\0')
+	/* strtoll would skip blanks and take a '+': a strict number has neither. */
+	if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '-'))
 		return -1;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);

@@ -1,0 +1,178 @@
+/* judge: turns executions into verdicts (judge(1)).
+ *
+ * usage: judge [--pretty] [--exit-status] < executions.jsonl
+ *        judge --help | --version
+ *
+ * Reads job lines that carry sandbox-exec's `exec` section on stdin and
+ * writes each back with a `result` section added, one line per job,
+ * flushed (docs/formats.md, sections 2 and 4). A line that is not a JSON
+ * object, or longer than 16 MiB, becomes an error line; a line that
+ * carries an `error` already is passed through unchanged; blank lines
+ * are skipped.
+ *
+ *   --pretty       a readable verdict table per job instead of JSON lines
+ *   --exit-status  exit 0 if every job was accepted, 1 if one was not,
+ *                  2 if a line was an error line
+ *
+ * Exit status: 0 (without --exit-status, whatever the verdicts), 100 usage,
+ * 111 stdin or stdout failed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "line.h"
+#include "log.h"
+#include "report.h"
+#include "util.h"
+#include "verdict.h"
+
+static const char usage[] =
+	"usage: judge [--pretty] [--exit-status] < executions.jsonl\n"
+	"       judge --help | --version\n"
+	"\n"
+	"Adds a `result` section to each job line carrying an `exec` section.\n"
+	"\n"
+	"  --pretty       print a readable verdict table per job instead of JSON lines\n"
+	"  --exit-status  exit 0 if every job was accepted, 1 if one was not,\n"
+	"                 2 if a line was an error line\n"
+	"  --help         print this help and exit\n"
+	"  --version      print the version and exit\n"
+	"\n"
+	"Exit status: 0, 100 usage error, 111 read or write error.\n";
+
+struct options {
+	int pretty;
+	int exit_status;
+};
+
+/* Statuses of --exit-status; the worst line wins. */
+enum outcome {
+	OUTCOME_ACCEPTED = 0,
+	OUTCOME_REJECTED = 1,
+	OUTCOME_ERROR = 2,
+};
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_PRETTY = 1, OPT_EXIT_STATUS, OPT_HELP, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"pretty", no_argument, NULL, OPT_PRETTY},
+		{"exit-status", no_argument, NULL, OPT_EXIT_STATUS},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	memset(o, 0, sizeof *o);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PRETTY:
+			o->pretty = 1;
+			break;
+		case OPT_EXIT_STATUS:
+			o->exit_status = 1;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			exit(EXIT_OK);
+		case OPT_VERSION:
+			printf("judge %s\n", CODEX_VERSION);
+			exit(EXIT_OK);
+		default:
+			fputs(usage, stderr);
+			die(EXIT_PERMANENT, "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		fputs(usage, stderr);
+		die(EXIT_PERMANENT, "unexpected argument %s", argv[optind]);
+	}
+}
+
+static void log_outcome(const struct verdict_output *out)
+{
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(out->line, "error");
+	const char *code = jsonx_str(error, "code");
+	if (out->status != VERDICT_STATUS_ERROR)
+		log_job(LOG_INFO, out->line, "judged: %s", verdict_name(out->verdict));
+	else if (out->passthrough)
+		log_job(LOG_DEBUG, out->line, "passed an error line through: %s", code ? code : "?");
+	else
+		log_job(LOG_WARN, out->line, "error line: %s", code ? code : "?");
+}
+
+/* The input line again, byte for byte. */
+static int write_raw(const struct line *l)
+{
+	if (fwrite(l->text, 1, l->len, stdout) != l->len || putchar('\n') == EOF)
+		return -1;
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+static void write_output(const struct options *o, const struct line *l,
+			 const struct verdict_output *out)
+{
+	int rc = 0;
+	if (o->pretty)
+		report_pretty(stdout, out);
+	else if (out->passthrough)
+		rc = write_raw(l);
+	else
+		rc = jsonx_write_line(stdout, out->line);
+	if (rc != 0 || ferror(stdout))
+		die_sys(EXIT_TEMPORARY, "unable to write to stdout");
+}
+
+static enum outcome judge_line(const struct options *o, const struct line *l)
+{
+	struct verdict_output out;
+	verdict_line(l->text, l->len, l->oversized, &out);
+	if (out.status == VERDICT_STATUS_SKIPPED)
+		return OUTCOME_ACCEPTED;
+	log_outcome(&out);
+	write_output(o, l, &out);
+	cJSON_Delete(out.line);
+	switch (out.status) {
+	case VERDICT_STATUS_ERROR:
+		return OUTCOME_ERROR;
+	case VERDICT_STATUS_REJECTED:
+		return OUTCOME_REJECTED;
+	default:
+		return OUTCOME_ACCEPTED;
+	}
+}
+
+/* Judges every line of stdin; returns the worst outcome. */
+static enum outcome judge_all(const struct options *o)
+{
+	struct line_reader r;
+	struct line l;
+	enum outcome worst = OUTCOME_ACCEPTED;
+	int rc;
+	line_init(&r, 0, VERDICT_LINE_CAP);
+	while ((rc = line_read(&r, &l)) == 1) {
+		enum outcome this = judge_line(o, &l);
+		if (this > worst)
+			worst = this;
+	}
+	if (rc < 0)
+		die_sys(EXIT_TEMPORARY, "unable to read stdin");
+	line_free(&r);
+	return worst;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	util_init(argv[0]);
+	parse_args(argc, argv, &o);
+	log_init("judge");
+	enum outcome worst = judge_all(&o);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die_sys(EXIT_TEMPORARY, "unable to write to stdout");
+	return o.exit_status ? (int)worst : EXIT_OK;
+}

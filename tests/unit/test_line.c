@@ -1,0 +1,270 @@
+/* Unit tests of lib/line.c: the capped line reader. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "line.h"
+#include "unit.h"
+#include "util.h"
+
+/* A reader over a pipe already holding `data` (it must fit the pipe). */
+static int pipe_with(const char *data, size_t len)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		abort();
+	if (write_all(fds[1], data, len) != 0)
+		abort();
+	close(fds[1]);
+	return fds[0];
+}
+
+/* A pipe fed by a child process in chunks of `chunk` bytes, pausing
+ * between them, so that each read(2) sees a piece of a line. */
+static int pipe_chunked(const char *data, size_t len, size_t chunk, pid_t *pid)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		abort();
+	*pid = fork();
+	if (*pid == 0) {
+		close(fds[0]);
+		for (size_t off = 0; off < len; off += chunk) {
+			size_t n = len - off < chunk ? len - off : chunk;
+			if (write_all(fds[1], data + off, n) != 0)
+				_exit(1);
+			usleep(200);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+static void test_plain_lines(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("one\ntwo\n", 8), 64);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "one");
+	CHECK_INT(l.len, 3);
+	CHECK(!l.oversized);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "two");
+	CHECK_INT(line_read(&r, &l), 0);
+	CHECK_INT(line_read(&r, &l), 0);	/* end of input stays the end */
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_empty_lines(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("\n\nx\n\n", 5), 64);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_INT(l.len, 0);
+	CHECK_STR(l.text, "");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_INT(l.len, 0);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "x");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_INT(l.len, 0);
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_last_line_without_newline(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("a\nlast", 6), 64);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "a");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "last");
+	CHECK_INT(l.len, 4);
+	CHECK(!l.oversized);
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_empty_input(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("", 0), 64);
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_cap_exactly(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("12345678\n123456789\nok\n", 23), 8);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "12345678");
+	CHECK(!l.oversized);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "12345678");	/* one byte over: cut to the cap */
+	CHECK(l.oversized);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "ok");
+	CHECK(!l.oversized);
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_oversized_then_next(void)
+{
+	struct line_reader r;
+	struct line l;
+	size_t big = 200000;
+	char *data = xmalloc(big + 16);
+	memset(data, 'x', big);
+	memcpy(data + big, "\nnext\n", 6);
+	pid_t pid;
+	line_init(&r, pipe_chunked(data, big + 6, 4096, &pid), 1000);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK(l.oversized);
+	CHECK_INT(l.len, 1000);
+	CHECK_INT(strlen(l.text), 1000);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "next");	/* the tail was dropped, not returned */
+	CHECK(!l.oversized);
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+	waitpid(pid, NULL, 0);
+	free(data);
+}
+
+static void test_oversized_at_end(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("ok\nabcdefghijkl", 15), 4);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "ok");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "abcd");
+	CHECK(l.oversized);
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_long_line_under_cap(void)
+{
+	struct line_reader r;
+	struct line l;
+	size_t big = 300000;	/* several times the reader's read size */
+	char *data = xmalloc(big + 8);
+	for (size_t i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	memcpy(data + big, "\nz\n", 3);
+	pid_t pid;
+	line_init(&r, pipe_chunked(data, big + 3, 65536, &pid), 1 << 20);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_INT(l.len, big);
+	CHECK(!l.oversized);
+	CHECK(memcmp(l.text, data, big) == 0);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "z");
+	close(r.fd);
+	line_free(&r);
+	waitpid(pid, NULL, 0);
+	free(data);
+}
+
+static void test_small_chunks(void)
+{
+	static const char data[] = "{\"a\":1}\n\nsecond line\nthird";
+	struct line_reader r;
+	struct line l;
+	pid_t pid;
+	line_init(&r, pipe_chunked(data, sizeof data - 1, 3, &pid), 64);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "{\"a\":1}");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "second line");
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "third");
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_oversized_in_small_chunks(void)
+{
+	static const char data[] = "0123456789abcdef\nshort\n";
+	struct line_reader r;
+	struct line l;
+	pid_t pid;
+	line_init(&r, pipe_chunked(data, sizeof data - 1, 2, &pid), 5);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "01234");
+	CHECK(l.oversized);
+	CHECK_INT(line_read(&r, &l), 1);
+	CHECK_STR(l.text, "short");
+	CHECK(!l.oversized);
+	CHECK_INT(line_read(&r, &l), 0);
+	close(r.fd);
+	line_free(&r);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_next_without_fill(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, pipe_with("ab\ncd", 5), 64);
+	CHECK_INT(line_next(&r, &l), 0);	/* nothing read yet */
+	CHECK(line_fill(&r) == 5);
+	CHECK_INT(line_next(&r, &l), 1);
+	CHECK_STR(l.text, "ab");
+	CHECK_INT(line_next(&r, &l), 0);	/* "cd" may still grow */
+	CHECK(line_fill(&r) == 0);
+	CHECK_INT(line_next(&r, &l), 1);
+	CHECK_STR(l.text, "cd");
+	close(r.fd);
+	line_free(&r);
+}
+
+static void test_read_error(void)
+{
+	struct line_reader r;
+	struct line l;
+	line_init(&r, 999, 64);	/* not an open fd */
+	CHECK_INT(line_read(&r, &l), -1);
+	CHECK_INT(errno, EBADF);
+	line_free(&r);
+}
+
+int main(void)
+{
+	UNIT_RUN(test_plain_lines);
+	UNIT_RUN(test_empty_lines);
+	UNIT_RUN(test_last_line_without_newline);
+	UNIT_RUN(test_empty_input);
+	UNIT_RUN(test_cap_exactly);
+	UNIT_RUN(test_oversized_then_next);
+	UNIT_RUN(test_oversized_at_end);
+	UNIT_RUN(test_long_line_under_cap);
+	UNIT_RUN(test_small_chunks);
+	UNIT_RUN(test_oversized_in_small_chunks);
+	UNIT_RUN(test_next_without_fill);
+	UNIT_RUN(test_read_error);
+	return unit_finish();
+}
