@@ -25,24 +25,13 @@ int bincache_get(const char *dir, const char *key, size_t cap, char **data, size
 		close(fd);
 		return -1;
 	}
-	char *buf = xmalloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	char *buf = read_exact(fd, (size_t)st.st_size);
 	futimens(fd, NULL);	/* mtime = last use, for trim_one() */
 	close(fd);
-	if (got != (size_t)st.st_size) {
-		free(buf);
+	if (buf == NULL)
 		return -1;
-	}
 	*data = buf;
-	*len = got;
+	*len = (size_t)st.st_size;
 	return 0;
 }
 

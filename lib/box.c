@@ -303,19 +303,13 @@ int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 		close(fd);
 		return -1;
 	}
-	char *buf = xmalloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	char *buf = read_exact(fd, (size_t)st.st_size);
 	close(fd);
-	buf[got] = '\0';
+	if (buf == NULL) {
+		*why = "unreadable";
+		return -1;
+	}
 	*data = buf;
-	*len = got;
+	*len = (size_t)st.st_size;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sbuf.h"
 #include "util.h"
 
 static const char *const type_names[] = {
@@ -166,31 +167,15 @@ static enum cmp_outcome check_tokens(const char *a, const char *b, double epsilo
 
 /* ---- JSON comparators ---- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 static void canon_string(struct sbuf *b, const char *s)
 {
-	sb_put(b, "\"", 1);
+	sbuf_put(b, "\"", 1);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			sb_put(b, "\\", 1);
-		sb_put(b, s, 1);
+			sbuf_put(b, "\\", 1);
+		sbuf_put(b, s, 1);
 	}
-	sb_put(b, "\"", 1);
+	sbuf_put(b, "\"", 1);
 }
 
 static void canon_value(struct sbuf *b, const cJSON *v);
@@ -208,19 +193,19 @@ static void canon_object(struct sbuf *b, const cJSON *obj)
 	for (const cJSON *it = obj->child; it; it = it->next) {
 		struct sbuf m = {0};
 		canon_string(&m, it->string ? it->string : "");
-		sb_put(&m, ":", 1);
+		sbuf_put(&m, ":", 1);
 		canon_value(&m, it);
 		members[i++] = m.p;
 	}
 	qsort(members, n, sizeof *members, by_string);
-	sb_put(b, "{", 1);
+	sbuf_put(b, "{", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			sb_put(b, ",", 1);
-		sb_put(b, members[i], strlen(members[i]));
+			sbuf_put(b, ",", 1);
+		sbuf_put(b, members[i], strlen(members[i]));
 		free(members[i]);
 	}
-	sb_put(b, "}", 1);
+	sbuf_put(b, "}", 1);
 	free(members);
 }
 
@@ -230,25 +215,25 @@ static void canon_value(struct sbuf *b, const cJSON *v)
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble == 0 ? 0 : v->valuedouble;	/* -0 == 0 */
 		snprintf(num, sizeof num, "%.17g", d);
-		sb_put(b, num, strlen(num));
+		sbuf_put(b, num, strlen(num));
 	} else if (cJSON_IsString(v)) {
 		canon_string(b, v->valuestring);
 	} else if (cJSON_IsArray(v)) {
-		sb_put(b, "[", 1);
+		sbuf_put(b, "[", 1);
 		for (const cJSON *it = v->child; it; it = it->next) {
 			canon_value(b, it);
 			if (it->next)
-				sb_put(b, ",", 1);
+				sbuf_put(b, ",", 1);
 		}
-		sb_put(b, "]", 1);
+		sbuf_put(b, "]", 1);
 	} else if (cJSON_IsObject(v)) {
 		canon_object(b, v);
 	} else if (cJSON_IsTrue(v)) {
-		sb_put(b, "true", 4);
+		sbuf_put(b, "true", 4);
 	} else if (cJSON_IsFalse(v)) {
-		sb_put(b, "false", 5);
+		sbuf_put(b, "false", 5);
 	} else {
-		sb_put(b, "null", 4);
+		sbuf_put(b, "null", 4);
 	}
 }
 
@@ -256,7 +241,7 @@ static void canon_value(struct sbuf *b, const cJSON *v)
 static char *canon(const cJSON *v)
 {
 	struct sbuf b = {0};
-	sb_put(&b, "", 0);
+	sbuf_put(&b, "", 0);
 	canon_value(&b, v);
 	return b.p;
 }
@@ -353,9 +338,9 @@ static void jq_collect(void *data, jv msg)
 	struct sbuf *b = data;
 	msg = jq_format_error(msg);
 	if (b->len > 0)
-		sb_put(b, "; ", 2);
+		sbuf_put(b, "; ", 2);
 	const char *s = jv_string_value(msg);
-	sb_put(b, s, strlen(s));
+	sbuf_put(b, s, strlen(s));
 	jv_free(msg);
 }
 

@@ -6,29 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbuf.h"
 #include "util.h"
-
-/* A growing output buffer, private to the printer. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
 
 /* ---- numbers ---- */
 
@@ -111,17 +90,17 @@ static void put_string(struct sbuf *b, const char *s)
 {
 	char esc[8];
 	const char *run = s;
-	sb_put(b, "\"", 1);
+	sbuf_put(b, "\"", 1);
 	for (const char *p = s; *p; p++) {
 		const char *rep = escape_of((unsigned char)*p, esc);
 		if (rep == NULL)
 			continue;
-		sb_put(b, run, (size_t)(p - run));
-		sb_puts(b, rep);
+		sbuf_put(b, run, (size_t)(p - run));
+		sbuf_puts(b, rep);
 		run = p + 1;
 	}
-	sb_puts(b, run);
-	sb_put(b, "\"", 1);
+	sbuf_puts(b, run);
+	sbuf_put(b, "\"", 1);
 }
 
 /* ---- objects ---- */
@@ -203,30 +182,30 @@ static void put_object(struct sbuf *b, const cJSON *obj)
 	merge_duplicates(m, n);
 	qsort(m, n, sizeof *m, by_js_order);
 	int first = 1;
-	sb_put(b, "{", 1);
+	sbuf_put(b, "{", 1);
 	for (i = 0; i < n; i++) {
 		if (m[i].dup)
 			continue;
 		if (!first)
-			sb_put(b, ",", 1);
+			sbuf_put(b, ",", 1);
 		first = 0;
 		put_string(b, m[i].key);
-		sb_put(b, ":", 1);
+		sbuf_put(b, ":", 1);
 		put_value(b, m[i].value);
 	}
-	sb_put(b, "}", 1);
+	sbuf_put(b, "}", 1);
 	free(m);
 }
 
 static void put_array(struct sbuf *b, const cJSON *arr)
 {
-	sb_put(b, "[", 1);
+	sbuf_put(b, "[", 1);
 	for (const cJSON *it = arr->child; it; it = it->next) {
 		put_value(b, it);
 		if (it->next)
-			sb_put(b, ",", 1);
+			sbuf_put(b, ",", 1);
 	}
-	sb_put(b, "]", 1);
+	sbuf_put(b, "]", 1);
 }
 
 static void put_value(struct sbuf *b, const cJSON *v)
@@ -240,24 +219,24 @@ static void put_value(struct sbuf *b, const cJSON *v)
 			jsval_number(v->valuedouble, num);
 		else
 			strcpy(num, "null");
-		sb_puts(b, num);
+		sbuf_puts(b, num);
 	} else if (cJSON_IsTrue(v)) {
-		sb_puts(b, "true");
+		sbuf_puts(b, "true");
 	} else if (cJSON_IsFalse(v)) {
-		sb_puts(b, "false");
+		sbuf_puts(b, "false");
 	} else if (cJSON_IsArray(v)) {
 		put_array(b, v);
 	} else if (cJSON_IsObject(v)) {
 		put_object(b, v);
 	} else {
-		sb_puts(b, "null");
+		sbuf_puts(b, "null");
 	}
 }
 
 char *jsval_stringify(const cJSON *v)
 {
 	struct sbuf b = {0};
-	sb_put(&b, "", 0);
+	sbuf_put(&b, "", 0);
 	put_value(&b, v);
 	return b.p;
 }

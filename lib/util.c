@@ -160,3 +160,23 @@ int write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+char *read_exact(int fd, size_t size)
+{
+	char *buf = xmalloc(size + 1);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != size) {
+		free(buf);
+		return NULL;
+	}
+	buf[size] = '\0';
+	return buf;
+}

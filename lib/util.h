@@ -47,6 +47,11 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int64_t now_mono_ms(void);
 int64_t now_wall_ms(void);
 
+/* Reads exactly size bytes from fd into a fresh buffer (NUL-terminated;
+ * the caller frees). Returns NULL if fewer bytes came (errno set on a read
+ * error). */
+char *read_exact(int fd, size_t size);
+
 /* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);
 
