@@ -1,0 +1,59 @@
+# shellcheck shell=sh
+# Helpers shared by scripts/kafka-up, kafka-down, redis-up and redis-down:
+# `. "$here/lib/infra.sh"`. POSIX sh; the caller has `set -eu`.
+
+say() { echo "${0##*/}: $*" >&2; }
+
+# apt_need CMD PACKAGE...: installs the packages when CMD is not on PATH.
+apt_need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	shift
+	say "installing $*"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# free_port N: N, or the first port above it that nothing listens on.
+free_port() {
+	p=$1
+	while [ -n "$(ss -Hltn "sport = :$p")" ]; do
+		p=$((p + 1))
+		[ "$p" -lt $(($1 + 200)) ] || { say "no free port from $1"; return 1; }
+	done
+	echo "$p"
+}
+
+# alive PIDFILE WORD: the pid file names a live process whose command line
+# holds WORD (so a reused pid is not taken for ours).
+alive() {
+	[ -s "$1" ] || return 1
+	tr '\0' ' ' 2>/dev/null < "/proc/$(cat "$1")/cmdline" | grep -q -- "$2"
+}
+
+# stop PIDFILE WORD SECONDS: SIGTERM, up to SECONDS to exit, then SIGKILL.
+# A zombie has no command line, so `alive` takes it for gone.
+stop() {
+	alive "$1" "$2" || return 0
+	pid=$(cat "$1")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	i=0
+	while alive "$1" "$2" && [ $i -lt $(($3 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	alive "$1" "$2" || return 0
+	say "pid $pid still running after ${3}s: SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+	i=0
+	while alive "$1" "$2" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+# logtail FILE...: the last lines of each log, on stderr.
+logtail() {
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "--- tail of $f" >&2
+		tail -n 40 "$f" >&2
+	done
+}
