@@ -82,6 +82,10 @@ static int classify(struct job *j, char *msg, size_t msglen)
 	const char *user = jsonx_str(line, "userCode");
 	j->tests = cJSON_GetObjectItemCaseSensitive(line, "testCases");
 	j->entry = jsonx_str(line, "entry");
+	if (j->entry == NULL && cJSON_HasObjectItem(line, "entry")) {
+		snprintf(msg, msglen, "entry must be a string");
+		return -1;
+	}
 	if (exe) {
 		j->shape = SHAPE_COMPAT;
 		j->code = exe;
@@ -90,7 +94,7 @@ static int classify(struct job *j, char *msg, size_t msglen)
 		return -1;
 	} else if (j->tests == NULL) {
 		/* The platform's custom jobs: userCode is a JSON-encoded string. */
-		cJSON *decoded = cJSON_Parse(user);
+		cJSON *decoded = cJSON_ParseWithOpts(user, NULL, 1);
 		if (!cJSON_IsString(decoded)) {
 			cJSON_Delete(decoded);
 			snprintf(msg, msglen, "custom job: userCode must be a JSON-encoded string");
@@ -115,6 +119,10 @@ static int classify(struct job *j, char *msg, size_t msglen)
 static int pick_mode(struct job *j, char *msg, size_t msglen)
 {
 	const char *mode = jsonx_str(j->line, "mode");
+	if (mode == NULL && cJSON_HasObjectItem(j->line, "mode")) {
+		snprintf(msg, msglen, "mode must be a string");
+		return -1;
+	}
 	if (mode) {
 		for (int m = MODE_SUBMIT; m <= MODE_CUSTOM; m++)
 			if (strcmp(mode, job_mode_name(m)) == 0) {

@@ -12,6 +12,14 @@ const char *jsonx_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+cJSON *jsonx_parse_line(const char *text, size_t len)
+{
+	/* text[len] is NUL; one earlier would hide the rest of the line. */
+	if (memchr(text, '\0', len) != NULL)
+		return NULL;
+	return cJSON_ParseWithOpts(text, NULL, 1);
+}
+
 void jsonx_set(cJSON *obj, const char *key, cJSON *item)
 {
 	if (cJSON_HasObjectItem(obj, key))

@@ -10,6 +10,11 @@
 /* Borrowed string value of obj[key], or NULL if absent or not a string. */
 const char *jsonx_str(const cJSON *obj, const char *key);
 
+/* Parses a whole line as one JSON value: NULL if it is not JSON, holds a
+ * NUL byte, or has anything but blanks after the value. The caller deletes
+ * the result. */
+cJSON *jsonx_parse_line(const char *text, size_t len);
+
 /* Replaces (or adds) obj[key] with item; takes ownership of item. */
 void jsonx_set(cJSON *obj, const char *key, cJSON *item);
 

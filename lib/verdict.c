@@ -501,10 +501,9 @@ static void error_line(struct verdict_output *out, cJSON *line)
 /* The parsed object, or NULL when text[0..len) is not exactly one object. */
 static cJSON *parse_object(const char *text, size_t len)
 {
-	const char *end = NULL;
-	cJSON *obj = cJSON_ParseWithOpts(text, &end, 1);
-	if (obj && (!cJSON_IsObject(obj) || end != text + len)) {
-		cJSON_Delete(obj);	/* a NUL inside the line ends cJSON's view early */
+	cJSON *obj = jsonx_parse_line(text, len);
+	if (obj && !cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
 		obj = NULL;
 	}
 	return obj;

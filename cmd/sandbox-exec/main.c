@@ -31,6 +31,7 @@
 #include "job.h"
 #include "jsonx.h"
 #include "lang.h"
+#include "limit.h"
 #include "line.h"
 #include "log.h"
 #include "runner.h"
@@ -129,6 +130,12 @@ static void setup(struct state *s)
 	sigset_t mask;
 	const char *pool = getenv("CONTAINER_POOL_SIZE");
 	load_table(s);
+	/* The platform's variables are configuration: a bad one stops us here
+	 * instead of poisoning every job. */
+	struct sbx_limits probe;
+	limit_default(&probe);
+	if (limit_from_env(&probe, err, sizeof err) != 0)
+		die(EXIT_PERMANENT, "%s", err);
 	if (s->opt.slots == 0)
 		s->opt.slots = pool && *pool ? number_arg("CONTAINER_POOL_SIZE", pool, 1024)
 					     : s->table.slots;
@@ -225,7 +232,7 @@ static void handle_line(struct state *s, const struct line *ln)
 		cJSON_Delete(e);
 		return;
 	}
-	cJSON *line = cJSON_ParseWithLength(ln->text, ln->len);
+	cJSON *line = jsonx_parse_line(ln->text, ln->len);
 	if (!cJSON_IsObject(line)) {
 		cJSON_Delete(line);
 		cJSON *e = jsonx_unparsable(ln->text, ln->len, "invalid-json", "not a JSON object");
