@@ -37,10 +37,10 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
 bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS)
 bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) -lm
-bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS)
-bin/retryd_LIBS       := $(CJSON_LIBS) $(HIREDIS_LIBS)
+bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) -lm
+bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) -lm
 bin/pool-ctl_LIBS     := $(CJSON_LIBS)
-ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) -lm
+ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) -lm
 
 all: $(BINS)
 

@@ -1,0 +1,66 @@
+/* kconsume: the consuming half of kcat-jobs. Turns messages of a lane's
+ * job topic into job lines with a `meta` section (docs/pipeline.md), sends
+ * poison messages to the dead-letter topic itself, and commits only the
+ * contiguous prefix of offsets whose jobs were acknowledged. */
+#ifndef KCONSUME_H
+#define KCONSUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+
+#include "dedupe.h"
+#include "kafka.h"
+#include "lane.h"
+#include "lang.h"
+#include "offsets.h"
+#include "outbuf.h"
+
+struct kconsume_opts {
+	const struct lane *lane;
+	const char *topic;		/* default: the lane's job topic */
+	const char *group;		/* default: the lane's group */
+	size_t max_inflight;		/* pause the assignment beyond this */
+	size_t max_bytes;		/* bigger messages are poison (oversized) */
+	long count;			/* stop after this many lines; 0 = no end */
+	int acked;			/* 1: wait for kconsume_ack(); 0: a written line is done */
+};
+
+struct kconsume {
+	struct kconsume_opts opt;
+	rd_kafka_t *rk;			/* the consumer */
+	rd_kafka_t *dlq;		/* producer for poison messages */
+	const struct lang_table *table;	/* borrowed: validates jobs */
+	struct offsets *offs;
+	struct outbuf *out;		/* borrowed: where job lines go */
+	struct dedupe *dedupe;		/* borrowed, may be NULL: skip jobs with a result */
+	int paused;
+	int hold;			/* set by the caller: the output is backed up */
+	long emitted;
+	int stopping;
+	int fatal;
+};
+
+/* Creates the consumer (cooperative-sticky, offsets stored by hand) and
+ * the DLQ producer, and subscribes. Returns 0, or -1 with err. */
+int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
+		  const struct kconsume_opts *opt, const struct lang_table *table,
+		  struct outbuf *out, char *err, size_t errlen);
+
+/* Serves the consumer once (waits up to timeout_ms for a message) and the
+ * DLQ producer's callbacks; pauses or resumes for backpressure. */
+void kconsume_poll(struct kconsume *c, int timeout_ms);
+
+/* The job at topic/partition/offset is safe (result, retry or DLQ acked). */
+void kconsume_ack(struct kconsume *c, const char *topic, int32_t partition, int64_t offset);
+
+/* Stops taking messages (SIGTERM): what is out may still be acked. */
+void kconsume_stop(struct kconsume *c);
+
+/* Jobs handed out and not yet acknowledged, plus DLQ sends in flight. */
+size_t kconsume_pending(const struct kconsume *c);
+
+/* Commits what is committable, closes the group membership and frees. */
+void kconsume_close(struct kconsume *c);
+
+#endif

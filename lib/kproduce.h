@@ -1,0 +1,43 @@
+/* kproduce: the producing half of kcat-jobs. Routes each finished line
+ * (docs/pipeline.md, "What kcat-jobs produce does") to the results topic
+ * and/or the dead-letter topic, and acknowledges the line's origin once
+ * the broker has every message of it. */
+#ifndef KPRODUCE_H
+#define KPRODUCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+
+#include "dedupe.h"
+#include "kafka.h"
+#include "lane.h"
+
+/* Called when every message of a line is acknowledged by the broker. */
+typedef void kproduce_ack_fn(void *arg, const char *topic, int32_t partition, int64_t offset);
+
+struct kproduce {
+	rd_kafka_t *rk;
+	const struct lane *lane;	/* default lane for lines without meta */
+	kproduce_ack_fn *ack;
+	void *ack_arg;
+	struct dedupe *dedupe;		/* borrowed, may be NULL: mark results */
+	long lines_pending;		/* lines with messages not yet acknowledged */
+	int fatal;			/* a message could not be delivered */
+};
+
+/* Creates the idempotent producer. Returns 0, or -1 with err. */
+int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct lane *lane,
+		  kproduce_ack_fn *ack, void *ack_arg, char *err, size_t errlen);
+
+/* Routes and produces one line. A line that is not a JSON object, or that
+ * has nothing to send and no origin, is logged and skipped. */
+void kproduce_line(struct kproduce *p, const char *text, size_t len);
+
+/* Serves delivery reports (waits up to timeout_ms). */
+void kproduce_poll(struct kproduce *p, int timeout_ms);
+
+/* Waits until everything is delivered, up to timeout_ms; then frees. */
+void kproduce_close(struct kproduce *p, int timeout_ms);
+
+#endif
