@@ -1,8 +1,11 @@
 #include "kconsume.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "jsonx.h"
@@ -198,7 +201,7 @@ static void set_paused(struct kconsume *c, int pause)
 /* Commits, for partitions about to go, what their finished jobs allow;
  * then forgets them. Lost partitions are only forgotten: someone else owns
  * them already, and a commit now could skip a job. */
-static void revoke(struct kconsume *c, rd_kafka_topic_partition_list_t *parts, int lost)
+static void give_back(struct kconsume *c, rd_kafka_topic_partition_list_t *parts, int lost)
 {
 	rd_kafka_topic_partition_list_t *commit = rd_kafka_topic_partition_list_new(parts->cnt);
 	for (int i = 0; i < parts->cnt; i++) {
@@ -232,7 +235,7 @@ static void rebalanced(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_pause_partitions(rk, parts);
 		return;
 	}
-	revoke(c, parts, rd_kafka_assignment_lost(rk));
+	give_back(c, parts, rd_kafka_assignment_lost(rk));
 	if (coop)
 		rd_kafka_incremental_unassign(rk, parts);
 	else
@@ -261,6 +264,23 @@ static int open_dlq(struct kconsume *c, const struct kafka_opts *ko, char *err, 
 	rd_kafka_conf_set_dr_msg_cb(conf, dlq_delivered);
 	c->dlq = new_client(RD_KAFKA_PRODUCER, conf, err, errlen);
 	return c->dlq ? 0 : -1;
+}
+
+/* Wakes the caller's poll() when either queue gets something. */
+static int wire_events(struct kconsume *c, char *err, size_t errlen)
+{
+	rd_kafka_queue_t *q;
+	if (pipe2(c->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	q = rd_kafka_queue_get_consumer(c->rk);
+	rd_kafka_queue_io_event_enable(q, c->evfd[1], "1", 1);
+	rd_kafka_queue_destroy(q);
+	q = rd_kafka_queue_get_main(c->dlq);
+	rd_kafka_queue_io_event_enable(q, c->evfd[1], "1", 1);
+	rd_kafka_queue_destroy(q);
+	return 0;
 }
 
 int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
@@ -293,6 +313,8 @@ int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
 	if (c->rk == NULL)
 		return -1;
 	rd_kafka_poll_set_consumer(c->rk);
+	if (wire_events(c, err, errlen) != 0)
+		return -1;
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
 	rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, subs);
@@ -321,21 +343,34 @@ static void consumer_error(struct kconsume *c, const rd_kafka_message_t *m)
 	log_warn("consumer: %s", rd_kafka_message_errstr(m));
 }
 
-void kconsume_poll(struct kconsume *c, int timeout_ms)
+int kconsume_fd(const struct kconsume *c)
 {
-	int full = offsets_pending(c->offs) >= c->opt.max_inflight;
-	set_paused(c, full || c->hold || c->stopping);
-	rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
-	if (m) {
+	return c->evfd[0];
+}
+
+void kconsume_poll(struct kconsume *c)
+{
+	char buf[64];
+	rd_kafka_message_t *m;
+	while (read(c->evfd[0], buf, sizeof buf) > 0)
+		;
+	/* Drain the queue: librdkafka only signals a queue that was empty. */
+	do {
+		int full = offsets_pending(c->offs) >= c->opt.max_inflight;
+		set_paused(c, full || c->hold || c->stopping);
+		m = rd_kafka_consumer_poll(c->rk, 0);
+		if (m == NULL)
+			break;
 		if (m->err)
 			consumer_error(c, m);
 		else if (!c->stopping)
 			handle(c, m);
-		/* else: paused too late; the offset is not stored, it comes back */
+		/* else: paused too late; its offset is not stored, it comes back */
 		rd_kafka_message_destroy(m);
-	}
+	} while (1);
 	rd_kafka_poll(c->dlq, 0);
 }
+
 
 void kconsume_stop(struct kconsume *c)
 {
@@ -362,5 +397,9 @@ void kconsume_close(struct kconsume *c)
 		rd_kafka_destroy(c->rk);
 	}
 	offsets_free(c->offs);
+	if (c->evfd[0] > 0) {
+		close(c->evfd[0]);
+		close(c->evfd[1]);
+	}
 	memset(c, 0, sizeof *c);
 }

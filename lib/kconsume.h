@@ -39,6 +39,7 @@ struct kconsume {
 	long emitted;
 	int stopping;
 	int fatal;
+	int evfd[2];			/* librdkafka writes [1] when a queue wakes up */
 };
 
 /* Creates the consumer (cooperative-sticky, offsets stored by hand) and
@@ -47,9 +48,14 @@ int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
 		  const struct kconsume_opts *opt, const struct lang_table *table,
 		  struct outbuf *out, char *err, size_t errlen);
 
-/* Serves the consumer once (waits up to timeout_ms for a message) and the
- * DLQ producer's callbacks; pauses or resumes for backpressure. */
-void kconsume_poll(struct kconsume *c, int timeout_ms);
+/* A file descriptor that becomes readable when the consumer or the DLQ
+ * producer has something to serve: poll() it with the caller's other fds. */
+int kconsume_fd(const struct kconsume *c);
+
+/* Serves everything the consumer and the DLQ producer have queued (messages,
+ * rebalances, delivery reports) without blocking; pauses or resumes the
+ * assignment for backpressure. */
+void kconsume_poll(struct kconsume *c);
 
 /* The job at topic/partition/offset is safe (result, retry or DLQ acked). */
 void kconsume_ack(struct kconsume *c, const char *topic, int32_t partition, int64_t offset);

@@ -1,8 +1,11 @@
 #include "kproduce.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jsonx.h"
 #include "log.h"
@@ -255,12 +258,27 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
 		rd_kafka_conf_destroy(conf);
 		return -1;
 	}
+	if (pipe2(p->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	rd_kafka_queue_t *q = rd_kafka_queue_get_main(p->rk);
+	rd_kafka_queue_io_event_enable(q, p->evfd[1], "1", 1);
+	rd_kafka_queue_destroy(q);
 	return 0;
 }
 
-void kproduce_poll(struct kproduce *p, int timeout_ms)
+int kproduce_fd(const struct kproduce *p)
 {
-	rd_kafka_poll(p->rk, timeout_ms);
+	return p->evfd[0];
+}
+
+void kproduce_poll(struct kproduce *p)
+{
+	char buf[64];
+	while (read(p->evfd[0], buf, sizeof buf) > 0)
+		;
+	rd_kafka_poll(p->rk, 0);
 }
 
 void kproduce_close(struct kproduce *p, int timeout_ms)
@@ -271,4 +289,6 @@ void kproduce_close(struct kproduce *p, int timeout_ms)
 		log_error("%d messages not delivered at exit", rd_kafka_outq_len(p->rk));
 	rd_kafka_destroy(p->rk);
 	p->rk = NULL;
+	close(p->evfd[0]);
+	close(p->evfd[1]);
 }

@@ -24,6 +24,7 @@ struct kproduce {
 	struct dedupe *dedupe;		/* borrowed, may be NULL: mark results */
 	long lines_pending;		/* lines with messages not yet acknowledged */
 	int fatal;			/* a message could not be delivered */
+	int evfd[2];			/* librdkafka writes [1] when reports wait */
 };
 
 /* Creates the idempotent producer. Returns 0, or -1 with err. */
@@ -34,8 +35,11 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
  * has nothing to send and no origin, is logged and skipped. */
 void kproduce_line(struct kproduce *p, const char *text, size_t len);
 
-/* Serves delivery reports (waits up to timeout_ms). */
-void kproduce_poll(struct kproduce *p, int timeout_ms);
+/* A file descriptor that becomes readable when delivery reports wait. */
+int kproduce_fd(const struct kproduce *p);
+
+/* Serves the delivery reports that wait, without blocking. */
+void kproduce_poll(struct kproduce *p);
 
 /* Waits until everything is delivered, up to timeout_ms; then frees. */
 void kproduce_close(struct kproduce *p, int timeout_ms);

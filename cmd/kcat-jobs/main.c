@@ -69,7 +69,7 @@ static const char usage_text[] =
 	"         --max-bytes N --drain-timeout S -u USER -r REDIS_URL\n";
 
 enum {
-	POLL_MS = 50,
+	POLL_MS = 200,			/* the longest sleep; events wake us sooner */
 	OUT_HOLD_BYTES = 4 << 20,	/* pause consuming while this much waits */
 	LINE_CAP = 32 << 20,		/* longest line taken from a stage */
 	ACK_LINE_CAP = 1024,
@@ -284,16 +284,17 @@ static int consume(struct options *o)
 	}
 	open_consumer(&c, o, &out);
 	while (!drained(&c, &out, stop_at, o->drain_ms) && !c.fatal) {
-		struct pollfd pf[3] = {
-			{sig, POLLIN, 0}, {ackfd, POLLIN, 0},
+		struct pollfd pf[4] = {
+			{sig, POLLIN, 0}, {kconsume_fd(&c), POLLIN, 0}, {ackfd, POLLIN, 0},
 			{outbuf_pending(&out) ? 1 : -1, POLLOUT, 0},
 		};
 		c.hold = outbuf_pending(&out) > OUT_HOLD_BYTES;
-		kconsume_poll(&c, POLL_MS);
-		poll(pf, 3, 0);
+		if (poll(pf, 4, POLL_MS) < 0 && errno != EINTR)
+			die_sys(EXIT_TEMPORARY, "poll");
 		if (pf[0].revents)
 			drain_signals(sig);
-		if (ackfd >= 0 && pf[1].revents)
+		kconsume_poll(&c);
+		if (ackfd >= 0 && pf[2].revents)
 			take_acks(&c, &acks);
 		if (outbuf_flush(&out) != 0)
 			stop_requested = 1;	/* the reader is gone */
@@ -351,15 +352,15 @@ static int produce(struct options *o)
 	/* A signal does not stop produce: it ends when its input ends, after
 	 * the stages before it have drained. */
 	while (!in.eof && !p.fatal) {
-		struct pollfd pf[2] = {{sig, POLLIN, 0}, {0, POLLIN, 0}};
-		kproduce_poll(&p, 0);
-		if (poll(pf, 2, POLL_MS) > 0) {
-			if (pf[0].revents)
-				drain_signals(sig);
-			if (pf[1].revents && line_fill(&in) < 0 && errno != EINTR && errno != EAGAIN)
-				die_sys(EXIT_TEMPORARY, "stdin");
-		}
+		struct pollfd pf[3] = {{sig, POLLIN, 0}, {0, POLLIN, 0}, {kproduce_fd(&p), POLLIN, 0}};
+		if (poll(pf, 3, POLL_MS) < 0 && errno != EINTR)
+			die_sys(EXIT_TEMPORARY, "poll");
+		if (pf[0].revents)
+			drain_signals(sig);
+		if (pf[1].revents && line_fill(&in) < 0 && errno != EINTR && errno != EAGAIN)
+			die_sys(EXIT_TEMPORARY, "stdin");
 		produce_lines(&p, &in);
+		kproduce_poll(&p);
 	}
 	kproduce_close(&p, 30000);
 	int rc = p.fatal ? EXIT_TEMPORARY : EXIT_OK;
@@ -453,20 +454,21 @@ static int pipeline(struct options *o)
 	open_consumer(&c, o, &ch.in);
 	open_producer(&p, o, ack_in_memory, &c);
 	while (!ch.out.eof && !c.fatal && !p.fatal) {
-		struct pollfd pf[3] = {
+		struct pollfd pf[5] = {
 			{sig, POLLIN, 0}, {ch.out.fd, POLLIN, 0},
 			{ch.in_closed || !outbuf_pending(&ch.in) ? -1 : ch.in.fd, POLLOUT, 0},
+			{kconsume_fd(&c), POLLIN, 0}, {kproduce_fd(&p), POLLIN, 0},
 		};
 		c.hold = outbuf_pending(&ch.in) > OUT_HOLD_BYTES;
-		kconsume_poll(&c, c.stopping ? 0 : POLL_MS);
-		kproduce_poll(&p, 0);
-		if (poll(pf, 3, c.stopping ? POLL_MS : 0) > 0) {
-			if (pf[0].revents)
-				drain_signals(sig);
-			if (pf[1].revents)
-				line_fill(&ch.out);
-		}
+		if (poll(pf, 5, POLL_MS) < 0 && errno != EINTR)
+			die_sys(EXIT_TEMPORARY, "poll");
+		if (pf[0].revents)
+			drain_signals(sig);
+		if (pf[1].revents && line_fill(&ch.out) < 0 && errno != EINTR && errno != EAGAIN)
+			break;
 		produce_lines(&p, &ch.out);
+		kproduce_poll(&p);
+		kconsume_poll(&c);
 		if (!ch.in_closed && outbuf_flush(&ch.in) != 0)
 			break;	/* the child is gone */
 		if (stop_requested && !c.stopping)
