@@ -172,5 +172,9 @@ int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
 	if (classify(j, sub, sizeof sub) != 0 || pick_mode(j, sub, sizeof sub) != 0 ||
 	    pick_limits(j, sub, sizeof sub) != 0)
 		return invalid(code, msg, msglen, sub);
+	/* Code-Manage counts a submission accepted when passed == total: with
+	 * no testcases, even a compile error would be "accepted". */
+	if (j->mode == MODE_SUBMIT && j->shape != SHAPE_CUSTOM && j->ntests == 0)
+		return invalid(code, msg, msglen, "a submission needs at least one testcase");
 	return 0;
 }

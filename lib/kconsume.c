@@ -173,6 +173,13 @@ static void handle(struct kconsume *c, const rd_kafka_message_t *m)
 		return;
 	}
 	const char *id = jsonx_str(j.line, c->opt.lane->id_field);
+	if (id == NULL || strcmp(job_mode_name(j.mode), c->opt.lane->name) != 0) {
+		snprintf(msg, sizeof msg, "a %s job with%s %s does not belong to the %s lane",
+			 job_mode_name(j.mode), id ? "" : "out", c->opt.lane->id_field, c->opt.lane->name);
+		poison(c, m, "invalid-job", msg);
+		job_free(&j);
+		return;
+	}
 	if (c->dedupe && dedupe_seen(c->dedupe, c->opt.lane->name, id)) {
 		log_job(LOG_INFO, j.line, "skipped %s[%d]@%lld: it has a result already",
 			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);

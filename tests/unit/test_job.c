@@ -43,7 +43,7 @@ static void test_shapes(void)
 	CHECK_STR(j.code, "print(1)");
 	job_free(&j);
 	CHECK_INT(parse(&j, "{\"tempId\":\"t\",\"mode\":\"submit\",\"language\":\"python\",\"userCode\":\"p\","
-			"\"testCases\":[]}", &code, msg), 0);
+			"\"testCases\":[{\"input\":\"1\",\"output\":\"1\"}]}", &code, msg), 0);
 	CHECK_INT(j.mode, MODE_SUBMIT);
 	job_free(&j);
 }
@@ -79,6 +79,8 @@ static void test_errors(void)
 		     "invalid-job", "mode must be submit, run or custom");
 	expect_error("{\"language\":\"python\",\"userCode\":\"x\",\"testCases\":[],\"limits\":{\"timeMs\":0}}",
 		     "invalid-job", "limit timeMs=0 is out of range [1, 600000]");
+	expect_error("{\"submissionId\":\"s\",\"language\":\"python\",\"executableCode\":\"x\",\"testCases\":[]}",
+		     "invalid-job", "a submission needs at least one testcase");
 }
 
 static void test_limits_layering(void)
