@@ -164,6 +164,17 @@ void redis_init(struct redis *r, const struct redis_url *u, int64_t io_timeout_m
 	r->backoff_ms = REDIS_BACKOFF_MIN_MS;
 }
 
+int redis_open(struct redis *r, const char *url, int64_t io_timeout_ms,
+	       char *err, size_t errlen)
+{
+	struct redis_url u;
+	if (redis_url_parse(url, &u, err, errlen) != 0)
+		return -1;
+	redis_init(r, &u, io_timeout_ms);
+	redis_connect(r);
+	return 0;
+}
+
 const char *redis_where(const struct redis *r)
 {
 	static char buf[300];

@@ -59,6 +59,12 @@ const char *redis_url_choose(const char *flag);
 /* Sets r up for u, disconnected. Nothing to free until a connection is made. */
 void redis_init(struct redis *r, const struct redis_url *u, int64_t io_timeout_ms);
 
+/* redis_url_parse() then redis_init(), then a first redis_connect() (its
+ * failure is logged, and left for the first command to try again).
+ * Returns 0, or -1 with err when the URL is bad. */
+int redis_open(struct redis *r, const char *url, int64_t io_timeout_ms,
+	       char *err, size_t errlen);
+
 /* Connects (AUTH and SELECT included) unless connected. Returns 0, or -1
  * with r->err (logged) and the backoff advanced; -1 at once while the
  * backoff runs. */

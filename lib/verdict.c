@@ -482,6 +482,56 @@ cJSON *verdict_result(const cJSON *line, enum verdict *v, char **err)
 	return msg;
 }
 
+static enum verdict_mode mode_of_lane(const cJSON *line, const char *lane)
+{
+	int i = lane ? NAME_INDEX(lane, mode_names, 1) : -1;
+	if (lane && strcmp(lane, "submission") == 0)
+		i = VERDICT_MODE_SUBMIT;
+	return i >= 0 ? (enum verdict_mode)i : mode_from_job(line);
+}
+
+/* testCases[0][key] when a string, else "". */
+static const char *first_test_text(const cJSON *tests, const char *key)
+{
+	const char *s = cJSON_IsArray(tests) ? jsonx_str(cJSON_GetArrayItem(tests, 0), key) : NULL;
+	return s ? s : "";
+}
+
+/* Every testcase failed, the first with `text` as its output. */
+static cJSON *internal_execution_result(const cJSON *line, const char *text)
+{
+	const cJSON *tests = cJSON_GetObjectItemCaseSensitive(line, "testCases");
+	int n = cJSON_IsArray(tests) ? cJSON_GetArraySize(tests) : 0;
+	cJSON *er = cJSON_CreateObject(), *failed;
+	/* executionTimeMs and memoryMB too: the platform always sends them,
+	 * and Code-Manage reads them as numbers. */
+	cJSON_AddItemToObject(er, "stats", verdict_stats(n, 0, n, 0, 0));
+	failed = cJSON_AddObjectToObject(er, "failedTestCase");
+	cJSON_AddNumberToObject(failed, "index", 0);
+	cJSON_AddStringToObject(failed, "input", first_test_text(tests, "input"));
+	cJSON_AddStringToObject(failed, "output", text);
+	cJSON_AddStringToObject(failed, "expectedOutput", first_test_text(tests, "output"));
+	cJSON_AddStringToObject(er, "verdict", verdict_name(VERDICT_INTERNAL_ERROR));
+	return er;
+}
+
+cJSON *verdict_internal_error(const cJSON *line, const char *lane, const char *message)
+{
+	struct verdict_job job = {.line = line, .mode = mode_of_lane(line, lane)};
+	char *text = xasprintf("internal error: %s", message);
+	cJSON *msg;
+	if (job.mode == VERDICT_MODE_CUSTOM) {
+		msg = cJSON_CreateObject();
+		verdict_copy_field(msg, "tempId", line, "tempId");
+		cJSON_AddStringToObject(msg, "stdOut", text);
+		cJSON_AddStringToObject(msg, "verdict", verdict_name(VERDICT_INTERNAL_ERROR));
+	} else {
+		msg = wrap_message(&job, internal_execution_result(line, text));
+	}
+	free(text);
+	return msg;
+}
+
 /* ---- lines ---- */
 
 static int blank(const char *text, size_t len)

@@ -158,4 +158,11 @@ void verdict_add_measures(cJSON *obj, const struct verdict_job *job,
 /* The custom message {"tempId","stdOut", measures...}; a new object. */
 cJSON *verdict_custom(const struct verdict_job *job, enum verdict *v);
 
+/* The result that tells the client a job will never run: verdict
+ * internal_error with "internal error: <message>" as the output, in the
+ * platform's shape of the lane ("submit" or "submission", "run",
+ * "custom"; NULL or another name: the mode from the job's fields,
+ * docs/formats.md section 1). Needs no exec section. A new object. */
+cJSON *verdict_internal_error(const cJSON *line, const char *lane, const char *message);
+
 #endif
