@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +57,7 @@
 #include "line.h"
 #include "log.h"
 #include "outbuf.h"
+#include "sigfd.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -168,24 +168,10 @@ static const struct lane *need_lane(const struct options *o, int required)
 	return l;
 }
 
-static int signal_fd(void)
-{
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		die_sys(EXIT_PERMANENT, "signalfd");
-	return fd;
-}
-
 static void drain_signals(int fd)
 {
-	struct signalfd_siginfo si;
-	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-		log_info("signal %u: stopping, draining in-flight jobs", si.ssi_signo);
+	if (sigfd_read(fd) > 0) {
+		log_info("stopping: draining in-flight jobs");
 		stop_requested = 1;
 	}
 }
@@ -274,7 +260,7 @@ static int consume(struct options *o)
 	struct kconsume c;
 	struct outbuf out;
 	struct line_reader acks;
-	int sig = signal_fd(), ackfd = -1;
+	int sig = sigfd_open(), ackfd = -1;
 	int64_t stop_at = 0;
 	outbuf_init(&out, 1);
 	o->consume.acked = o->acks != NULL;
@@ -345,7 +331,7 @@ static int produce(struct options *o)
 	struct kproduce p;
 	struct outbuf acks;
 	struct line_reader in;
-	int sig = signal_fd();
+	int sig = sigfd_open();
 	outbuf_init(&acks, o->acks ? open_acks(o->acks) : -1);
 	open_producer(&p, o, o->acks ? write_ack : NULL, &acks);
 	line_init(&in, 0, LINE_CAP);
@@ -390,9 +376,7 @@ static void start_child(struct child *ch, char **argv)
 	if (ch->pid < 0)
 		die_sys(EXIT_TEMPORARY, "fork");
 	if (ch->pid == 0) {
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		sigfd_unblock();
 		/* Its own process group: a Ctrl-C for us must not cut it short. */
 		setpgid(0, 0);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
@@ -446,7 +430,7 @@ static int pipeline(struct options *o)
 	struct kconsume c;
 	struct kproduce p;
 	struct child ch;
-	int sig = signal_fd();
+	int sig = sigfd_open();
 	start_child(&ch, o->child);
 	if (o->user)
 		drop_to(o->user);
@@ -489,7 +473,7 @@ static int mock_cluster(void)
 {
 	static const char *const lanes[] = {"submit", "run", "custom"};
 	char err[512];
-	int sig = signal_fd();
+	int sig = sigfd_open();
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
 	rd_kafka_mock_cluster_t *mc = rk ? rd_kafka_mock_cluster_new(rk, 1) : NULL;
 	if (mc == NULL)

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "jsonx.h"
@@ -28,6 +27,7 @@
 #include "log.h"
 #include "redis.h"
 #include "retry.h"
+#include "sigfd.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -184,31 +184,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_error("unexpected argument %s", argv[optind + 1]);
 }
 
-/* SIGTERM and SIGINT are blocked (before librdkafka starts threads that
- * would inherit the mask) and read from the returned fd in the loops. */
-static int signals_fd(void)
-{
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		die_sys(EXIT_TEMPORARY, "signalfd");
-	return fd;
-}
-
-/* The number of signals that were pending (each logged). */
-static int signals_read(int fd)
-{
-	struct signalfd_siginfo si;
-	int n = 0;
-	for (; read(fd, &si, sizeof si) == (ssize_t)sizeof si; n++)
-		log_info("signal %s", strsignal((int)si.ssi_signo));
-	return n;
-}
-
 static void redis_setup(struct redis *r, const struct options *o)
 {
 	char err[512];
@@ -256,20 +231,20 @@ static int schedule(const struct options *o)
 				    .redis_timeout_ms = (int64_t)(o->redis_timeout_s * 1000)};
 	struct line_reader in;
 	struct line l;
-	int sigfd = signals_fd(), stop = 0;
+	int sigfd = sigfd_open(), stop = 0;
 	redis_setup(&r, o);
 	line_init(&in, 0, VERDICT_LINE_CAP);
 	while (!stop) {
 		while (!stop && line_next(&in, &l)) {
 			schedule_line(&s, &l);
-			stop = signals_read(sigfd) > 0;
+			stop = sigfd_read(sigfd) > 0;
 		}
 		if (in.eof || stop)
 			break;
 		struct pollfd pf[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
 		if (poll(pf, 2, -1) < 0 && errno != EINTR)
 			die_sys(EXIT_TEMPORARY, "poll");
-		stop = pf[0].revents && signals_read(sigfd) > 0;
+		stop = pf[0].revents && sigfd_read(sigfd) > 0;
 		if (!stop && pf[1].revents && line_fill(&in) < 0 && errno != EINTR && errno != EAGAIN)
 			die_sys(EXIT_TEMPORARY, "unable to read stdin");
 	}
@@ -286,7 +261,7 @@ static int run(const struct options *o)
 	struct redis r;
 	struct retry_mover m;
 	char err[512];
-	int sigfd = signals_fd(), stop = 0;
+	int sigfd = sigfd_open(), stop = 0;
 	if (o->kafka.brokers == NULL || *o->kafka.brokers == '\0')
 		die(EXIT_PERMANENT, "no Kafka brokers: give -b or set KAFKA_BROKERS");
 	retry_mover_init(&m, o->conf.key, &r, (int)o->batch, o->visibility_s);
@@ -304,7 +279,7 @@ static int run(const struct options *o)
 				       {.fd = retry_mover_fd(&m), .events = POLLIN}};
 		if (poll(pf, 2, (int)(wait > 0 ? wait : 0)) < 0 && errno != EINTR)
 			die_sys(EXIT_TEMPORARY, "poll");
-		stop = pf[0].revents && signals_read(sigfd) > 0;
+		stop = pf[0].revents && sigfd_read(sigfd) > 0;
 		retry_mover_poll(&m);
 	}
 	retry_mover_stop(&m, 10000);

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +34,7 @@
 #include "line.h"
 #include "log.h"
 #include "runner.h"
+#include "sigfd.h"
 #include "slot.h"
 #include "util.h"
 
@@ -127,7 +127,6 @@ static void load_table(struct state *s)
 static void setup(struct state *s)
 {
 	char err[512];
-	sigset_t mask;
 	const char *pool = getenv("CONTAINER_POOL_SIZE");
 	load_table(s);
 	/* The platform's variables are configuration: a bad one stops us here
@@ -145,13 +144,7 @@ static void setup(struct state *s)
 		die(EXIT_PERMANENT, "the ns backend needs root (mount, pid and net namespaces, cgroups)");
 	if (cg_setup(&s->cgs, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (s->sigfd < 0)
-		die_sys(EXIT_PERMANENT, "signalfd");
+	s->sigfd = sigfd_open();
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
 	line_init(&s->in, 0, LINE_MAX_BYTES);
 }
@@ -174,13 +167,11 @@ static void __attribute__((noreturn)) work(struct state *s, struct job *j, int s
 {
 	char err[512];
 	int lock;
-	sigset_t none;
 	/* A Ctrl-C reaches the whole process group: the job in hand finishes,
 	 * as the main process lets it (in-flight jobs drain). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigfd_unblock();
 	FILE *out = fdopen(fd, "w");
 	if (out == NULL)
 		_exit(EXIT_TEMPORARY);
@@ -294,10 +285,8 @@ static void dispatch(struct state *s)
 
 static void on_signal(struct state *s)
 {
-	struct signalfd_siginfo si;
-	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (!s->stopping)
-			log_info("signal %u: finishing %d in-flight jobs", si.ssi_signo, s->nworkers);
+	if (sigfd_read(s->sigfd) > 0 && !s->stopping) {
+		log_info("finishing %d in-flight jobs", s->nworkers);
 		s->stopping = 1;
 	}
 }
