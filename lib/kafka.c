@@ -54,7 +54,12 @@ static int apply_file(rd_kafka_conf_t *c, const char *path, char *err, size_t er
 			return -1;
 		}
 	}
+	int bad = ferror(f);
 	fclose(f);
+	if (bad) {
+		snprintf(err, errlen, "%s: cannot read it", path);
+		return -1;
+	}
 	return 0;
 }
 

@@ -149,6 +149,17 @@ static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line)
 		kconsume_stop(c);
 }
 
+/* The sections the stages add: a job that brings one of its own would be
+ * taken for a stage's verdict on it (a "retry" is never produced). */
+static const char *reserved_section(const cJSON *line)
+{
+	static const char *const added[] = {"meta", "exec", "result", "error", "retry", "dlq"};
+	for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
+		if (cJSON_HasObjectItem(line, added[i]))
+			return added[i];
+	return NULL;
+}
+
 static void handle(struct kconsume *c, const rd_kafka_message_t *m)
 {
 	char msg[256];
@@ -165,6 +176,13 @@ static void handle(struct kconsume *c, const rd_kafka_message_t *m)
 	if (!cJSON_IsObject(line)) {
 		cJSON_Delete(line);
 		poison(c, m, "invalid-json", "the value is not a JSON object");
+		return;
+	}
+	const char *section = reserved_section(line);
+	if (section) {
+		snprintf(msg, sizeof msg, "a job may not carry a \"%s\" section", section);
+		cJSON_Delete(line);
+		poison(c, m, "invalid-job", msg);
 		return;
 	}
 	if (job_parse(&j, line, c->table, &code, msg, sizeof msg) != 0) {

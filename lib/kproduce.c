@@ -187,7 +187,7 @@ static void route(struct pending_line *pl, const cJSON *line, const struct lane 
 		return;	/* stored in Redis: nothing to send */
 	if (dlq) {
 		send_dlq(pl, line, cJSON_GetObjectItemCaseSensitive(dlq, "headers"));
-		if (cJSON_IsObject(result))
+		if (cJSON_IsObject(result) && l)
 			send_result(pl, line, l);
 		return;
 	}
@@ -197,10 +197,12 @@ static void route(struct pending_line *pl, const cJSON *line, const struct lane 
 		cJSON_Delete(h);
 		return;
 	}
-	if (cJSON_IsObject(result))
-		send_result(pl, line, l);
-	else
+	if (!cJSON_IsObject(result))
 		log_job(LOG_WARN, line, "line without result, error, retry or dlq: only acknowledged");
+	else if (l == NULL)
+		log_job(LOG_ERROR, line, "a result with no lane (no meta.lane, no --lane) was dropped");
+	else
+		send_result(pl, line, l);
 }
 
 static void set_origin(struct pending_line *pl, const cJSON *meta)

@@ -377,6 +377,7 @@ static void start_child(struct child *ch, char **argv)
 		die_sys(EXIT_TEMPORARY, "fork");
 	if (ch->pid == 0) {
 		sigfd_unblock();
+		signal(SIGPIPE, SIG_DFL);	/* ignored here; the stages expect the default */
 		/* Its own process group: a Ctrl-C for us must not cut it short. */
 		setpgid(0, 0);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
@@ -415,9 +416,15 @@ static void close_child_input(struct child *ch, const struct kconsume *c)
 	}
 }
 
-static int child_status(struct child *ch)
+/* The command's exit status, once it ended (0 if it is still draining
+ * after the drain time-out: it is told to stop and left to finish). */
+static int child_status(struct child *ch, int gave_up)
 {
 	int status;
+	if (gave_up) {
+		kill(-ch->pid, SIGTERM);
+		return 0;
+	}
 	waitpid(ch->pid, &status, 0);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -430,7 +437,8 @@ static int pipeline(struct options *o)
 	struct kconsume c;
 	struct kproduce p;
 	struct child ch;
-	int sig = sigfd_open();
+	int sig = sigfd_open(), gave_up = 0;
+	int64_t stop_at = 0;
 	start_child(&ch, o->child);
 	if (o->user)
 		drop_to(o->user);
@@ -455,14 +463,24 @@ static int pipeline(struct options *o)
 		kconsume_poll(&c);
 		if (!ch.in_closed && outbuf_flush(&ch.in) != 0)
 			break;	/* the child is gone */
-		if (stop_requested && !c.stopping)
+		if (stop_requested && !c.stopping) {
 			kconsume_stop(&c);
+			stop_at = now_mono_ms();
+		}
 		close_child_input(&ch, &c);
+		if (c.stopping && now_mono_ms() - stop_at > o->drain_ms) {
+			log_warn("drain time-out: %zu jobs not acknowledged will run again",
+				 kconsume_pending(&c));
+			gave_up = 1;
+			break;
+		}
 	}
+	if (ch.out.eof && !c.stopping)
+		log_error("the pipeline command ended before a stop was asked");
 	int failed = c.fatal || p.fatal || (!c.stopping);
 	kproduce_close(&p, 30000);
 	kconsume_close(&c);
-	if (child_status(&ch) != 0 || failed)
+	if (child_status(&ch, gave_up) != 0 || failed)
 		return EXIT_TEMPORARY;
 	return EXIT_OK;
 }

@@ -231,6 +231,11 @@ static void handle_line(struct state *s, const struct line *ln)
 		cJSON_Delete(e);
 		return;
 	}
+	if (cJSON_HasObjectItem(line, "error")) {	/* a stage before us gave up on it */
+		emit(line);
+		cJSON_Delete(line);
+		return;
+	}
 	if (job_parse(&j, line, &s->table, &code, msg, sizeof msg) != 0) {
 		emit_error(j.line, "poison", code, msg);
 		job_free(&j);
