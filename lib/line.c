@@ -1,6 +1,7 @@
 #include "line.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,6 +104,23 @@ int line_read(struct line_reader *r, struct line *out)
 			return 0;
 		ssize_t n = line_fill(r);
 		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+int line_read_watch(struct line_reader *r, struct line *out, int watch_fd)
+{
+	for (;;) {
+		if (line_next(r, out))
+			return 1;
+		if (r->eof)
+			return 0;
+		struct pollfd pf[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = watch_fd, .events = 0}};
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		if (pf[1].revents & (POLLERR | POLLHUP))
+			return -2;
+		if (pf[0].revents && line_fill(r) < 0 && errno != EINTR && errno != EAGAIN)
 			return -1;
 	}
 }

@@ -42,4 +42,9 @@ int line_next(struct line_reader *r, struct line *out);
  * line, 0 at end of input, -1 on a read error. */
 int line_read(struct line_reader *r, struct line *out);
 
+/* line_read(), also watching watch_fd, the write end of our output: when
+ * its reader goes away (POLLERR/POLLHUP) while we wait for input, returns
+ * -2, so an idle stage of a pipeline ends with the stage after it. */
+int line_read_watch(struct line_reader *r, struct line *out, int watch_fd);
+
 #endif

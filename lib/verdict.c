@@ -560,6 +560,18 @@ static cJSON *parse_object(const char *text, size_t len)
 }
 
 /* A parsed job line: pass its error through, or judge it. */
+/* "attempt" (meta.attempt, 1 + x-retry-count) next to the verdict, when
+ * the line came from Kafka: which try produced this result. */
+static void add_attempt(cJSON *result, const cJSON *line)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
+	const cJSON *attempt = cJSON_GetObjectItemCaseSensitive(meta, "attempt");
+	cJSON *er = cJSON_GetObjectItemCaseSensitive(result, "executionResult");
+	if (cJSON_IsNumber(attempt))
+		jsonx_set(cJSON_IsObject(er) ? er : result, "attempt",
+			  cJSON_CreateNumber(attempt->valuedouble));
+}
+
 static void judge_object(cJSON *line, struct verdict_output *out)
 {
 	char *err = NULL;
@@ -580,6 +592,7 @@ static void judge_object(cJSON *line, struct verdict_output *out)
 		error_line(out, line);
 		return;
 	}
+	add_attempt(result, line);
 	jsonx_set(line, "result", result);
 	out->line = line;
 	out->status = out->verdict == VERDICT_ACCEPTED ? VERDICT_STATUS_ACCEPTED

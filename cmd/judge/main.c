@@ -154,11 +154,13 @@ static enum outcome judge_all(const struct options *o)
 	enum outcome worst = OUTCOME_ACCEPTED;
 	int rc;
 	line_init(&r, 0, VERDICT_LINE_CAP);
-	while ((rc = line_read(&r, &l)) == 1) {
+	while ((rc = line_read_watch(&r, &l, 1)) == 1) {
 		enum outcome this = judge_line(o, &l);
 		if (this > worst)
 			worst = this;
 	}
+	if (rc == -2)
+		die(EXIT_TEMPORARY, "stdout: its reader is gone");
 	if (rc < 0)
 		die_sys(EXIT_TEMPORARY, "unable to read stdin");
 	line_free(&r);

@@ -241,9 +241,12 @@ static int schedule(const struct options *o)
 		}
 		if (in.eof || stop)
 			break;
-		struct pollfd pf[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+		struct pollfd pf[3] = {{.fd = sigfd, .events = POLLIN}, {.fd = 0, .events = POLLIN},
+				       {.fd = 1, .events = 0}};
+		if (poll(pf, 3, -1) < 0 && errno != EINTR)
 			die_sys(EXIT_TEMPORARY, "poll");
+		if (pf[2].revents & (POLLERR | POLLHUP))
+			die(EXIT_TEMPORARY, "stdout: its reader is gone");
 		stop = pf[0].revents && sigfd_read(sigfd) > 0;
 		if (!stop && pf[1].revents && line_fill(&in) < 0 && errno != EINTR && errno != EAGAIN)
 			die_sys(EXIT_TEMPORARY, "unable to read stdin");

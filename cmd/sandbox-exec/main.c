@@ -298,7 +298,7 @@ static void on_signal(struct state *s)
 
 static void loop(struct state *s)
 {
-	struct pollfd *pf = xcalloc((size_t)s->opt.jobs + 2, sizeof *pf);
+	struct pollfd *pf = xcalloc((size_t)s->opt.jobs + 3, sizeof *pf);
 	for (;;) {
 		dispatch(s);
 		int reading = !s->stopping && !s->in.eof && s->nworkers < s->opt.jobs;
@@ -309,13 +309,17 @@ static void loop(struct state *s)
 		for (int i = 0; i < s->nworkers; i++)
 			pf[i + 2] = (struct pollfd){.fd = s->workers[i].fd, .events = POLLIN};
 		int nw = s->nworkers;
-		if (poll(pf, (nfds_t)nw + 2, -1) < 0) {
+		/* stdout too, for POLLERR: the next stage gone while we wait. */
+		pf[nw + 2] = (struct pollfd){.fd = 1, .events = 0};
+		if (poll(pf, (nfds_t)nw + 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die_sys(EXIT_TEMPORARY, "poll");
 		}
 		if (pf[0].revents)
 			on_signal(s);
+		if (pf[nw + 2].revents & (POLLERR | POLLHUP))
+			die(EXIT_TEMPORARY, "stdout: its reader is gone");
 		if (pf[1].revents && line_fill(&s->in) < 0 && errno != EINTR && errno != EAGAIN)
 			die_sys(EXIT_TEMPORARY, "stdin");
 		/* Backwards: finish() moves the last worker into the freed place. */
