@@ -217,6 +217,12 @@ check_lane() {
 	assert_stderr_has 'no command after --'
 }
 
+@test "pipeline with a command that cannot be executed exits 100 naming it" {
+	run -100 --separate-stderr timeout 10 "$KCJ" pipeline --lane run -b "$BROKER" -- /no/such/cmd < /dev/null
+	assert_output ''
+	assert_stderr_has 'cannot run /no/such/cmd: No such file or directory'
+}
+
 @test "a number option out of range exits 100 naming it" {
 	run -100 --separate-stderr timeout 10 "$KCJ" consume --lane run -b "$BROKER" -c 0 < /dev/null
 	assert_stderr_has "--count: '0'"

@@ -365,12 +365,14 @@ struct child {
 	int in_closed;
 };
 
+/* Starts CMD; a CMD that cannot be executed is a configuration error,
+ * told apart from one that fails later by a close-on-exec pipe. */
 static void start_child(struct child *ch, char **argv)
 {
-	int in[2], out[2];
+	int in[2], out[2], ex[2], e;
 	if (argv[0] == NULL)
 		die(EXIT_PERMANENT, "pipeline: no command after --");
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(ex, O_CLOEXEC) != 0)
 		die_sys(EXIT_TEMPORARY, "pipe");
 	ch->pid = fork();
 	if (ch->pid < 0)
@@ -380,14 +382,21 @@ static void start_child(struct child *ch, char **argv)
 		signal(SIGPIPE, SIG_DFL);	/* ignored here; the stages expect the default */
 		/* Its own process group: a Ctrl-C for us must not cut it short. */
 		setpgid(0, 0);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+		if (dup2(in[0], 0) >= 0 && dup2(out[1], 1) >= 0)
+			execvp(argv[0], argv);
+		e = errno;
+		if (write(ex[1], &e, sizeof e) < 0)
 			_exit(127);
-		execvp(argv[0], argv);
-		fprintf(stderr, "kcat-jobs: fatal: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
+	close(ex[1]);
+	if (read(ex[0], &e, sizeof e) == (ssize_t)sizeof e) {
+		errno = e;
+		die_sys(EXIT_PERMANENT, "cannot run %s", argv[0]);
+	}
+	close(ex[0]);
 	outbuf_init(&ch->in, in[1]);
 	line_init(&ch->out, out[0], LINE_CAP);
 	ch->in_closed = 0;
