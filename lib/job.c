@@ -27,6 +27,27 @@ void job_free(struct job *j)
 	memset(j, 0, sizeof *j);
 }
 
+static const char *const sections[] = {"meta", "exec", "result", "error", "retry", "dlq"};
+enum { NSECTIONS = sizeof sections / sizeof sections[0] };
+
+const char *job_section_of(const cJSON *line)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (cJSON_HasObjectItem(line, sections[i]))
+			return sections[i];
+	return NULL;
+}
+
+cJSON *job_bare(const cJSON *line)
+{
+	cJSON *job = cJSON_Duplicate(line, 1);
+	if (job == NULL)
+		die(EXIT_TEMPORARY, "out of memory copying a job");
+	for (size_t i = 0; i < NSECTIONS; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(job, sections[i]);
+	return job;
+}
+
 const char *job_test_input(const struct job *j, int i)
 {
 	const cJSON *tc = cJSON_GetArrayItem(j->tests, i);

@@ -36,6 +36,12 @@ void job_free(struct job *j);
 const char *job_shape_name(enum job_shape s);
 const char *job_mode_name(enum job_mode m);
 
+/* The sections the stages add to a job line (meta, exec, result, error,
+ * retry, dlq). job_section_of() names the first one line carries, or NULL;
+ * job_bare() returns a copy of line without any (the caller deletes). */
+const char *job_section_of(const cJSON *line);
+cJSON *job_bare(const cJSON *line);
+
 /* Input text of testcase i (borrowed), or "" if absent. */
 const char *job_test_input(const struct job *j, int i);
 

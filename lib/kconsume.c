@@ -95,17 +95,12 @@ static void poison(struct kconsume *c, const rd_kafka_message_t *m, const char *
 	}
 }
 
-static const char *header(const cJSON *headers, const char *name)
-{
-	return jsonx_str(headers, name);
-}
-
 static cJSON *make_meta(const struct kconsume *c, const rd_kafka_message_t *m)
 {
 	cJSON *meta = cJSON_CreateObject(), *headers = kafka_headers_json(m);
-	const char *retries = header(headers, "x-retry-count");
-	const char *first = header(headers, "x-first-seen");
-	const char *tp = header(headers, "traceparent");
+	const char *retries = jsonx_str(headers, "x-retry-count");
+	const char *first = jsonx_str(headers, "x-first-seen");
+	const char *tp = jsonx_str(headers, "traceparent");
 	int64_t n = 0, seen = now_wall_ms() / 1000;
 	if (retries == NULL || parse_i64(retries, 0, 1000000, &n) != 0)
 		n = 0;
@@ -149,17 +144,6 @@ static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line)
 		kconsume_stop(c);
 }
 
-/* The sections the stages add: a job that brings one of its own would be
- * taken for a stage's verdict on it (a "retry" is never produced). */
-static const char *reserved_section(const cJSON *line)
-{
-	static const char *const added[] = {"meta", "exec", "result", "error", "retry", "dlq"};
-	for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
-		if (cJSON_HasObjectItem(line, added[i]))
-			return added[i];
-	return NULL;
-}
-
 static void handle(struct kconsume *c, const rd_kafka_message_t *m)
 {
 	char msg[256];
@@ -178,7 +162,9 @@ static void handle(struct kconsume *c, const rd_kafka_message_t *m)
 		poison(c, m, "invalid-json", "the value is not a JSON object");
 		return;
 	}
-	const char *section = reserved_section(line);
+	/* A job bringing a stage's section would be taken for that stage's
+	 * verdict on it (its own "retry": never produced). */
+	const char *section = job_section_of(line);
 	if (section) {
 		snprintf(msg, sizeof msg, "a job may not carry a \"%s\" section", section);
 		cJSON_Delete(line);

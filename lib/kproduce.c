@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "jsonx.h"
 #include "log.h"
 #include "util.h"
@@ -91,16 +92,6 @@ static const struct lane *lane_of(const struct kproduce *p, const cJSON *meta)
 	return l ? l : p->lane;
 }
 
-/* The job as it came: the line without the sections the stages added. */
-static cJSON *bare_job(const cJSON *line)
-{
-	static const char *const added[] = {"meta", "exec", "result", "error", "retry", "dlq"};
-	cJSON *job = cJSON_Duplicate(line, 1);
-	for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(job, added[i]);
-	return job;
-}
-
 static void set_header(rd_kafka_headers_t *h, const char *name, const char *value)
 {
 	if (value == NULL)
@@ -140,7 +131,7 @@ static rd_kafka_headers_t *dlq_headers(const cJSON *line, const cJSON *extra)
 static void send_dlq(struct pending_line *pl, const cJSON *line, const cJSON *extra)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
-	cJSON *job = bare_job(line);
+	cJSON *job = job_bare(line);
 	send_msg(pl, lane_dlq_topic(), jsonx_str(meta, "key"), job, dlq_headers(line, extra));
 	cJSON_Delete(job);
 }

@@ -328,3 +328,16 @@ int lang_locate(char **conf, char **share)
 	free(dir);
 	return *conf ? 0 : -1;
 }
+
+int lang_table_open(struct lang_table *t, const char *path, char *err, size_t errlen)
+{
+	char *conf = NULL, *share = NULL;
+	int rc = -1;
+	if (lang_locate(&conf, &share) != 0 && path == NULL)
+		snprintf(err, errlen, "no language table found (set CODEX_LANGUAGES or --languages)");
+	else
+		rc = lang_table_load(t, path ? path : conf, share, err, errlen);
+	free(conf);
+	free(share);
+	return rc;
+}

@@ -55,6 +55,10 @@ const struct lang *lang_find(const struct lang_table *t, const char *name);
 /* Number of words in a NULL-terminated argv. */
 size_t lang_argc(char *const *argv);
 
+/* Loads the table at path, or, when path is NULL, the one lang_locate()
+ * finds (with its share dir). Returns 0, or -1 with err. */
+int lang_table_open(struct lang_table *t, const char *path, char *err, size_t errlen);
+
 /* Finds the configuration and share dir: $CODEX_LANGUAGES, then
  * <exe dir>/../etc/languages.conf, then <exe dir>/../etc/codex/languages.conf,
  * then /etc/codex/languages.conf; the share dir likewise from $CODEX_SHARE,

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "jsonx.h"
 #include "kafka.h"
 #include "lane.h"
@@ -216,13 +217,7 @@ enum retry_kind retry_plan_line(const cJSON *line, struct retry_plan *p,
 
 cJSON *retry_job_of(const cJSON *line)
 {
-	static const char *const sections[] = {"meta", "exec", "error", "result", "retry", "dlq"};
-	cJSON *job = cJSON_Duplicate(line, 1);
-	if (job == NULL)
-		die(EXIT_TEMPORARY, "out of memory copying a job");
-	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(job, sections[i]);
-	return job;
+	return job_bare(line);
 }
 
 /* Prints obj unformatted; the caller frees. */

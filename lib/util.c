@@ -135,6 +135,14 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
+long arg_number(const char *name, const char *v, long min, long max)
+{
+	int64_t n;
+	if (parse_i64(v, min, max, &n) != 0)
+		die(EXIT_PERMANENT, "%s: '%s' is not a number in %ld..%ld", name, v, min, max);
+	return (long)n;
+}
+
 static int64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;

@@ -43,6 +43,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * -1 on garbage, trailing characters, or a value out of range. */
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* A command-line or environment number in [min, max], or die with exit
+ * 100: "name: 'v' is not a number in min..max". For programs' main.c. */
+long arg_number(const char *name, const char *v, long min, long max);
+
 /* Monotonic clock in milliseconds and wall clock in milliseconds. */
 int64_t now_mono_ms(void);
 int64_t now_wall_ms(void);

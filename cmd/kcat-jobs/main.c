@@ -96,14 +96,6 @@ static void usage_exit(int status)
 	exit(status);
 }
 
-static long number_arg(const char *name, const char *v, long min, long max)
-{
-	int64_t n;
-	if (parse_i64(v, min, max, &n) != 0)
-		die(EXIT_PERMANENT, "%s: '%s' is not a number in %ld..%ld", name, v, min, max);
-	return (long)n;
-}
-
 static void parse_args(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -142,10 +134,10 @@ static void parse_args(struct options *o, int argc, char **argv)
 			break;
 		case 'F': o->kafka.props_file = optarg; break;
 		case 'a': o->acks = optarg; break;
-		case 'c': o->consume.count = number_arg("--count", optarg, 1, 1L << 40); break;
-		case 'm': o->consume.max_inflight = (size_t)number_arg("--max-inflight", optarg, 1, 1 << 20); break;
-		case 'M': o->consume.max_bytes = (size_t)number_arg("--max-bytes", optarg, 1, 1 << 30); break;
-		case 'D': o->drain_ms = number_arg("--drain-timeout", optarg, 0, 86400) * 1000; break;
+		case 'c': o->consume.count = arg_number("--count", optarg, 1, 1L << 40); break;
+		case 'm': o->consume.max_inflight = (size_t)arg_number("--max-inflight", optarg, 1, 1 << 20); break;
+		case 'M': o->consume.max_bytes = (size_t)arg_number("--max-bytes", optarg, 1, 1 << 30); break;
+		case 'D': o->drain_ms = arg_number("--drain-timeout", optarg, 0, 86400) * 1000; break;
 		case 'u': o->user = optarg; break;
 		case 'r': o->redis = optarg; break;
 		case 'h': usage_exit(0); break;
@@ -206,13 +198,9 @@ static void take_acks(struct kconsume *c, struct line_reader *r)
 static struct lang_table *load_table(void)
 {
 	static struct lang_table t;
-	char *conf = NULL, *share = NULL, err[512];
-	if (lang_locate(&conf, &share) != 0)
-		die(EXIT_PERMANENT, "no language table found (set CODEX_LANGUAGES)");
-	if (lang_table_load(&t, conf, share, err, sizeof err) != 0)
+	char err[512];
+	if (lang_table_open(&t, NULL, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
-	free(conf);
-	free(share);
 	return &t;
 }
 

@@ -46,14 +46,9 @@ static void parse_args(struct options *o, int argc, char **argv)
 		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
 	};
 	int c;
-	int64_t n;
 	while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
 		switch (c) {
-		case 's':
-			if (parse_i64(optarg, 1, 1024, &n) != 0)
-				die(EXIT_PERMANENT, "--slots: '%s' is not a number in 1..1024", optarg);
-			o->slots = (long)n;
-			break;
+		case 's': o->slots = arg_number("--slots", optarg, 1, 1024); break;
 		case 'l': o->languages = optarg; break;
 		case 'J': o->json = 1; break;
 		case 'h': usage_exit(0); break;
@@ -105,17 +100,13 @@ int main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct lang_table t;
-	char *conf = NULL, *share = NULL, err[512];
+	char err[512];
 	util_init(argv[0]);
 	parse_args(&o, argc, argv);
 	if (strcmp(o.command, "status") != 0)
 		die(EXIT_PERMANENT, "%s: not implemented yet (status is)", o.command);
-	if (lang_locate(&conf, &share) != 0 && o.languages == NULL)
-		die(EXIT_PERMANENT, "no language table found (set CODEX_LANGUAGES or --languages)");
-	if (lang_table_load(&t, o.languages ? o.languages : conf, share, err, sizeof err) != 0)
+	if (lang_table_open(&t, o.languages, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
-	free(conf);
-	free(share);
 	int rc = status(&o, &t);
 	lang_table_free(&t);
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -77,14 +77,6 @@ static void usage_exit(int status)
 	exit(status);
 }
 
-static long number_arg(const char *name, const char *v, long max)
-{
-	int64_t n;
-	if (parse_i64(v, 1, max, &n) != 0)
-		die(EXIT_PERMANENT, "%s: '%s' is not a number in 1..%ld", name, v, max);
-	return (long)n;
-}
-
 static void parse_args(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -96,8 +88,8 @@ static void parse_args(struct options *o, int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "j:hV", longs, NULL)) != -1) {
 		switch (c) {
-		case 'j': o->jobs = number_arg("--jobs", optarg, MAX_WORKERS); break;
-		case 's': o->slots = number_arg("--slots", optarg, 1024); break;
+		case 'j': o->jobs = arg_number("--jobs", optarg, 1, MAX_WORKERS); break;
+		case 's': o->slots = arg_number("--slots", optarg, 1, 1024); break;
 		case 'l': o->languages = optarg; break;
 		case 'b':
 			if (strcmp(optarg, "ns") != 0)
@@ -114,14 +106,9 @@ static void parse_args(struct options *o, int argc, char **argv)
 
 static void load_table(struct state *s)
 {
-	char *conf = NULL, *share = NULL, err[512];
-	if (lang_locate(&conf, &share) != 0 && s->opt.languages == NULL)
-		die(EXIT_PERMANENT, "no language table found (set CODEX_LANGUAGES or --languages)");
-	if (lang_table_load(&s->table, s->opt.languages ? s->opt.languages : conf, share,
-			    err, sizeof err) != 0)
+	char err[512];
+	if (lang_table_open(&s->table, s->opt.languages, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
-	free(conf);
-	free(share);
 }
 
 static void setup(struct state *s)
@@ -136,7 +123,7 @@ static void setup(struct state *s)
 	if (limit_from_env(&probe, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
 	if (s->opt.slots == 0)
-		s->opt.slots = pool && *pool ? number_arg("CONTAINER_POOL_SIZE", pool, 1024)
+		s->opt.slots = pool && *pool ? arg_number("CONTAINER_POOL_SIZE", pool, 1, 1024)
 					     : s->table.slots;
 	if (s->opt.jobs == 0)
 		s->opt.jobs = s->opt.slots;
