@@ -27,20 +27,21 @@ SECCOMP_LIBS  := $(shell $(PKG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 RDKAFKA_LIBS  := $(shell $(PKG) --libs rdkafka 2>/dev/null || echo -lrdkafka)
 HIREDIS_LIBS  := $(shell $(PKG) --libs hiredis 2>/dev/null || echo -lhiredis)
 JQ_LIBS       := -ljq -lonig
+CURL_LIBS     := $(shell $(PKG) --libs libcurl 2>/dev/null || echo -lcurl)
 
-PROGRAMS := sandbox-exec judge kcat-jobs retryd pool-ctl
+PROGRAMS := sandbox-exec judge kcat-jobs retryd pool-ctl codex-agent
 BINS     := $(addprefix bin/,$(PROGRAMS))
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(LIB_SRC:lib/%.c=build/lib/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
-bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS)
-bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) -lm
-bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) -lm
-bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) -lm
-bin/pool-ctl_LIBS     := $(CJSON_LIBS)
-ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) -lm
+bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(CURL_LIBS) -lpthread
+bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) $(CURL_LIBS) -lpthread -lm
+bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(CURL_LIBS) -lpthread -lm
+bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(CURL_LIBS) -lpthread -lm
+bin/pool-ctl_LIBS     := $(CJSON_LIBS) $(CURL_LIBS) $(SECCOMP_LIBS) -lpthread
+ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(CURL_LIBS) -lpthread -lm
 
 all: $(BINS)
 
@@ -55,17 +56,28 @@ bin/%: cmd/%/main.c build/libcodex.a $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libcodex.a $($@_LIBS)
 
+# The agent runs inside the runner image: static, so it needs nothing there.
+bin/codex-agent: cmd/codex-agent/main.c build/libcodex.a $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static-pie $(filter-out -pie,$(LDFLAGS)) -o $@ $< build/libcodex.a
+
 build/tests/%: tests/unit/%.c tests/unit/unit.h build/libcodex.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< build/libcodex.a $(ALL_LIBS)
 
-units: $(UNITS)
+# What tests/otel.bats runs: spans and metrics sent to tests/otlp/receiver.py.
+build/tests/otel-emit: tests/otlp/otel-emit.c build/libcodex.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libcodex.a $(ALL_LIBS)
+
+units: $(UNITS) build/tests/otel-emit
 
 # The whole suite: C unit tests, then the bats suites. scripts/test-env
-# installs what is missing and prepares the machine (cgroups, Go cache).
+# installs what is missing and prepares the machine (Go cache, dockerd,
+# runner images); the dockerd it started is stopped at the end.
 test: all units
 	scripts/test-env
-	scripts/run-tests
+	scripts/run-tests; rc=$$?; scripts/dockerd-down; exit $$rc
 
 check: test
 

@@ -313,3 +313,22 @@ int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 	*len = (size_t)st.st_size;
 	return 0;
 }
+
+static int ns_write(void *b, const char *path, const char *data, size_t len, mode_t mode,
+		    char *err, size_t errlen)
+{
+	return box_write(b, path, data, len, mode, err, errlen);
+}
+
+static int ns_run(void *b, const struct box_step *s, struct box_result *r, char *err, size_t errlen)
+{
+	return box_run(b, s, r, err, errlen);
+}
+
+static int ns_read_file(void *b, const char *path, size_t cap, char **data, size_t *len,
+			const char **why)
+{
+	return box_read_file(b, path, cap, data, len, why);
+}
+
+const struct box_ops box_ns_ops = {"ns", ns_write, ns_run, ns_read_file};

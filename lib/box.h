@@ -74,11 +74,31 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 
 void box_result_free(struct box_result *r);
 
+/* Sets r->limit, when no limit was hit while the step ran, from what is
+ * known after it: CPU over the limit, SIGXCPU, SIGXFSZ, OOM kills or peak
+ * memory over the limit, the runtime's out-of-memory text, refused forks. */
+void box_classify(struct box_result *r, const struct box_step *s, int64_t oom_kills,
+		  int64_t pids_max_hits);
+
 /* Reads path (relative to the box root) with no path following: returns 0
  * with a malloc'd *data (NUL-terminated; the caller frees) of *len bytes,
  * or -1 with *why one of "missing", "symlink", "not-regular", "hard-link",
  * "too-large", "unreadable". */
 int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 		  size_t *len, const char **why);
+
+/* What runner.c needs of a backend: the ns boxes here, the docker pool in
+ * dbox.h. `box` is the backend's own handle. */
+struct box_ops {
+	const char *name;
+	int (*write)(void *box, const char *path, const char *data, size_t len,
+		     mode_t mode, char *err, size_t errlen);
+	int (*run)(void *box, const struct box_step *s, struct box_result *r,
+		   char *err, size_t errlen);
+	int (*read_file)(void *box, const char *path, size_t cap, char **data,
+			 size_t *len, const char **why);
+};
+
+extern const struct box_ops box_ns_ops;
 
 #endif

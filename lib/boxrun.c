@@ -319,6 +319,25 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+void box_classify(struct box_result *r, const struct box_step *s, int64_t oom_kills,
+		  int64_t pids_max_hits)
+{
+	const struct sbx_limits *l = s->limits;
+	int failed = r->exit_code != 0;
+	if (r->limit == NULL && r->time_ms > l->time_ms)
+		r->limit = "time";
+	if (r->limit == NULL && r->signal == SIGXCPU)
+		r->limit = "time";
+	if (r->limit == NULL && r->signal == SIGXFSZ)
+		r->limit = "file";
+	if (r->limit == NULL && (oom_kills > 0 || r->memory_kb > l->memory_mb * 1024))
+		r->limit = "memory";
+	if (r->limit == NULL && failed && s->oom_marker && r->err && strstr(r->err, s->oom_marker))
+		r->limit = "memory";
+	if (r->limit == NULL && failed && pids_max_hits > 0)
+		r->limit = "processes";
+}
+
 /* Turns the init's report and the cgroup's figures into the result. */
 static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 		    char *err, size_t errlen)
@@ -344,20 +363,7 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 		r->signal = w->rep_len == sizeof w->rep && WIFSIGNALED(w->rep.status)
 				    ? WTERMSIG(w->rep.status) : SIGKILL;
 	}
-	int failed = r->exit_code != 0;
-	if (r->limit == NULL && r->time_ms > w->lim->time_ms)
-		r->limit = "time";
-	if (r->limit == NULL && r->signal == SIGXCPU)
-		r->limit = "time";
-	if (r->limit == NULL && r->signal == SIGXFSZ)
-		r->limit = "file";
-	if (r->limit == NULL && cs.oom_kills > 0)
-		r->limit = "memory";
-	if (r->limit == NULL && failed && w->s->oom_marker && r->err &&
-	    strstr(r->err, w->s->oom_marker))
-		r->limit = "memory";
-	if (r->limit == NULL && failed && cs.pids_max_hits > 0)
-		r->limit = "processes";
+	box_classify(r, w->s, cs.oom_kills, cs.pids_max_hits);
 	return 0;
 }
 

@@ -96,6 +96,22 @@ static int box_key(struct lang_table *t, const char *k, const char *v,
 	} else if (strcmp(k, "acquire_ms") == 0) {
 		if (set_long(&t->acquire_ms, v, 0, 3600000) != 0)
 			goto bad;
+	} else if (strcmp(k, "image") == 0) set_str(&t->image, v);
+	else if (strcmp(k, "pool") == 0) {
+		/* It names containers and goes into API paths: a plain word. */
+		if (*v == '\0' || strlen(v) > 40 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(v))
+			goto bad;
+		set_str(&t->pool, v);
+	}
+	else if (strcmp(k, "cpus") == 0) {
+		if (set_long(&t->cpus, v, 1, 256) != 0)
+			goto bad;
+	} else if (strcmp(k, "max_jobs") == 0) {
+		if (set_long(&t->max_jobs, v, 1, 100000000) != 0)
+			goto bad;
+	} else if (strcmp(k, "max_age_s") == 0) {
+		if (set_long(&t->max_age_s, v, 1, 100000000) != 0)
+			goto bad;
 	} else
 		return limit_set(defaults, k, v, err, errlen);
 	return 0;
@@ -118,6 +134,7 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 	} else if (strcmp(k, "compile") == 0) set_words(&l->compile, v);
 	else if (strcmp(k, "run") == 0) set_words(&l->run, v);
 	else if (strcmp(k, "env") == 0) set_words(&l->env, v);
+	else if (strcmp(k, "docker_env") == 0) set_words(&l->docker_env, v);
 	else if (strcmp(k, "oom_marker") == 0) set_str(&l->oom_marker, v);
 	else if (strcmp(k, "binary") == 0) set_str(&l->binary, v);
 	else if (strcmp(k, "binary_cache") == 0) set_str(&l->binary_cache, v);
@@ -231,6 +248,11 @@ int lang_table_load(struct lang_table *t, const char *path,
 	t->uid_base = 61000;
 	t->slots = 4;
 	t->acquire_ms = 10000;
+	t->image = xstrdup("codex-runner:latest");
+	t->pool = xstrdup("codex");
+	t->cpus = 1;
+	t->max_jobs = 1000;
+	t->max_age_s = 3600;
 	limit_default(&defaults);
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -271,12 +293,15 @@ void lang_table_free(struct lang_table *t)
 		free(l->cache_host); free(l->cache_box);
 		free(l->binary); free(l->binary_cache);
 		free_words(l->compile); free_words(l->run); free_words(l->env);
+		free_words(l->docker_env);
 	}
 	free(t->langs);
 	free_words(t->mounts);
 	free_words(t->env);
 	free(t->state_dir);
 	free(t->share_dir);
+	free(t->image);
+	free(t->pool);
 	memset(t, 0, sizeof *t);
 }
 

@@ -21,6 +21,7 @@ struct lang {
 	char **run;		/* argv; "{main}" becomes the file to run */
 	char **env;		/* K=V entries added to the base environment */
 	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
+	char **docker_env;	/* K=V entries that override env in pool containers */
 	char *cache_host;	/* optional warm cache, mounted as an overlay */
 	char *cache_box;
 	char *binary;		/* compiled program in the box, below /sandbox */
@@ -40,6 +41,11 @@ struct lang_table {
 	long uid_base;		/* slot k runs as uid_base + k */
 	long slots;		/* default number of slots */
 	long acquire_ms;	/* slot acquisition time-out */
+	char *image;		/* runner image of the docker backend's pool */
+	char *pool;		/* the pool's name: container names and label */
+	long cpus;		/* CPUs per pool container */
+	long max_jobs;		/* a pool container is replaced after this many jobs */
+	long max_age_s;		/* ... or this many seconds */
 };
 
 /* Loads the table from path. The share dir defaults to share_dir (may be

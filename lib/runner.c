@@ -32,12 +32,28 @@ static char **make_argv(char *const *words, const char *main_file, const char *e
 	return argv;
 }
 
-static char **make_env(const struct lang_table *t, const struct lang *l)
+/* Adds K=V entries to env (n used), each replacing an earlier one of K. */
+static void env_merge(char **env, size_t *n, char *const *add)
 {
-	size_t a = lang_argc(t->env), b = lang_argc(l->env);
-	char **env = xcalloc(a + b + 1, sizeof *env);
-	memcpy(env, t->env, a * sizeof *env);
-	memcpy(env + a, l->env, b * sizeof *env);
+	for (size_t i = 0; add && add[i]; i++) {
+		size_t klen = strcspn(add[i], "=") + 1, k;
+		for (k = 0; k < *n && strncmp(env[k], add[i], klen) != 0; k++)
+			;
+		env[k] = add[i];
+		if (k == *n)
+			(*n)++;
+	}
+}
+
+/* The table's environment, the language's, then the backend's overrides
+ * (borrowed strings; the caller frees the array). */
+static char **make_env(const struct lang_table *t, const struct lang *l, char *const *extra)
+{
+	size_t n = 0;
+	char **env = xcalloc(lang_argc(t->env) + lang_argc(l->env) + lang_argc(extra) + 1, sizeof *env);
+	env_merge(env, &n, t->env);
+	env_merge(env, &n, l->env);
+	env_merge(env, &n, extra);
 	return env;
 }
 
@@ -214,7 +230,8 @@ static void compile_key(const struct lang_table *t, const struct lang *l,
 
 struct plan {
 	const struct lang_table *table;
-	struct box *box;
+	const struct box_ops *ops;
+	void *box;
 	const struct job *job;
 	char **env;
 	char **argv;
@@ -234,14 +251,14 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 		.argv = argv, .envp = p->env, .limits = lim,
 		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
 	};
-	if (box_run(p->box, &s, &r, err, errlen) != 0)
+	if (p->ops->run(p->box, &s, &r, err, errlen) != 0)
 		return -1;
 	cJSON *o = run_json(&r);
 	if (results) {
 		char *data;
 		size_t len;
 		const char *why;
-		if (box_read_file(p->box, results_path, (size_t)lim->file_bytes, &data, &len, &why) == 0) {
+		if (p->ops->read_file(p->box, results_path, (size_t)lim->file_bytes, &data, &len, &why) == 0) {
 			jsonx_set_bytes(o, "results", data, len);
 			free(data);
 		} else {
@@ -273,7 +290,7 @@ static void store_binary(struct plan *p)
 	size_t len;
 	const char *why;
 	snprintf(rel, sizeof rel, "sandbox/%s", l->binary);
-	if (box_read_file(p->box, rel, (size_t)p->job->compile_limits.file_bytes, &data, &len, &why) != 0) {
+	if (p->ops->read_file(p->box, rel, (size_t)p->job->compile_limits.file_bytes, &data, &len, &why) != 0) {
 		log_warn("binary cache: cannot read %s from the box: %s", l->binary, why);
 		return;
 	}
@@ -318,9 +335,9 @@ static int run_all(struct plan *p, char *err, size_t errlen)
 	return 0;
 }
 
-static void describe(cJSON *exec, const struct job *j, int slot)
+static void describe(cJSON *exec, const char *backend, const struct job *j, int slot)
 {
-	cJSON_AddStringToObject(exec, "backend", "ns");
+	cJSON_AddStringToObject(exec, "backend", backend);
 	cJSON_AddStringToObject(exec, "shape", job_shape_name(j->shape));
 	cJSON_AddStringToObject(exec, "mode", job_mode_name(j->mode));
 	cJSON_AddStringToObject(exec, "language", j->lang->name);
@@ -334,14 +351,14 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 	struct files f;
 	int rc = job_files(p->table, p->job, &f, err, errlen);
 	for (size_t i = 0; rc == 0 && i < f.n; i++)
-		rc = box_write(p->box, f.v[i].path, f.v[i].data, f.v[i].len, 0644, err, errlen);
+		rc = p->ops->write(p->box, f.v[i].path, f.v[i].data, f.v[i].len, 0644, err, errlen);
 	if (rc == 0 && l->compile && l->binary_cache) {
 		char *bin;
 		size_t len;
 		compile_key(p->table, l, &f, p->key);
 		if (bincache_get(l->binary_cache, p->key, (size_t)p->job->compile_limits.file_bytes,
 				 &bin, &len) == 0) {
-			rc = box_write(p->box, l->binary, bin, len, 0755, err, errlen);
+			rc = p->ops->write(p->box, l->binary, bin, len, 0755, err, errlen);
 			p->cached = rc == 0;
 			free(bin);
 		}
@@ -350,22 +367,21 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 	return rc;
 }
 
-cJSON *runner_run(const struct lang_table *t, const struct cg_sys *cgs,
+cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *box,
 		  const struct job *j, int slot, char *err, size_t errlen)
 {
-	struct box b;
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
-	struct plan p = {.table = t, .box = &b, .job = j};
+	struct plan p = {.table = t, .ops = ops, .box = box, .job = j};
+	int docker = strcmp(ops->name, "docker") == 0;
 	int rc;
 
-	if (box_open(&b, t, l, cgs, slot, j->limits.workdir_mb, err, errlen) != 0 ||
-	    fill_box(&p, err, errlen) != 0)
+	if (fill_box(&p, err, errlen) != 0)
 		return NULL;
-	p.env = make_env(t, l);
+	p.env = make_env(t, l, docker ? l->docker_env : NULL);
 	p.argv = make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);
 	p.exec = cJSON_CreateObject();
-	describe(p.exec, j, slot);
+	describe(p.exec, ops->name, j, slot);
 	rc = compile(&p, err, errlen);
 	if (rc == 0)
 		rc = run_all(&p, err, errlen);

@@ -28,13 +28,29 @@ static int try_slot(const char *dir, int k, int *fd)
 	return saved == EWOULDBLOCK ? -1 : -2;
 }
 
+static int slot_dir(const char *state_dir, char *dir, size_t len)
+{
+	snprintf(dir, len, "%s/slots", state_dir);
+	if ((mkdir(state_dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST))
+		return -1;
+	return 0;
+}
+
+int slot_try(const char *state_dir, int k, int *fd)
+{
+	char dir[4096];
+	if (slot_dir(state_dir, dir, sizeof dir) != 0)
+		return -2;
+	int rc = try_slot(dir, k, fd);
+	return rc == k ? 0 : rc;
+}
+
 int slot_acquire(const char *state_dir, int nslots, int prefer, long timeout_ms, int *fd)
 {
 	char dir[4096];
 	int64_t deadline = now_mono_ms() + timeout_ms;
-	snprintf(dir, sizeof dir, "%s/slots", state_dir);
-	if ((mkdir(state_dir, 0700) != 0 && errno != EEXIST) ||
-	    (mkdir(dir, 0700) != 0 && errno != EEXIST))
+	if (slot_dir(state_dir, dir, sizeof dir) != 0)
 		return -2;
 	for (;;) {
 		for (int i = 0; i < nslots; i++) {

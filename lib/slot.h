@@ -9,4 +9,8 @@
  * release), -1 on time-out, -2 on an error (errno set). */
 int slot_acquire(const char *state_dir, int nslots, int prefer, long timeout_ms, int *fd);
 
+/* Tries slot k once, without waiting. Returns 0 with *fd holding the lock,
+ * -1 when another process holds it, -2 on an error (errno set). */
+int slot_try(const char *state_dir, int k, int *fd);
+
 #endif

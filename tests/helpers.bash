@@ -15,6 +15,9 @@ EXAMPLES=$ROOT/examples
 FIXTURES=$ROOT/tests/fixtures/sandbox-exec
 HOSTILE=$ROOT/tests/fixtures/hostile
 SBX_TIMEOUT=120
+# The backend under test: the judging suites run once per backend
+# (scripts/run-tests sets SANDBOX_BACKEND=docker for the second round).
+BACKEND=${SANDBOX_BACKEND:-ns}
 
 # The platform's settings in the caller's environment would change the
 # defaults under test.
@@ -176,6 +179,10 @@ assert_no_host_lines() {
 # box runs there, whoever runs sandbox-exec), no process of the slot's uid
 # is left on the host and every cgroup of the slot is empty.
 assert_no_box_process() {
+	if [ "$BACKEND" = docker ]; then
+		assert_no_container_leftover
+		return
+	fi
 	local base slots k fd uid left procs
 	base=$(table_value uid_base)
 	slots=$(table_value slots)
@@ -196,4 +203,29 @@ assert_no_box_process() {
 # host_processes: the number of processes on the host.
 host_processes() {
 	ps -e --no-headers | wc -l
+}
+
+# assert_no_container_leftover: for every slot of the docker pool, once its
+# lock is free, its container runs nothing but its init and codex-agent.
+assert_no_container_leftover() {
+	local state fd id procs
+	for state in "$(table_value state_dir)"/docker-*/slots/*.json; do
+		[ -e "$state" ] || continue
+		exec {fd}< "${state%.json}.lock"
+		flock -w 15 "$fd" || fail "$state: the slot stayed locked for 15 s"
+		id=$(jq -r .id "$state")
+		procs=$(find /sys/fs/cgroup/pids /sys/fs/cgroup -maxdepth 4 -path "*$id*/cgroup.procs" \
+			-exec cat {} + 2> /dev/null | sort -u | wc -l)
+		exec {fd}<&-
+		[ -z "$id" ] || [ "$procs" -le 2 ] || fail "$state: $procs processes in container $id"
+	done
+}
+
+# slot_lock_path LANGUAGE K: the lock file of slot K for LANGUAGE's jobs.
+slot_lock_path() {
+	if [ "$BACKEND" = docker ]; then
+		echo "$(table_value state_dir)/docker-$1/slots/$2.lock"
+	else
+		echo "$(table_value state_dir)/slots/$2.lock"
+	fi
 }

@@ -120,7 +120,11 @@ teardown() {
 	SECRET_TEST_VAR=of-the-caller hostile read-host
 	assert_runs read-host '.exitCode == 0'
 	assert_runs read-host '.stdout | test("^READ (/etc/shadow|/etc/gshadow|/root|/proc/1/environ)"; "m") | not'
-	assert_runs read-host '.stdout | test("^uid=6100[0-9] gid=6100[0-9]"; "m")'
+	if [ "$BACKEND" = ns ]; then
+		assert_runs read-host '.stdout | test("^uid=6100[0-9] gid=6100[0-9]"; "m")'
+	else
+		assert_runs read-host '.stdout | test("^uid=1000 gid=1000"; "m")'
+	fi
 	assert_runs read-host '.stdout | contains("/var/run/docker.sock: absent") or contains("/var/run/docker.sock: no such file")'
 	run -0 cat "$SBX_OUT"
 	refute_output --partial SECRET_TEST_VAR
@@ -131,6 +135,12 @@ teardown() {
 
 @test "read-host: mountinfo lists only the box's own mounts" {
 	hostile read-host
+	if [ "$BACKEND" = docker ]; then
+		# Docker's own set: the image, /proc, /dev, /sys and the work dirs
+		assert_runs read-host '[.stdout | scan("(?m)^[0-9]+ [0-9]+ [0-9]+:[0-9]+ \\S+ (\\S+) ")[0]]
+			| length > 0 and all(test("^/$|^/(proc|dev|sys)(/|$)|^/(tmp|sandbox/(code|bin|results))$|^/etc/(hostname|hosts|resolv\\.conf)$"))'
+		return
+	fi
 	# the table's host paths, the device nodes, /proc and Go's cache overlay
 	local allowed mount_point='(?m)^[0-9]+ [0-9]+ [0-9]+:[0-9]+ \\S+ (\\S+) '
 	allowed=$(printf '%s\n' / $(table_value mounts) /dev/{null,zero,full,random,urandom} /proc \
@@ -169,12 +179,20 @@ teardown() {
 	assert_job writer '.exec.runs[0].stdout | contains("wrote /sandbox/code/s3cr3t") and contains("wrote /tmp/s3cr3t")'
 	run -0 jq -c 'select(.tempId != "writer")' "$SBX_OUT"
 	refute_output --partial s3cr3t
-	assert_job lister '.exec.runs[0].stdout | startswith(
-		"/sandbox/code: code.py\n/tmp: \n/dev/shm: No such file or directory\n/var/tmp: No such file or directory\n")'
-	assert_job lister '.exec.runs[0].stdout | [scan("(?m)^pid [0-9]+: ")] | length == 1'
 	assert_runs read-other-job '.exitCode == 0 and .limit == null'
 	assert_runs read-other-job '.stdout | split("== /sandbox\n")[0] | [scan("(?m)^/sandbox/code/\\S+")]
 		| length == 1 and (.[0] | test("^/sandbox/code/(code\\.py|code\\.js|main\\.go)$"))'
+	if [ "$BACKEND" = docker ]; then
+		# The image's read-only /var/tmp; the agent (pid 1) and the program
+		assert_job lister '.exec.runs[0].stdout | startswith(
+			"/sandbox/code: code.py\n/tmp: \n/dev/shm: No such file or directory\n/var/tmp: \n")'
+		assert_job lister '.exec.runs[0].stdout | [scan("(?m)^pid [0-9]+: ")] | length == 2'
+		assert_job lister '.exec.runs[0].stdout | test("(?m)^pid 1: /usr/local/bin/codex-agent")'
+		return
+	fi
+	assert_job lister '.exec.runs[0].stdout | startswith(
+		"/sandbox/code: code.py\n/tmp: \n/dev/shm: No such file or directory\n/var/tmp: No such file or directory\n")'
+	assert_job lister '.exec.runs[0].stdout | [scan("(?m)^pid [0-9]+: ")] | length == 1'
 	assert_runs read-other-job '.stdout | test("^/sandbox/\\.\\./(home|root|run|var|opt|srv|mnt|boot|media) "; "m") | not'
 }
 

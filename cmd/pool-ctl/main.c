@@ -1,35 +1,63 @@
-/* pool-ctl: the warm pool of sandbox slots.
+/* pool-ctl: the warm pool of sandbox slots, for both backends.
  *
- * usage: pool-ctl status [--slots N] [--languages FILE] [--json]
+ * usage: pool-ctl [--backend ns|docker] [--slots N] [--languages FILE] [--json]
+ *                 up | status | watch [--interval S] [--once] | down
  *
- *   status   one row per slot of the ns backend: slot, uid, state (busy when
- *            a sandbox-exec holds its lock, free otherwise)
+ *   up       docker: a running container in every slot of every language;
+ *            ns: the slot locks and the cgroup parent
+ *   status   one row per slot: slot, language, state, jobs run, age, last
+ *            health check (docker), or slot, uid, state (ns)
+ *   watch    docker: every S seconds (default 5), replaces free slots whose
+ *            container is dead, dirty (a job timed out or broke it), too old
+ *            or has run too many jobs; until SIGTERM, or one pass with --once
+ *   down     docker: removes every pool container and the slots' state
  *
- * up, watch and down (pre-created boxes and containers, health checks)
- * come with the Docker backend; they exit 100 for now.
+ * The backend comes from --backend or SANDBOX_BACKEND (default ns); the
+ * slots per language from --slots, CONTAINER_POOL_SIZE or the table.
+ * Exit: 0; 100 bad usage or configuration; 111 dockerd unreachable.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
+#include "docker.h"
 #include "jsonx.h"
 #include "lang.h"
+#include "log.h"
+#include "pool.h"
+#include "sigfd.h"
+#include "slot.h"
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: pool-ctl status [--slots N] [--languages FILE] [--json]\n"
-	"Shows the sandbox slots of this host.\n";
+	"usage: pool-ctl [--backend ns|docker] [--slots N] [--languages FILE] [--json]\n"
+	"                up | status | watch [--interval S] [--once] | down\n"
+	"Creates, shows, heals and removes the warm pool of sandbox slots.\n";
+
+enum { MAX_SLOTS = 1024 };
 
 struct options {
 	const char *command;
 	const char *languages;
+	const char *backend;
 	long slots;
-	int json;
+	long interval;
+	int json, once;
+};
+
+struct pool {
+	struct options opt;
+	struct lang_table table;
+	struct dk dk;
+	int docker;
 };
 
 static void usage_exit(int status)
@@ -42,14 +70,20 @@ static void parse_args(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{"slots", required_argument, NULL, 's'}, {"languages", required_argument, NULL, 'l'},
-		{"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+		{"backend", required_argument, NULL, 'b'}, {"interval", required_argument, NULL, 'i'},
+		{"once", no_argument, NULL, 'o'}, {"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
+	o->interval = 5;
 	while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
 		switch (c) {
-		case 's': o->slots = arg_number("--slots", optarg, 1, 1024); break;
+		case 's': o->slots = arg_number("--slots", optarg, 1, MAX_SLOTS); break;
 		case 'l': o->languages = optarg; break;
+		case 'b': o->backend = optarg; break;
+		case 'i': o->interval = arg_number("--interval", optarg, 1, 86400); break;
+		case 'o': o->once = 1; break;
 		case 'J': o->json = 1; break;
 		case 'h': usage_exit(0); break;
 		case 'V': printf("pool-ctl %s\n", CODEX_VERSION); exit(0);
@@ -59,13 +93,37 @@ static void parse_args(struct options *o, int argc, char **argv)
 	if (optind != argc - 1)
 		usage_exit(EXIT_PERMANENT);
 	o->command = argv[optind];
+	if (strcmp(o->command, "up") != 0 && strcmp(o->command, "status") != 0 &&
+	    strcmp(o->command, "watch") != 0 && strcmp(o->command, "down") != 0)
+		usage_exit(EXIT_PERMANENT);
+	if (o->backend == NULL || *o->backend == '\0')
+		o->backend = getenv("SANDBOX_BACKEND");
+	if (o->backend == NULL || *o->backend == '\0')
+		o->backend = "ns";
+	if (strcmp(o->backend, "ns") != 0 && strcmp(o->backend, "docker") != 0)
+		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)", o->backend);
 }
 
-/* "busy" if another process holds the slot's lock, "free" otherwise. */
-static const char *slot_state(const char *state_dir, long k)
+static long slots_of(const struct pool *p)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/slots/%ld.lock", state_dir, k);
+	const char *env = getenv("CONTAINER_POOL_SIZE");
+	if (p->opt.slots)
+		return p->opt.slots;
+	return env && *env ? arg_number("CONTAINER_POOL_SIZE", env, 1, MAX_SLOTS) : p->table.slots;
+}
+
+static void emit_row(cJSON *row)
+{
+	if (jsonx_write_line(stdout, row) != 0)
+		die_sys(EXIT_TEMPORARY, "stdout");
+	cJSON_Delete(row);
+}
+
+/* "busy" if a sandbox-exec holds the slot's lock, "free" otherwise. */
+static const char *lock_state(const char *dir, long k)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/slots/%ld.lock", dir, k);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return "free";
@@ -74,41 +132,263 @@ static const char *slot_state(const char *state_dir, long k)
 	return busy ? "busy" : "free";
 }
 
-static int status(const struct options *o, const struct lang_table *t)
+/* ---- ns: the boxes are made per job; the pool is the slots' locks. ---- */
+
+static int ns_status(struct pool *p)
 {
-	long slots = o->slots ? o->slots : t->slots;
-	if (!o->json)
+	long n = slots_of(p);
+	if (!p->opt.json)
 		printf("%-6s %-8s %s\n", "SLOT", "UID", "STATE");
-	for (long k = 0; k < slots; k++) {
-		const char *st = slot_state(t->state_dir, k);
-		if (o->json) {
-			cJSON *row = cJSON_CreateObject();
-			cJSON_AddNumberToObject(row, "slot", (double)k);
-			cJSON_AddNumberToObject(row, "uid", (double)(t->uid_base + k));
-			cJSON_AddStringToObject(row, "state", st);
-			if (jsonx_write_line(stdout, row) != 0)
-				die_sys(EXIT_TEMPORARY, "stdout");
-			cJSON_Delete(row);
-		} else {
-			printf("%-6ld %-8ld %s\n", k, t->uid_base + k, st);
+	for (long k = 0; k < n; k++) {
+		const char *st = lock_state(p->table.state_dir, k);
+		if (!p->opt.json) {
+			printf("%-6ld %-8ld %s\n", k, p->table.uid_base + k, st);
+			continue;
+		}
+		cJSON *row = cJSON_CreateObject();
+		cJSON_AddNumberToObject(row, "slot", (double)k);
+		cJSON_AddNumberToObject(row, "uid", (double)(p->table.uid_base + k));
+		cJSON_AddStringToObject(row, "state", st);
+		emit_row(row);
+	}
+	return EXIT_OK;
+}
+
+static int ns_up(struct pool *p)
+{
+	struct cg_sys cgs;
+	char err[512];
+	if (cg_setup(&cgs, err, sizeof err) != 0)
+		die(EXIT_PERMANENT, "%s", err);
+	for (long k = 0; k < slots_of(p); k++) {
+		int fd;
+		if (slot_try(p->table.state_dir, (int)k, &fd) == -2)
+			die_sys(EXIT_PERMANENT, "%s/slots/%ld.lock", p->table.state_dir, k);
+		if (fd >= 0)
+			close(fd);
+	}
+	log_info("ns pool: %ld slots ready in %s", slots_of(p), p->table.state_dir);
+	return EXIT_OK;
+}
+
+/* ---- docker: one container per language and slot. ---- */
+
+static void open_docker(struct pool *p)
+{
+	char err[512];
+	if (dk_open(&p->dk, err, sizeof err) != 0)
+		die(EXIT_PERMANENT, "%s", err);
+	int st = dk_call(&p->dk, "GET", "/_ping", NULL, NULL, err, sizeof err);
+	if (st != 200)
+		die(EXIT_TEMPORARY, "%s", st < 0 ? err : "dockerd: /_ping refused");
+}
+
+/* Replaces slot k of l when it must go; fd holds its lock. Returns 1 if it
+ * was replaced, 0 if it was fine, -1 on an error (logged). */
+static int heal(struct pool *p, const struct lang *l, int k)
+{
+	struct pool_slot s;
+	char err[512];
+	pool_slot_load(&s, &p->table, l->name, k);
+	const char *why = pool_slot_stale(&s, &p->table);
+	if (why == NULL) {
+		int running = pool_running(&p->dk, &s, NULL, err, sizeof err);
+		if (running < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+		why = running ? NULL : "dead";
+	}
+	if (why == NULL) {
+		s.checked_ms = now_wall_ms();
+		pool_slot_save(&s);
+		return 0;
+	}
+	if (pool_create(&p->dk, &p->table, l, &s, err, sizeof err) != 0 ||
+	    pool_start(&p->dk, &s, err, sizeof err) != 0) {
+		log_error("%s slot %d: %s", l->name, k, err);
+		return -1;
+	}
+	log_info("%s slot %d: new container %.12s (%s)", l->name, k, s.id, why);
+	return 1;
+}
+
+/* One pass over every slot. With wait_ms > 0 (up), a busy slot is waited
+ * for; otherwise (watch) it is skipped. Returns the number of errors. */
+static int heal_all(struct pool *p, long wait_ms)
+{
+	int errors = 0;
+	for (size_t i = 0; i < p->table.n; i++) {
+		const struct lang *l = &p->table.langs[i];
+		char dir[PATH_MAX];
+		pool_dir(&p->table, l->name, dir, sizeof dir);
+		if (mkdir(p->table.state_dir, 0700) != 0 && errno != EEXIST)
+			die_sys(EXIT_PERMANENT, "%s", p->table.state_dir);
+		for (long k = 0; k < slots_of(p); k++) {
+			int fd, rc;
+			int64_t deadline = now_mono_ms() + wait_ms;
+			while ((rc = slot_try(dir, (int)k, &fd)) == -1 && now_mono_ms() < deadline)
+				usleep(20000);
+			if (rc == -2)
+				die_sys(EXIT_PERMANENT, "%s/slots/%ld.lock", dir, k);
+			if (rc == -1)
+				continue;	/* a job is in it: healthy enough */
+			errors += heal(p, l, (int)k) < 0;
+			close(fd);
+		}
+	}
+	return errors;
+}
+
+static int docker_up(struct pool *p)
+{
+	int errors = heal_all(p, p->table.acquire_ms);
+	if (errors)
+		die(EXIT_TEMPORARY, "%d slots could not be readied", errors);
+	log_info("docker pool: %ld slots per language ready", slots_of(p));
+	return EXIT_OK;
+}
+
+static int docker_watch(struct pool *p)
+{
+	int sig = sigfd_open();
+	for (;;) {
+		heal_all(p, 0);
+		if (p->opt.once)
+			break;
+		struct pollfd pf = {.fd = sig, .events = POLLIN};
+		if (poll(&pf, 1, (int)(p->opt.interval * 1000)) > 0 && sigfd_read(sig) > 0)
+			break;
+	}
+	close(sig);
+	return EXIT_OK;
+}
+
+static const char *slot_state(struct pool *p, const struct pool_slot *s, const char *lock)
+{
+	char err[512];
+	if (strcmp(lock, "busy") == 0)
+		return "busy";
+	if (pool_slot_stale(s, &p->table))
+		return s->id[0] ? "stale" : "none";
+	int running = pool_running(&p->dk, s, NULL, err, sizeof err);
+	if (running < 0)
+		die(EXIT_TEMPORARY, "%s", err);
+	return running ? "ready" : "dead";
+}
+
+static void status_row(struct pool *p, const struct pool_slot *s, const char *state)
+{
+	int64_t now = now_wall_ms();
+	long age = s->created_ms ? (long)((now - s->created_ms) / 1000) : -1;
+	long checked = s->checked_ms ? (long)((now - s->checked_ms) / 1000) : -1;
+	if (!p->opt.json) {
+		printf("%-5d %-11s %-6s %6ld %7ld %8ld  %.12s\n", s->k, s->lang, state, s->jobs,
+		       age, checked, s->id[0] ? s->id : "-");
+		return;
+	}
+	cJSON *row = cJSON_CreateObject();
+	cJSON_AddNumberToObject(row, "slot", s->k);
+	cJSON_AddStringToObject(row, "language", s->lang);
+	cJSON_AddStringToObject(row, "state", state);
+	cJSON_AddNumberToObject(row, "jobs", (double)s->jobs);
+	cJSON_AddNumberToObject(row, "ageS", (double)age);
+	cJSON_AddNumberToObject(row, "checkedS", (double)checked);
+	cJSON_AddStringToObject(row, "container", s->id);
+	emit_row(row);
+}
+
+static int docker_status(struct pool *p)
+{
+	if (!p->opt.json)
+		printf("%-5s %-11s %-6s %6s %7s %8s  %s\n", "SLOT", "LANGUAGE", "STATE", "JOBS",
+		       "AGE_S", "CHECK_S", "CONTAINER");
+	for (size_t i = 0; i < p->table.n; i++) {
+		char dir[PATH_MAX];
+		pool_dir(&p->table, p->table.langs[i].name, dir, sizeof dir);
+		for (long k = 0; k < slots_of(p); k++) {
+			struct pool_slot s;
+			pool_slot_load(&s, &p->table, p->table.langs[i].name, (int)k);
+			status_row(p, &s, slot_state(p, &s, lock_state(dir, k)));
 		}
 	}
 	return EXIT_OK;
 }
 
+/* Every container labelled codex.pool=<pool>, whatever the table's
+ * languages and slots are now. */
+static int docker_down(struct pool *p)
+{
+	char err[512], path[512], *body = NULL;
+	int removed = 0;
+	/* filters={"label":["codex.pool=<pool>"]}; the pool name is a plain word. */
+	snprintf(path, sizeof path, "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22codex.pool%%3D%s%%22%%5D%%7D",
+		 p->table.pool);
+	int st = dk_call(&p->dk, "GET", path, NULL, &body, err, sizeof err);
+	if (st != 200)
+		die(EXIT_TEMPORARY, "listing the pool: %s", st < 0 ? err : body);
+	cJSON *list = cJSON_Parse(body);
+	free(body);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, list) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");
+		if (cJSON_IsString(id) && pool_remove(&p->dk, id->valuestring, err, sizeof err) == 0)
+			removed++;
+		else if (cJSON_IsString(id))
+			log_error("%s", err);
+	}
+	cJSON_Delete(list);
+	/* Every slot with a state file, whatever --slots says now. */
+	for (size_t i = 0; i < p->table.n; i++)
+		for (int k = 0; k < MAX_SLOTS; k++) {
+			struct pool_slot s;
+			char state[PATH_MAX + 64];
+			pool_slot_load(&s, &p->table, p->table.langs[i].name, k);
+			snprintf(state, sizeof state, "%s/slots/%d.json", s.dir, k);
+			if (access(state, F_OK) != 0)
+				continue;
+			s.id[0] = '\0';
+			s.jobs = s.pid = 0;
+			s.dirty = 0;
+			pool_slot_save(&s);
+		}
+	log_info("docker pool: %d containers removed", removed);
+	return EXIT_OK;
+}
+
+static int ns_nothing(const char *command)
+{
+	log_info("ns pool: boxes live only as long as their job; nothing to %s", command);
+	return EXIT_OK;
+}
+
+static int run(struct pool *p)
+{
+	const char *c = p->opt.command;
+	if (strcmp(c, "status") == 0)
+		return p->docker ? docker_status(p) : ns_status(p);
+	if (strcmp(c, "up") == 0)
+		return p->docker ? docker_up(p) : ns_up(p);
+	if (strcmp(c, "watch") == 0)
+		return p->docker ? docker_watch(p) : ns_nothing(c);
+	return p->docker ? docker_down(p) : ns_nothing(c);
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = {0};
-	struct lang_table t;
+	struct pool p = {0};
 	char err[512];
 	util_init(argv[0]);
-	parse_args(&o, argc, argv);
-	if (strcmp(o.command, "status") != 0)
-		die(EXIT_PERMANENT, "%s: not implemented yet (status is)", o.command);
-	if (lang_table_open(&t, o.languages, err, sizeof err) != 0)
+	log_init("pool-ctl");
+	parse_args(&p.opt, argc, argv);
+	if (lang_table_open(&p.table, p.opt.languages, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
-	int rc = status(&o, &t);
-	lang_table_free(&t);
+	p.docker = strcmp(p.opt.backend, "docker") == 0;
+	if (p.docker)
+		open_docker(&p);
+	int rc = run(&p);
+	dk_close(&p.dk);
+	lang_table_free(&p.table);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die(EXIT_TEMPORARY, "stdout: write error");
 	return rc;

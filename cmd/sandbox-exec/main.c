@@ -1,13 +1,14 @@
 /* sandbox-exec: run each job line of stdin in a sandbox and write it back
  * with an `exec` section (docs/formats.md), in completion order.
  *
- * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns]
+ * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]
  *
  *   -j, --jobs N        jobs run at once (default: the number of slots)
- *   --slots N           sandbox slots on this host (default: CONTAINER_POOL_SIZE,
- *                       else the language table's `slots`)
+ *   --slots N           sandbox slots on this host, per language with docker
+ *                       (default: CONTAINER_POOL_SIZE, else the table's `slots`)
  *   --languages FILE    the language table (default: see sandbox-exec(1))
- *   --backend ns        the sandbox backend; `ns` (namespaces) is the only one
+ *   --backend NAME      `ns` (namespaces, the default) or `docker` (the warm
+ *                       container pool; also SANDBOX_BACKEND=docker)
  *   -h, --help, -V, --version
  *
  * A line that is not a job gets an `error` section (kind poison) and the
@@ -26,7 +27,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box.h"
 #include "cgroup.h"
+#include "dbox.h"
+#include "docker.h"
 #include "job.h"
 #include "jsonx.h"
 #include "lang.h"
@@ -39,15 +43,20 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns]\n"
+	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]\n"
 	"Runs job lines from stdin in sandboxes; writes them back with an exec section.\n";
 
 enum { LINE_MAX_BYTES = 8 << 20, MAX_WORKERS = 1024 };
+
+/* A worker's exit status when it wrote a line with an infrastructure error
+ * (and logged it): the main process then does not log "executed". */
+enum { WORKER_FAILED = 2 };
 
 struct options {
 	long jobs;
 	long slots;
 	const char *languages;
+	const char *backend;
 };
 
 /* A forked process running one job; its line arrives on fd. */
@@ -91,10 +100,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 'j': o->jobs = arg_number("--jobs", optarg, 1, MAX_WORKERS); break;
 		case 's': o->slots = arg_number("--slots", optarg, 1, 1024); break;
 		case 'l': o->languages = optarg; break;
-		case 'b':
-			if (strcmp(optarg, "ns") != 0)
-				die(EXIT_PERMANENT, "backend '%s' is not available (ns is)", optarg);
-			break;
+		case 'b': o->backend = optarg; break;
 		case 'h': usage_exit(0); break;
 		case 'V': printf("sandbox-exec %s\n", CODEX_VERSION); exit(0);
 		default: usage_exit(EXIT_PERMANENT);
@@ -102,6 +108,36 @@ static void parse_args(struct options *o, int argc, char **argv)
 	}
 	if (optind != argc)
 		usage_exit(EXIT_PERMANENT);
+	if (o->backend == NULL)
+		o->backend = getenv("SANDBOX_BACKEND");
+	if (o->backend == NULL || *o->backend == '\0')
+		o->backend = "ns";
+	if (strcmp(o->backend, "ns") != 0 && strcmp(o->backend, "docker") != 0)
+		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)", o->backend);
+}
+
+static int docker_backend(const struct state *s)
+{
+	return strcmp(s->opt.backend, "docker") == 0;
+}
+
+/* The docker backend needs dockerd (111 while it is away) and the image
+ * (100: build it first). */
+static void check_docker(const struct state *s)
+{
+	struct dk d;
+	char err[512], path[512];
+	if (dk_open(&d, err, sizeof err) != 0)
+		die(EXIT_PERMANENT, "%s", err);
+	snprintf(path, sizeof path, "/images/%s/json", s->table.image);
+	int st = dk_call(&d, "GET", path, NULL, NULL, err, sizeof err);
+	dk_close(&d);
+	if (st < 0)
+		die(EXIT_TEMPORARY, "%s", err);
+	if (st == 404)
+		die(EXIT_PERMANENT, "image %s not found (scripts/build-images makes it)", s->table.image);
+	if (st != 200)
+		die(EXIT_TEMPORARY, "dockerd: GET %s: status %d", path, st);
 }
 
 static void load_table(struct state *s)
@@ -127,10 +163,14 @@ static void setup(struct state *s)
 					     : s->table.slots;
 	if (s->opt.jobs == 0)
 		s->opt.jobs = s->opt.slots;
-	if (geteuid() != 0)
-		die(EXIT_PERMANENT, "the ns backend needs root (mount, pid and net namespaces, cgroups)");
-	if (cg_setup(&s->cgs, err, sizeof err) != 0)
-		die(EXIT_PERMANENT, "%s", err);
+	if (docker_backend(s)) {
+		check_docker(s);
+	} else {
+		if (geteuid() != 0)
+			die(EXIT_PERMANENT, "the ns backend needs root (mount, pid and net namespaces, cgroups)");
+		if (cg_setup(&s->cgs, err, sizeof err) != 0)
+			die(EXIT_PERMANENT, "%s", err);
+	}
 	s->sigfd = sigfd_open();
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
 	line_init(&s->in, 0, LINE_MAX_BYTES);
@@ -149,11 +189,62 @@ static void emit_error(cJSON *job, const char *kind, const char *code, const cha
 	emit(job);
 }
 
-/* The worker's whole life: slot, box, steps, one line on fd, exit. */
-static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint, int fd)
+/* Marks the job failed by the infrastructure, logs it. Returns WORKER_FAILED. */
+static int infra_error(struct job *j, const char *code, const char *msg)
+{
+	jsonx_set_error(j->line, "infrastructure", code, msg);
+	log_job(LOG_ERROR, j->line, "%s: %s", code, msg);
+	return WORKER_FAILED;
+}
+
+static int slot_timeout(struct state *s, struct job *j)
+{
+	char err[128];
+	snprintf(err, sizeof err, "no sandbox slot free after %ld ms", s->table.acquire_ms);
+	return infra_error(j, "slot-timeout", err);
+}
+
+/* Each returns 0, or WORKER_FAILED with an error section in the job. */
+static int run_ns(struct state *s, struct job *j, int slot_hint)
 {
 	char err[512];
+	struct box b;
 	int lock;
+	int slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
+				s->table.acquire_ms, &lock);
+	if (slot == -1)
+		return slot_timeout(s, j);
+	cJSON *exec = NULL;
+	if (slot < 0)
+		snprintf(err, sizeof err, "cannot lock a sandbox slot: %s", strerror(errno));
+	else if (box_open(&b, &s->table, j->lang, &s->cgs, slot, j->limits.workdir_mb,
+			  err, sizeof err) == 0)
+		exec = runner_run(&s->table, &box_ns_ops, &b, j, slot, err, sizeof err);
+	if (exec == NULL)
+		return infra_error(j, "box-setup", err);
+	jsonx_set(j->line, "exec", exec);
+	return 0;
+}
+
+static int run_docker(struct state *s, struct job *j, int slot_hint)
+{
+	char err[512];
+	struct dbox b;
+	int slot = dbox_open(&b, &s->table, j->lang, (int)s->opt.slots, slot_hint, err, sizeof err);
+	if (slot == DBOX_TIMEOUT)
+		return slot_timeout(s, j);
+	cJSON *exec = slot < 0 ? NULL : runner_run(&s->table, &dbox_ops, &b, j, slot, err, sizeof err);
+	if (slot >= 0)
+		dbox_close(&b);
+	if (exec == NULL)
+		return infra_error(j, "docker", err);
+	jsonx_set(j->line, "exec", exec);
+	return 0;
+}
+
+/* The worker's whole life: slot, sandbox, steps, one line on fd, exit. */
+static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint, int fd)
+{
 	/* A Ctrl-C reaches the whole process group: the job in hand finishes,
 	 * as the main process lets it (in-flight jobs drain). */
 	signal(SIGINT, SIG_IGN);
@@ -162,20 +253,8 @@ static void __attribute__((noreturn)) work(struct state *s, struct job *j, int s
 	FILE *out = fdopen(fd, "w");
 	if (out == NULL)
 		_exit(EXIT_TEMPORARY);
-	int slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
-				s->table.acquire_ms, &lock);
-	if (slot < 0) {
-		snprintf(err, sizeof err, slot == -1 ? "no sandbox slot free after %ld ms"
-				     : "cannot lock a sandbox slot", s->table.acquire_ms);
-		jsonx_set_error(j->line, "infrastructure", "slot-timeout", err);
-	} else {
-		cJSON *exec = runner_run(&s->table, &s->cgs, j, slot, err, sizeof err);
-		if (exec)
-			jsonx_set(j->line, "exec", exec);
-		else
-			jsonx_set_error(j->line, "infrastructure", "box-setup", err);
-	}
-	_exit(jsonx_write_line(out, j->line) == 0 ? 0 : EXIT_TEMPORARY);
+	int rc = docker_backend(s) ? run_docker(s, j, slot_hint) : run_ns(s, j, slot_hint);
+	_exit(jsonx_write_line(out, j->line) == 0 ? rc : EXIT_TEMPORARY);
 }
 
 static void spawn(struct state *s, struct job *j)
@@ -237,10 +316,12 @@ static void finish(struct state *s, int i)
 	int status;
 	close(w->fd);
 	waitpid(w->pid, &status, 0);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && w->len > 0) {
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if ((rc == 0 || rc == WORKER_FAILED) && w->len > 0) {
 		if (fwrite(w->buf, 1, w->len, stdout) != w->len || fflush(stdout) != 0)
 			die_sys(EXIT_TEMPORARY, "stdout");
-		log_job(LOG_INFO, w->job, "executed");
+		if (rc == 0)
+			log_job(LOG_INFO, w->job, "executed");
 	} else {
 		char msg[128];
 		snprintf(msg, sizeof msg, "worker %d ended with status 0x%x", (int)w->pid, status);

@@ -1,0 +1,643 @@
+/* codex-agent: the program every pool container of the docker backend runs.
+ *
+ * usage: codex-agent        (in a container; speaks lib/agent.h on stdin/stdout)
+ *
+ * It writes the job's files under /sandbox, runs its steps with limits and
+ * reports what happened, reads the results file without following links,
+ * and between jobs kills everything the job left and wipes the work dirs.
+ * One attached stream of the Engine API carries a whole job, where a docker
+ * exec costs several round trips and a runc start per step.
+ *
+ * The agent is the container's pid 1: it reaps every orphan, and the kernel
+ * delivers no signal from inside the container to it. The program runs with
+ * the agent's uid (the container has no capability to change it), so the
+ * agent makes itself non-dumpable: the program can neither ptrace it nor
+ * open its /proc files. Should the stream break anyway, the backend
+ * replaces the container.
+ *
+ * Exit: 0 at end of input, 100 on bad usage, 111 on a broken stream.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "util.h"
+
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
+
+static const char *const work_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
+
+/* cgroup counters of the container, as the container sees them. */
+static const char *const cpu_files[] = {
+	"/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage",
+	"/sys/fs/cgroup/cpu.stat",
+};
+
+static void reply(struct sbuf *b)
+{
+	if (write_all(1, b->p, b->len) != 0)
+		die_sys(EXIT_TEMPORARY, "stdout");
+	free(b->p);
+	*b = (struct sbuf){0};
+}
+
+static void reply_op(int op, const char *msg)
+{
+	struct sbuf b = {0};
+	agent_begin(&b, op);
+	if (msg)
+		agent_put_str(&b, AT_MSG, msg);
+	agent_end(&b, 0);
+	reply(&b);
+}
+
+/* Reads a decimal number from a file, or the value after `key ` in it.
+ * Returns -1 when there is none. */
+static int64_t read_counter(const char *path, const char *key)
+{
+	char buf[4096];
+	int64_t v = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	const char *p = buf;
+	if (key) {
+		size_t kl = strlen(key);
+		for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+			if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+				break;
+		if (p == NULL)
+			return -1;
+		p += kl + 1;
+	}
+	v = strtoll(p, NULL, 10);
+	return v;
+}
+
+/* CPU time of the whole container in microseconds, or -1. */
+static int64_t cgroup_cpu_us(void)
+{
+	int64_t ns = read_counter(cpu_files[0], NULL);
+	if (ns < 0)
+		ns = read_counter(cpu_files[1], NULL);
+	if (ns >= 0)
+		return ns / 1000;
+	return read_counter(cpu_files[2], "usage_usec");
+}
+
+static int64_t oom_kills(void)
+{
+	int64_t v = read_counter("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill");
+	return v >= 0 ? v : read_counter("/sys/fs/cgroup/memory.events", "oom_kill");
+}
+
+static int64_t pids_max_hits(void)
+{
+	int64_t v = read_counter("/sys/fs/cgroup/pids/pids.events", "max");
+	return v >= 0 ? v : read_counter("/sys/fs/cgroup/pids.events", "max");
+}
+
+/* A path below /sandbox: one or two plain components. */
+static int valid_rel(const char *p)
+{
+	int parts = 0;
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (const char *c = p; *c; c++) {
+		if (*c == '/') {
+			if (c[1] == '/' || c[1] == '\0')
+				return 0;
+			continue;
+		}
+		if (!(*c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
+		      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+			return 0;
+	}
+	for (const char *c = p; c; c = strchr(c, '/'), c = c ? c + 1 : NULL) {
+		if (c[0] == '.' && (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
+			return 0;
+		parts++;
+	}
+	return parts <= 2;
+}
+
+static void do_write(const struct agent_msg *m)
+{
+	char *rel = agent_str(m, AT_PATH), path[4200];
+	const struct agent_field *data = agent_get(m, AT_DATA);
+	int64_t mode;
+	if (rel == NULL || data == NULL || !valid_rel(rel) ||
+	    agent_num(m, AT_MODE, 0, 0777, &mode) != 0) {
+		reply_op(AGENT_FAIL, "write: bad request");
+		free(rel);
+		return;
+	}
+	snprintf(path, sizeof path, "/sandbox/%s", rel);
+	free(rel);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0 || write_all(fd, data->data, data->len) != 0 || fchmod(fd, (mode_t)mode) != 0) {
+		char msg[4300];
+		snprintf(msg, sizeof msg, "write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		reply_op(AGENT_FAIL, msg);
+		return;
+	}
+	close(fd);
+	reply_op(AGENT_OK, NULL);
+}
+
+/* One step being supervised. */
+struct step {
+	char **argv, **env;
+	const struct agent_field *in;
+	int64_t time_ms, wall_ms, output_bytes, file_bytes;
+	pid_t pid;
+	int status, exited;
+	int fd_in, fd_out, fd_err;
+	int pidfd;		/* readable when the program has ended; -1 without pidfd_open */
+	size_t in_off;
+	struct sbuf out, err;
+	int out_trunc, err_trunc;
+	const char *limit;
+	int killed;
+	int64_t start, kill_at, cpu0, cpu_us, maxrss_kb, rusage_us;
+};
+
+static void set_limit(int resource, rlim_t v)
+{
+	struct rlimit rl = {v, v};
+	setrlimit(resource, &rl);
+}
+
+static void __attribute__((noreturn)) child(struct step *s, int p_in, int p_out, int p_err, int ex)
+{
+	int e, fd;
+	if (dup2(p_in, 0) < 0 || dup2(p_out, 1) < 0 || dup2(p_err, 2) < 0 || dup2(ex, 3) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, 4, ~0U, 0) != 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+		goto fail;
+	setsid();
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The program, not the agent, is what the OOM killer should pick. */
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)write_all(fd, "1000", 4);
+		close(fd);
+	}
+	prctl(PR_SET_DUMPABLE, 1);
+	rlim_t cpu = (rlim_t)(s->time_ms / 1000 + 1);
+	struct rlimit rl = {cpu, cpu + 1};
+	setrlimit(RLIMIT_CPU, &rl);
+	set_limit(RLIMIT_FSIZE, (rlim_t)s->file_bytes);
+	set_limit(RLIMIT_CORE, 0);
+	set_limit(RLIMIT_MEMLOCK, 0);
+	set_limit(RLIMIT_MSGQUEUE, 0);
+	set_limit(RLIMIT_NOFILE, 1024);
+	if (chdir("/sandbox/code") != 0)
+		goto fail;
+	umask(022);
+	execve(s->argv[0], s->argv, s->env);
+fail:
+	e = errno;
+	if (write_all(3, &e, sizeof e) != 0)
+		_exit(126);
+	_exit(127);
+}
+
+static void kill_all(struct step *s, const char *limit)
+{
+	if (s->limit == NULL)
+		s->limit = limit;
+	if (!s->killed) {
+		s->killed = 1;
+		s->kill_at = now_mono_ms();
+	}
+	kill(-1, SIGKILL);	/* every process of our uid but ourselves */
+}
+
+static void account(struct step *s, const struct rusage *ru)
+{
+	s->rusage_us += (int64_t)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec +
+			(int64_t)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+	if (ru->ru_maxrss > s->maxrss_kb)
+		s->maxrss_kb = ru->ru_maxrss;
+}
+
+/* Reaps what has ended; the program's end kills what it left behind. */
+static void reap(struct step *s, int block)
+{
+	int status;
+	struct rusage ru;
+	pid_t w;
+	while ((w = wait4(-1, &status, block ? 0 : WNOHANG, &ru)) > 0) {
+		account(s, &ru);
+		if (w == s->pid) {
+			s->status = status;
+			s->exited = 1;
+			kill(-1, SIGKILL);
+		}
+	}
+}
+
+static void drain(struct step *s, int *fd, struct sbuf *b, int *trunc)
+{
+	char chunk[READ_CHUNK];
+	ssize_t n = read(*fd, chunk, sizeof chunk);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	size_t room = (size_t)s->output_bytes - b->len;
+	size_t take = (size_t)n < room ? (size_t)n : room;
+	if (take)
+		sbuf_put(b, chunk, take);
+	if ((size_t)n > take) {
+		*trunc = 1;
+		kill_all(s, "output");
+	}
+}
+
+static void feed(struct step *s)
+{
+	size_t left = s->in->len - s->in_off;
+	ssize_t n = left ? write(s->fd_in, s->in->data + s->in_off, left) : 0;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		s->in_off += (size_t)n;
+	if (n < 0 || s->in_off == s->in->len) {
+		close(s->fd_in);
+		s->fd_in = -1;
+	}
+}
+
+static void check_clock(struct step *s)
+{
+	int64_t cpu = cgroup_cpu_us();
+	if (now_mono_ms() - s->start >= s->wall_ms)
+		kill_all(s, "wall");
+	else if (cpu >= 0 && s->cpu0 >= 0 && cpu - s->cpu0 > s->time_ms * 1000)
+		kill_all(s, "time");
+}
+
+static void supervise(struct step *s)
+{
+	while (s->fd_out >= 0 || s->fd_err >= 0 || !s->exited) {
+		struct pollfd pf[4] = {
+			{.fd = s->fd_out, .events = POLLIN}, {.fd = s->fd_err, .events = POLLIN},
+			{.fd = s->fd_in, .events = POLLOUT}, {.fd = s->exited ? -1 : s->pidfd, .events = POLLIN},
+		};
+		/* Without a pidfd, the end of the program is noticed by polling. */
+		int tick = s->pidfd < 0 && s->fd_out < 0 && s->fd_err < 0 ? 1 : CPU_POLL_MS;
+		if (s->killed && now_mono_ms() - s->kill_at > KILL_GRACE_MS)
+			break;
+		if (poll(pf, 4, tick) < 0 && errno != EINTR)
+			break;
+		if (s->fd_out >= 0 && pf[0].revents)
+			drain(s, &s->fd_out, &s->out, &s->out_trunc);
+		if (s->fd_err >= 0 && pf[1].revents)
+			drain(s, &s->fd_err, &s->err, &s->err_trunc);
+		if (s->fd_in >= 0 && pf[2].revents)
+			feed(s);
+		reap(s, 0);
+		if (!s->exited)
+			check_clock(s);
+	}
+}
+
+static int parse_step(struct step *s, const struct agent_msg *m)
+{
+	s->argv = agent_list(m, AT_ARGV);
+	s->env = agent_list(m, AT_ENV);
+	s->in = agent_get(m, AT_STDIN);
+	return s->argv[0] && s->in &&
+	       agent_num(m, AT_TIME_MS, 1, INT64_MAX / 1000, &s->time_ms) == 0 &&
+	       agent_num(m, AT_WALL_MS, 1, INT64_MAX, &s->wall_ms) == 0 &&
+	       agent_num(m, AT_OUTPUT_BYTES, 0, 1 << 30, &s->output_bytes) == 0 &&
+	       agent_num(m, AT_FILE_BYTES, 0, INT64_MAX, &s->file_bytes) == 0 ? 0 : -1;
+}
+
+static void send_result(struct step *s, int64_t oom, int64_t pids)
+{
+	struct sbuf b = {0};
+	int sig = 0, code = -1;
+	if (s->exited && WIFEXITED(s->status))
+		code = WEXITSTATUS(s->status);
+	else
+		sig = s->exited && WIFSIGNALED(s->status) ? WTERMSIG(s->status) : SIGKILL;
+	agent_begin(&b, AGENT_RESULT);
+	agent_put_num(&b, AT_EXIT, code);
+	agent_put_num(&b, AT_SIGNAL, sig);
+	agent_put_num(&b, AT_TIME_MS, (s->cpu_us >= 0 ? s->cpu_us : s->rusage_us) / 1000);
+	agent_put_num(&b, AT_WALL_MS, now_mono_ms() - s->start);
+	agent_put_num(&b, AT_MEMORY_KB, s->maxrss_kb);
+	agent_put_str(&b, AT_LIMIT, s->limit ? s->limit : "");
+	agent_put_num(&b, AT_OOM_KILLS, oom);
+	agent_put_num(&b, AT_PIDS_MAX, pids);
+	agent_put(&b, AT_STDOUT, s->out.p, s->out.len);
+	agent_put(&b, AT_STDERR, s->err.p, s->err.len);
+	agent_put_num(&b, AT_OUT_TRUNC, s->out_trunc);
+	agent_put_num(&b, AT_ERR_TRUNC, s->err_trunc);
+	agent_end(&b, 0);
+	reply(&b);
+}
+
+/* Starts the program; returns 0, or -1 with msg (the step did not run). */
+static int start(struct step *s, char *msg, size_t msglen)
+{
+	int in[2], out[2], err[2], ex[2], e;
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(ex, O_CLOEXEC)) {
+		snprintf(msg, msglen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	s->start = now_mono_ms();
+	s->cpu0 = cgroup_cpu_us();
+	s->pid = fork();
+	if (s->pid == 0)
+		child(s, in[0], out[1], err[1], ex[1]);
+	close(in[0]); close(out[1]); close(err[1]); close(ex[1]);
+	s->fd_in = in[1]; s->fd_out = out[0]; s->fd_err = err[0];
+	if (s->pid < 0 || read(ex[0], &e, sizeof e) == (ssize_t)sizeof e) {
+		snprintf(msg, msglen, "cannot execute %s: %s", s->argv[0],
+			 strerror(s->pid < 0 ? errno : e));
+		close(ex[0]);
+		return -1;
+	}
+	close(ex[0]);
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	for (int i = 0; i < 3; i++)
+		fcntl((int[]){s->fd_in, s->fd_out, s->fd_err}[i], F_SETFL, O_NONBLOCK);
+	if (s->in->len == 0) {
+		close(s->fd_in);
+		s->fd_in = -1;
+	}
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void do_run(const struct agent_msg *m)
+{
+	struct step s = {.fd_in = -1, .fd_out = -1, .fd_err = -1, .pidfd = -1, .cpu_us = -1};
+	char msg[512];
+	int64_t oom0 = oom_kills(), pids0 = pids_max_hits();
+	if (parse_step(&s, m) != 0) {
+		reply_op(AGENT_FAIL, "run: bad request");
+	} else if (start(&s, msg, sizeof msg) != 0) {
+		kill(-1, SIGKILL);
+		reap(&s, 1);
+		reply_op(AGENT_FAIL, msg);
+	} else {
+		supervise(&s);
+		kill(-1, SIGKILL);
+		reap(&s, 1);
+		int64_t cpu = cgroup_cpu_us();
+		if (cpu >= 0 && s.cpu0 >= 0)
+			s.cpu_us = cpu - s.cpu0;
+		int64_t oom = oom_kills(), pids = pids_max_hits();
+		send_result(&s, oom >= 0 && oom0 >= 0 ? oom - oom0 : 0,
+			    pids >= 0 && pids0 >= 0 ? pids - pids0 : 0);
+	}
+	close_fd(&s.fd_in); close_fd(&s.fd_out); close_fd(&s.fd_err); close_fd(&s.pidfd);
+	free(s.out.p);
+	free(s.err.p);
+	agent_list_free(s.argv);
+	agent_list_free(s.env);
+}
+
+/* Opens path with no link following and no mount crossing. */
+static int open_beneath(const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))	/* older seccomp profiles */
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+static const char *read_file(const char *path, size_t cap, struct sbuf *b)
+{
+	struct stat st;
+	int fd = open_beneath(path);
+	if (fd < 0)
+		return errno == ENOENT ? "missing" : errno == ELOOP ? "symlink" : "unreadable";
+	const char *why = NULL;
+	if (fstat(fd, &st) != 0)
+		why = "unreadable";
+	else if (!S_ISREG(st.st_mode))
+		why = "not-regular";
+	else if (st.st_nlink != 1)
+		why = "hard-link";
+	else if ((size_t)st.st_size > cap)
+		why = "too-large";
+	while (why == NULL) {
+		char chunk[READ_CHUNK];
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			why = "unreadable";
+		if (n <= 0)
+			break;
+		if (b->len + (size_t)n > cap)
+			why = "too-large";
+		else
+			sbuf_put(b, chunk, (size_t)n);
+	}
+	close(fd);
+	return why;
+}
+
+static void do_read(const struct agent_msg *m)
+{
+	char *rel = agent_str(m, AT_PATH), path[4200];
+	int64_t cap;
+	struct sbuf data = {0}, b = {0};
+	if (rel == NULL || agent_num(m, AT_CAP, 0, AGENT_FRAME_MAX / 2, &cap) != 0 ||
+	    strncmp(rel, "sandbox/", 8) != 0 || !valid_rel(rel + 8)) {
+		reply_op(AGENT_FAIL, "read: bad request");
+		free(rel);
+		return;
+	}
+	snprintf(path, sizeof path, "/%s", rel);
+	free(rel);
+	const char *why = read_file(path, (size_t)cap, &data);
+	agent_begin(&b, AGENT_FILE);
+	if (why)
+		agent_put_str(&b, AT_WHY, why);
+	else
+		agent_put(&b, AT_DATA, data.p, data.len);
+	agent_end(&b, 0);
+	reply(&b);
+	free(data.p);
+}
+
+/* Empties the directory fd (closed here), whatever modes the job left. */
+static int wipe(int dfd)
+{
+	int rc = 0;
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+	if (d == NULL) {
+		close(dfd);
+		return -1;
+	}
+	fchmod(dfd, 0755);
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dfd, e->d_name, 0) == 0)
+			continue;
+		int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || wipe(sub) != 0 || unlinkat(dfd, e->d_name, AT_REMOVEDIR) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Processes in the container besides ourselves. */
+static int others_alive(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		long pid = strtol(e->d_name, NULL, 10);
+		if (pid > 0 && pid != getpid())
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Removes the System V IPC objects of the container's IPC namespace (the
+ * only ones it sees): they would outlive the job. Returns 0, or -1. */
+static int remove_sysv(void)
+{
+	static const struct { const char *file; int kind; } tables[] = {
+		{"/proc/sysvipc/shm", 'm'}, {"/proc/sysvipc/sem", 's'}, {"/proc/sysvipc/msg", 'q'},
+	};
+	int rc = 0;
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		char line[512];
+		FILE *f = fopen(tables[i].file, "re");
+		if (f == NULL)
+			continue;
+		if (fgets(line, sizeof line, f) == NULL)	/* the header */
+			line[0] = '\0';
+		while (fgets(line, sizeof line, f)) {
+			int key, id;
+			if (sscanf(line, "%d %d", &key, &id) != 2)
+				continue;
+			int r = tables[i].kind == 'm' ? shmctl(id, IPC_RMID, NULL)
+			      : tables[i].kind == 's' ? semctl(id, 0, IPC_RMID)
+			      : msgctl(id, IPC_RMID, NULL);
+			if (r != 0)
+				rc = -1;
+		}
+		fclose(f);
+	}
+	return rc;
+}
+
+static void do_clean(void)
+{
+	struct step s = {0};
+	int rc = 0;
+	kill(-1, SIGKILL);
+	reap(&s, 1);
+	if (remove_sysv() != 0)
+		rc = -1;
+	for (size_t i = 0; i < sizeof work_dirs / sizeof work_dirs[0]; i++) {
+		int fd = open(work_dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || wipe(fd) != 0)
+			rc = -1;
+	}
+	if (rc != 0)
+		reply_op(AGENT_FAIL, "clean: a work dir or an IPC object could not be removed");
+	else if (others_alive())
+		reply_op(AGENT_FAIL, "clean: processes survived the kill");
+	else
+		reply_op(AGENT_OK, NULL);
+}
+
+static void serve(void)
+{
+	struct agent_msg *m = xmalloc(sizeof *m);
+	int rc;
+	while ((rc = agent_read(0, AGENT_FRAME_MAX, m)) == 0) {
+		switch (m->op) {
+		case AGENT_PING: reply_op(AGENT_OK, NULL); break;
+		case AGENT_WRITE: do_write(m); break;
+		case AGENT_RUN: do_run(m); break;
+		case AGENT_READ: do_read(m); break;
+		case AGENT_CLEAN: do_clean(); break;
+		default: reply_op(AGENT_FAIL, "unknown request"); break;
+		}
+		agent_msg_free(m);
+	}
+	free(m);
+	if (rc < 0)
+		die(EXIT_TEMPORARY, "stdin: broken or oversized frame");
+}
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	if (argc > 1) {
+		if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+			printf("codex-agent %s\n", CODEX_VERSION);
+			return 0;
+		}
+		fputs("usage: codex-agent (inside a pool container; see codex-agent(1))\n",
+		      strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? stdout : stderr);
+		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : EXIT_PERMANENT;
+	}
+	/* Same uid as the programs it runs: no ptrace, no /proc/<pid>/fd. */
+	prctl(PR_SET_DUMPABLE, 0);
+	/* Orphans come to us, so their CPU and memory count and they get reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	serve();
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* dbox: the docker backend of sandbox-exec. A job takes a slot of the
+ * language's pool (lib/pool.h), replaces the slot's container when it is
+ * missing, dead or stale, and talks to the codex-agent inside over one
+ * attached stream: files in, steps run, results file out, then the agent
+ * kills what the job left and wipes the work dirs. A job that timed out or
+ * broke the stream leaves the slot dirty, and the container is replaced
+ * before the slot's next job. */
+#ifndef DBOX_H
+#define DBOX_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "box.h"
+#include "docker.h"
+#include "lang.h"
+#include "pool.h"
+#include "sbuf.h"
+
+struct dbox {
+	const struct lang_table *table;
+	const struct lang *lang;
+	struct dk dk;
+	struct dk_stream st;
+	struct pool_slot slot;
+	struct sbuf in;		/* agent replies read but not consumed */
+	int lock;		/* the slot's flock fd */
+	int broken;		/* the stream is unusable: replace the container */
+	int replace;		/* a step timed out: replace it after this job */
+	char memcg[PATH_MAX];	/* the container's memory cgroup (v1), or "" */
+};
+
+enum { DBOX_TIMEOUT = -2 };
+
+/* Acquires a slot of l's pool (waiting up to the table's acquire_ms),
+ * readies its container and attaches to it. Returns the slot number, or
+ * DBOX_TIMEOUT when every slot stayed busy, or -1 with err (dockerd
+ * unreachable, the container would not start). */
+int dbox_open(struct dbox *b, const struct lang_table *t, const struct lang *l,
+	      int nslots, int prefer, char *err, size_t errlen);
+
+/* Has the agent clean up, records the job in the slot's state and releases
+ * the slot. */
+void dbox_close(struct dbox *b);
+
+extern const struct box_ops dbox_ops;
+
+#endif

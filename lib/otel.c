@@ -1,0 +1,1653 @@
+#include "otel.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#ifndef CODEX_VERSION
+#define CODEX_VERSION "0"
+#endif
+
+enum {
+	NAME_MAX_LEN = 256,		/* span names */
+	KEY_MAX_LEN = 128,		/* span attribute keys */
+	VALUE_MAX_LEN = 1024,		/* span attribute values, status messages */
+	METRIC_KEY_MAX = 64,
+	METRIC_VALUE_MAX = 128,
+	LIST_MAX = 32,			/* entries of OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES */
+	EXPORT_ATTEMPTS = 5,		/* then the batch is dropped */
+	BACKOFF_BASE_MS = 250,
+	BACKOFF_MAX_MS = 4000,
+};
+
+static const char SCOPE_NAME[] = "codex-exec";
+static const char TRACES_GRPC_PATH[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+static const char METRICS_GRPC_PATH[] = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+const double otel_ms_bounds[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+const size_t otel_ms_nbounds = sizeof otel_ms_bounds / sizeof otel_ms_bounds[0];
+
+/* ---- small helpers ---- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* The length of the valid UTF-8 sequence that starts s (1 to 4), or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0], cp;
+	size_t n;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c >= 0xf0)
+		n = 4;
+	else if (c >= 0xe0)
+		n = 3;
+	else
+		n = 2;
+	cp = c & (0x7fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Copies src into dst (size >= 1) as valid UTF-8 (protobuf strings must
+ * be): a byte that starts no valid sequence becomes '?', and a sequence
+ * that would not fit ends the copy. Returns the length written. */
+static size_t utf8_copy(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = 0;
+	while (*s) {
+		size_t n = utf8_seq(s);
+		if (len + (n ? n : 1) > size - 1)
+			break;
+		if (n == 0) {
+			dst[len++] = '?';
+			s++;
+		} else {
+			memcpy(dst + len, s, n);
+			len += n;
+			s += n;
+		}
+	}
+	dst[len] = '\0';
+	return len;
+}
+
+/* A fresh copy of src cut to max bytes, as valid UTF-8. The caller frees. */
+static char *utf8_dup(const char *src, size_t max)
+{
+	size_t n = strnlen(src, max);
+	char *d = xmalloc(n + 1);
+	utf8_copy(d, n + 1, src);
+	return d;
+}
+
+/* A SplitMix64 step: the fallback when getrandom() fails, and the
+ * exporter's jitter. */
+static uint64_t splitmix(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* n random bytes, not all zero (an all-zero id is invalid). */
+static void random_id(uint8_t *p, size_t n)
+{
+	static atomic_uint_fast64_t fallback;
+	do {
+		size_t got = 0;
+		while (got < n) {
+			ssize_t r = getrandom(p + got, n - got, 0);
+			if (r > 0)
+				got += (size_t)r;
+			else if (r < 0 && errno == EINTR)
+				continue;
+			else
+				break;
+		}
+		for (size_t i = got; i < n; i++) {
+			uint64_t st = atomic_fetch_add(&fallback, 1) ^ (uint64_t)now_ns() ^
+				      (uint64_t)getpid() << 32;
+			p[i] = (uint8_t)splitmix(&st);
+		}
+	} while (all_zero(p, n));
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static void hex_put(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = HEX[p[i] >> 4];
+		out[2 * i + 1] = HEX[p[i] & 15];
+	}
+}
+
+/* A lower-case hex digit's value, or -1. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Reads 2n lower-case hex digits of s into out. Returns 0 or -1. */
+static int hex_get(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hi < 0 ? -1 : hex_digit(s[2 * i + 1]);
+		if (lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* ---- trace context ---- */
+
+int otel_context_valid(const struct otel_context *c)
+{
+	return !all_zero(c->trace_id, sizeof c->trace_id) && !all_zero(c->span_id, sizeof c->span_id);
+}
+
+static int tracestate_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n >= OTEL_TRACESTATE_MAX || s[n] < 0x20 || s[n] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int otel_context_parse(struct otel_context *c, const char *traceparent, const char *tracestate)
+{
+	const char *t = traceparent;
+	uint8_t version;
+	size_t len;
+	memset(c, 0, sizeof *c);
+	if (t == NULL)
+		return -1;
+	len = strnlen(t, OTEL_TRACEPARENT_LEN + 1);
+	if (len < OTEL_TRACEPARENT_LEN || hex_get(t, &version, 1) != 0 || version == 0xff)
+		goto bad;
+	/* Version 00 is exactly 55 bytes; a later version may append "-...". */
+	if (len > OTEL_TRACEPARENT_LEN && (version == 0 || t[OTEL_TRACEPARENT_LEN] != '-'))
+		goto bad;
+	if (t[2] != '-' || t[35] != '-' || t[52] != '-')
+		goto bad;
+	if (hex_get(t + 3, c->trace_id, 16) || hex_get(t + 36, c->span_id, 8) ||
+	    hex_get(t + 53, &c->flags, 1) || !otel_context_valid(c))
+		goto bad;
+	c->flags &= OTEL_FLAG_SAMPLED;	/* the other bits are not defined in 00 */
+	if (tracestate && tracestate_ok(tracestate))
+		strcpy(c->trace_state, tracestate);
+	return 0;
+bad:
+	memset(c, 0, sizeof *c);
+	return -1;
+}
+
+void otel_traceparent_format(const struct otel_context *c, char out[OTEL_TRACEPARENT_LEN + 1])
+{
+	memcpy(out, "00-", 3);
+	hex_put(out + 3, c->trace_id, 16);
+	out[35] = '-';
+	hex_put(out + 36, c->span_id, 8);
+	out[52] = '-';
+	hex_put(out + 53, &c->flags, 1);
+	out[OTEL_TRACEPARENT_LEN] = '\0';
+}
+
+/* ---- configuration ---- */
+
+/* getenv, with "" read as unset. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+static long env_number(const char *name, long def, long min, long max, int *bad)
+{
+	const char *v = env(name);
+	int64_t n;
+	if (v == NULL)
+		return def;
+	if (parse_i64(v, min, max, &n) == 0)
+		return (long)n;
+	log_warn("otel: %s=%s is not a number in %ld..%ld; using %ld", name, v, min, max, def);
+	++*bad;
+	return def;
+}
+
+static int env_true(const char *name, int *bad)
+{
+	const char *v = env(name);
+	if (v == NULL || strcasecmp(v, "false") == 0)
+		return 0;
+	if (strcasecmp(v, "true") == 0)
+		return 1;
+	log_warn("otel: %s=%s is neither true nor false; using false", name, v);
+	++*bad;
+	return 0;
+}
+
+static enum otel_protocol env_protocol(const char *name, enum otel_protocol def, int *bad)
+{
+	const char *v = env(name);
+	if (v == NULL)
+		return def;
+	if (strcmp(v, "grpc") == 0)
+		return OTEL_PROTO_GRPC;
+	if (strcmp(v, "http/protobuf") == 0)
+		return OTEL_PROTO_HTTP_PROTOBUF;
+	log_warn("otel: %s=%s is not supported (grpc, http/protobuf); using %s", name, v,
+		 def == OTEL_PROTO_GRPC ? "grpc" : "http/protobuf");
+	++*bad;
+	return def;
+}
+
+/* OTEL_{TRACES,METRICS}_EXPORTER: a comma-separated list; the signal is
+ * exported when it names otlp (the default). */
+static int env_exporter(const char *name, int *bad)
+{
+	const char *v = env(name), *p;
+	int on = 0;
+	if (v == NULL)
+		return 1;
+	for (p = v; *p;) {
+		size_t n = strcspn(p, ",");
+		char word[32] = "";
+		snprintf(word, sizeof word, "%.*s", (int)n, p);
+		if (strcmp(word, "otlp") == 0) {
+			on = 1;
+		} else if (strcmp(word, "none") != 0) {
+			log_warn("otel: %s: exporter '%s' is not supported (otlp, none)", name, word);
+			++*bad;
+		}
+		p += n + (p[n] == ',');
+	}
+	return on;
+}
+
+/* The URL of one signal: the signal's own endpoint (used as it is for
+ * http/protobuf), else the general one plus the signal's path. NULL when
+ * neither is set or the endpoint cannot be used. The caller frees. */
+static char *signal_url(const char *own_name, const char *grpc_path, const char *http_path,
+			enum otel_protocol protocol, int *bad)
+{
+	static const char general_name[] = "OTEL_EXPORTER_OTLP_ENDPOINT";
+	const char *own = env(own_name), *base = own ? own : env(general_name);
+	const char *name = own ? own_name : general_name, *scheme = "";
+	size_t n;
+	if (base == NULL)
+		return NULL;
+	for (const char *p = base; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+			log_warn("otel: %s has a space or a control character; not exporting", name);
+			++*bad;
+			return NULL;
+		}
+	}
+	if (strstr(base, "://") == NULL) {
+		scheme = "http://";
+	} else if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
+		log_warn("otel: %s=%s is not an http or https URL; not exporting", name, base);
+		++*bad;
+		return NULL;
+	}
+	n = strlen(base);
+	if (protocol == OTEL_PROTO_HTTP_PROTOBUF && own)
+		return xasprintf("%s%s", scheme, base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return xasprintf("%s%.*s%s", scheme, (int)n, base,
+			 protocol == OTEL_PROTO_GRPC ? grpc_path : http_path);
+}
+
+/* Decodes the %XX escapes of s[0..n). Returns a fresh string (the caller
+ * frees), or NULL for a bad escape or an escaped NUL. */
+static char *percent_decode(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1), *o = d;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t byte;
+		char two[2];
+		if (s[i] != '%') {
+			*o++ = s[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			goto bad;
+		for (int k = 0; k < 2; k++) {
+			char ch = s[i + 1 + k];
+			two[k] = ch >= 'A' && ch <= 'F' ? (char)(ch - 'A' + 'a') : ch;
+		}
+		if (hex_get(two, &byte, 1) != 0 || byte == 0)
+			goto bad;
+		*o++ = (char)byte;
+		i += 2;
+	}
+	*o = '\0';
+	return d;
+bad:
+	free(d);
+	return NULL;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n > 0 && (**s == ' ' || **s == '\t')) {
+		++*s;
+		--*n;
+	}
+	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		--*n;
+}
+
+/* Splits a "key=value,key=value" list (OTEL_EXPORTER_OTLP_HEADERS,
+ * OTEL_RESOURCE_ATTRIBUTES: W3C Baggage without properties, values
+ * percent-encoded) into at most LIST_MAX fresh keys and values (the caller
+ * frees both). Entries without '=' or with a bad escape are reported and
+ * skipped. Returns the number of pairs. */
+static size_t kv_list(const char *name, const char *v, char **keys, char **vals, int *bad)
+{
+	size_t count = 0;
+	for (const char *p = v; v && *p;) {
+		size_t n = strcspn(p, ","), kn, vn;
+		const char *eq = memchr(p, '=', n), *k = p, *val;
+		char *dv = NULL;
+		if (eq) {
+			kn = (size_t)(eq - p);
+			val = eq + 1;
+			vn = n - kn - 1;
+			trim(&k, &kn);
+			trim(&val, &vn);
+			dv = kn > 0 ? percent_decode(val, vn) : NULL;
+		}
+		if (dv && count < LIST_MAX) {
+			keys[count] = xstrndup(k, kn);
+			vals[count++] = dv;
+		} else if (n > 0) {
+			log_warn("otel: %s: ignoring the entry '%.*s'%s", name, (int)n, p,
+				 dv ? " (too many)" : "");
+			free(dv);
+			++*bad;
+		}
+		p += n + (p[n] == ',');
+	}
+	return count;
+}
+
+static int header_name_ok(const char *s)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr(tchar, *s)))
+			return 0;
+	return 1;
+}
+
+static int header_value_ok(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void read_headers(struct otel_config *c, int *bad)
+{
+	char *keys[LIST_MAX], *vals[LIST_MAX];
+	size_t n = kv_list("OTEL_EXPORTER_OTLP_HEADERS", env("OTEL_EXPORTER_OTLP_HEADERS"), keys,
+			   vals, bad);
+	c->headers = xcalloc(n + 1, sizeof *c->headers);
+	for (size_t i = 0; i < n; i++) {
+		if (header_name_ok(keys[i]) && header_value_ok(vals[i])) {
+			c->headers[c->nheaders++] = xasprintf("%s: %s", keys[i], vals[i]);
+		} else {
+			log_warn("otel: OTEL_EXPORTER_OTLP_HEADERS: '%s' is not a usable header", keys[i]);
+			++*bad;
+		}
+		free(keys[i]);
+		free(vals[i]);
+	}
+}
+
+/* Sets the resource attribute key (replacing one of that key). Takes the
+ * fresh strings key and value. */
+static void resource_put(struct otel_config *c, char *key, enum otelpb_type type, char *s,
+			 int64_t i)
+{
+	struct otelpb_kv *kv = NULL;
+	for (size_t j = 0; j < c->nresource && kv == NULL; j++)
+		if (strcmp(c->resource[j].key, key) == 0)
+			kv = &c->resource[j];
+	if (kv) {
+		free(key);
+		if (kv->type == OTELPB_STRING)
+			free(kv->v.s);
+	} else {
+		kv = &c->resource[c->nresource++];
+		kv->key = key;
+	}
+	kv->type = type;
+	if (type == OTELPB_STRING)
+		kv->v.s = s;
+	else
+		kv->v.i = i;
+}
+
+/* service.name (OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES', else
+ * the program), service.version, host.name, process.pid, then the rest of
+ * OTEL_RESOURCE_ATTRIBUTES. */
+static void read_resource(struct otel_config *c, const char *program, int *bad)
+{
+	char *keys[LIST_MAX], *vals[LIST_MAX], host[256] = "localhost";
+	size_t n = kv_list("OTEL_RESOURCE_ATTRIBUTES", env("OTEL_RESOURCE_ATTRIBUTES"), keys, vals,
+			   bad);
+	const char *service = env("OTEL_SERVICE_NAME");
+	c->resource = xcalloc(n + 4, sizeof *c->resource);
+	resource_put(c, xstrdup("service.name"), OTELPB_STRING,
+		     utf8_dup(program ? program : "codex", NAME_MAX_LEN), 0);
+	resource_put(c, xstrdup("service.version"), OTELPB_STRING, xstrdup(CODEX_VERSION), 0);
+	if (gethostname(host, sizeof host) != 0)
+		strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	resource_put(c, xstrdup("host.name"), OTELPB_STRING, utf8_dup(host, sizeof host), 0);
+	resource_put(c, xstrdup("process.pid"), OTELPB_INT, NULL, getpid());
+	for (size_t i = 0; i < n; i++) {
+		resource_put(c, utf8_dup(keys[i], KEY_MAX_LEN), OTELPB_STRING,
+			     utf8_dup(vals[i], VALUE_MAX_LEN), 0);
+		free(keys[i]);
+		free(vals[i]);
+	}
+	if (service)
+		resource_put(c, xstrdup("service.name"), OTELPB_STRING,
+			     utf8_dup(service, NAME_MAX_LEN), 0);
+}
+
+int otel_config_from_env(struct otel_config *c, const char *program)
+{
+	int bad = 0, disabled = env_true("OTEL_SDK_DISABLED", &bad);
+	enum otel_protocol p = env_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_PROTO_GRPC, &bad);
+	memset(c, 0, sizeof *c);
+	c->traces.protocol = env_protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", p, &bad);
+	c->metrics.protocol = env_protocol("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", p, &bad);
+	c->traces.url = signal_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", TRACES_GRPC_PATH,
+				   "/v1/traces", c->traces.protocol, &bad);
+	c->metrics.url = signal_url("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", METRICS_GRPC_PATH,
+				    "/v1/metrics", c->metrics.protocol, &bad);
+	c->traces.on = !disabled && c->traces.url && env_exporter("OTEL_TRACES_EXPORTER", &bad);
+	c->metrics.on = !disabled && c->metrics.url && env_exporter("OTEL_METRICS_EXPORTER", &bad);
+	c->timeout_ms = env_number("OTEL_EXPORTER_OTLP_TIMEOUT", 10000, 1, 600000, &bad);
+	c->metric_interval_ms = env_number("OTEL_METRIC_EXPORT_INTERVAL", 60000, 1, 86400000, &bad);
+	c->bsp_delay_ms = env_number("OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3600000, &bad);
+	c->bsp_queue = env_number("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1000000, &bad);
+	c->bsp_batch = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1000000, &bad);
+	if (c->bsp_batch > c->bsp_queue)
+		c->bsp_batch = c->bsp_queue;
+	read_headers(c, &bad);
+	read_resource(c, program, &bad);
+	return bad;
+}
+
+void otel_config_free(struct otel_config *c)
+{
+	free(c->traces.url);
+	free(c->metrics.url);
+	for (size_t i = 0; i < c->nheaders; i++)
+		free(c->headers[i]);
+	free(c->headers);
+	for (size_t i = 0; i < c->nresource; i++) {
+		free(c->resource[i].key);
+		if (c->resource[i].type == OTELPB_STRING)
+			free(c->resource[i].v.s);
+	}
+	free(c->resource);
+	memset(c, 0, sizeof *c);
+}
+
+/* ---- the shared state ---- */
+
+enum instrument {
+	INSTR_COUNTER,
+	INSTR_UPDOWN,
+	INSTR_GAUGE,
+	INSTR_HISTOGRAM,
+};
+
+/* One attribute set of an instrument and its value. Allocated once and
+ * never moved, so that an export may borrow its attributes unlocked. */
+struct series {
+	struct otelpb_kv attrs[OTEL_METRIC_ATTRS];	/* sorted by key */
+	size_t nattrs;
+	uint64_t start_ns;
+	int64_t value;				/* sums, gauges */
+	uint64_t count;				/* histograms */
+	double sum, min, max;
+	uint64_t *buckets;			/* nbounds + 1 */
+};
+
+struct otel_metric {
+	struct otel_metric *next;
+	unsigned epoch;				/* g.epoch when made */
+	enum instrument kind;
+	char *name, *unit, *description;
+	double *bounds;
+	size_t nbounds;
+	struct series **series;
+	size_t nseries;
+	struct series *overflow;
+};
+
+struct otel_span {
+	struct otelpb_span pb;
+	uint8_t flags;
+};
+
+/* Everything below g.mu; `tracing` and `measuring` are read without it on
+ * the callers' paths. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t wake;		/* the exporter: work, or stop */
+	int running;			/* the exporter thread exists */
+	int stop;			/* otel_shutdown() asked */
+	int64_t deadline;		/* then: mono ms to be done by */
+	unsigned epoch;			/* changes at each otel_init() and fork */
+	struct otel_config conf;
+	struct otelpb_resource res;
+	struct otel_span **queue;	/* ring of conf.bsp_queue */
+	size_t qhead, qlen;
+	struct otel_metric *instruments;
+	struct otel_metric *dropped;	/* otel.exporter.dropped */
+	struct otel_stats stats;
+	pthread_t thread;
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static atomic_int tracing, measuring;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* ---- metrics ---- */
+
+/* Attributes as they will be stored: cleaned, cut, sorted by key. */
+struct attr_set {
+	size_t n, order[OTEL_METRIC_ATTRS];
+	char key[OTEL_METRIC_ATTRS][METRIC_KEY_MAX + 1];
+	char value[OTEL_METRIC_ATTRS][METRIC_VALUE_MAX + 1];
+};
+
+static void attr_set_make(struct attr_set *a, const struct otel_attr *attrs, size_t nattrs)
+{
+	a->n = 0;
+	for (size_t i = 0; i < nattrs && a->n < OTEL_METRIC_ATTRS; i++) {
+		size_t slot = a->n, j = a->n;
+		if (attrs[i].key == NULL)
+			continue;
+		utf8_copy(a->key[slot], sizeof a->key[slot], attrs[i].key);
+		utf8_copy(a->value[slot], sizeof a->value[slot], attrs[i].value ? attrs[i].value : "");
+		while (j > 0 && strcmp(a->key[a->order[j - 1]], a->key[slot]) > 0) {
+			a->order[j] = a->order[j - 1];
+			j--;
+		}
+		a->order[j] = slot;
+		a->n++;
+	}
+}
+
+static int series_is(const struct series *s, const struct attr_set *a)
+{
+	if (s->nattrs != a->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(s->attrs[i].key, a->key[a->order[i]]) != 0 ||
+		    strcmp(s->attrs[i].v.s, a->value[a->order[i]]) != 0)
+			return 0;
+	return 1;
+}
+
+static struct series *series_new(const struct otel_metric *m)
+{
+	struct series *s = xcalloc(1, sizeof *s);
+	s->start_ns = (uint64_t)now_ns();
+	if (m->kind == INSTR_HISTOGRAM)
+		s->buckets = xcalloc(m->nbounds + 1, sizeof *s->buckets);
+	return s;
+}
+
+/* The series of a in m, made when new (or the overflow series when m has
+ * OTEL_METRIC_SERIES already). Under g.mu. */
+static struct series *series_of(struct otel_metric *m, const struct attr_set *a)
+{
+	struct series *s;
+	for (size_t i = 0; i < m->nseries; i++)
+		if (series_is(m->series[i], a))
+			return m->series[i];
+	if (m->nseries == OTEL_METRIC_SERIES) {
+		if (m->overflow == NULL) {
+			m->overflow = s = series_new(m);
+			s->attrs[0].key = xstrdup("otel.metric.overflow");
+			s->attrs[0].type = OTELPB_BOOL;
+			s->attrs[0].v.b = 1;
+			s->nattrs = 1;
+		}
+		return m->overflow;
+	}
+	s = series_new(m);
+	for (size_t i = 0; i < a->n; i++) {
+		s->attrs[i].key = xstrdup(a->key[a->order[i]]);
+		s->attrs[i].type = OTELPB_STRING;
+		s->attrs[i].v.s = xstrdup(a->value[a->order[i]]);
+	}
+	s->nattrs = a->n;
+	if (m->nseries % 8 == 0)
+		m->series = xrealloc(m->series, (m->nseries + 8) * sizeof *m->series);
+	m->series[m->nseries++] = s;
+	return s;
+}
+
+static void series_free(struct series *s)
+{
+	for (size_t i = 0; i < s->nattrs; i++) {
+		free(s->attrs[i].key);
+		if (s->attrs[i].type == OTELPB_STRING)
+			free(s->attrs[i].v.s);
+	}
+	free(s->buckets);
+	free(s);
+}
+
+static void metric_free(struct otel_metric *m)
+{
+	for (size_t i = 0; i < m->nseries; i++)
+		series_free(m->series[i]);
+	if (m->overflow)
+		series_free(m->overflow);
+	free(m->series);
+	free(m->name);
+	free(m->unit);
+	free(m->description);
+	free(m->bounds);
+	free(m);
+}
+
+static struct otel_metric *instrument(enum instrument kind, const char *name, const char *unit,
+				      const char *description, const double *bounds,
+				      size_t nbounds)
+{
+	struct otel_metric *m, **tail = &g.instruments;
+	if (!atomic_load_explicit(&measuring, memory_order_relaxed) || name == NULL)
+		return NULL;
+	pthread_mutex_lock(&g.mu);
+	for (m = g.instruments; m; tail = &m->next, m = m->next)
+		if (m->kind == kind && strcmp(m->name, name) == 0)
+			break;
+	if (m == NULL) {
+		m = xcalloc(1, sizeof *m);
+		m->kind = kind;
+		m->epoch = g.epoch;
+		m->name = utf8_dup(name, NAME_MAX_LEN);
+		m->unit = utf8_dup(unit ? unit : "", NAME_MAX_LEN);
+		m->description = utf8_dup(description ? description : "", VALUE_MAX_LEN);
+		if (kind == INSTR_HISTOGRAM) {
+			m->nbounds = nbounds;
+			m->bounds = xmalloc((nbounds + 1) * sizeof *m->bounds);
+			if (nbounds)
+				memcpy(m->bounds, bounds, nbounds * sizeof *bounds);
+		}
+		*tail = m;	/* exported in the order they were made */
+	}
+	pthread_mutex_unlock(&g.mu);
+	return m;
+}
+
+struct otel_metric *otel_counter(const char *name, const char *unit, const char *description)
+{
+	return instrument(INSTR_COUNTER, name, unit, description, NULL, 0);
+}
+
+struct otel_metric *otel_updown(const char *name, const char *unit, const char *description)
+{
+	return instrument(INSTR_UPDOWN, name, unit, description, NULL, 0);
+}
+
+struct otel_metric *otel_gauge(const char *name, const char *unit, const char *description)
+{
+	return instrument(INSTR_GAUGE, name, unit, description, NULL, 0);
+}
+
+struct otel_metric *otel_histogram(const char *name, const char *unit, const char *description,
+				   const double *bounds, size_t nbounds)
+{
+	if (bounds == NULL) {
+		bounds = otel_ms_bounds;
+		nbounds = otel_ms_nbounds;
+	}
+	for (size_t i = 1; i < nbounds; i++)
+		if (!(bounds[i] > bounds[i - 1]))
+			return NULL;
+	return instrument(INSTR_HISTOGRAM, name, unit, description, bounds, nbounds);
+}
+
+static void series_record(const struct otel_metric *m, struct series *s, double v)
+{
+	size_t b = 0;
+	while (b < m->nbounds && v > m->bounds[b])
+		b++;
+	s->buckets[b]++;
+	if (s->count == 0 || v < s->min)
+		s->min = v;
+	if (s->count == 0 || v > s->max)
+		s->max = v;
+	s->count++;
+	s->sum += v;
+}
+
+/* Whether m takes a measurement made as `kind` (otel_metric_add() stands
+ * for counters and up-down counters); a counter only goes up. */
+static int accepts(const struct otel_metric *m, enum instrument kind, int64_t n)
+{
+	if (m->kind == INSTR_UPDOWN)
+		return kind == INSTR_COUNTER;
+	if (m->kind == INSTR_COUNTER)
+		return kind == INSTR_COUNTER && n >= 0;
+	return m->kind == kind;
+}
+
+/* Applies one measurement: v to a histogram, n to the others. */
+static void measure(struct otel_metric *m, enum instrument kind, int64_t n, double v,
+		    const struct otel_attr *attrs, size_t nattrs)
+{
+	struct attr_set a;
+	struct series *s;
+	if (m == NULL || !atomic_load_explicit(&measuring, memory_order_relaxed))
+		return;
+	attr_set_make(&a, attrs, nattrs);
+	pthread_mutex_lock(&g.mu);
+	if (m->epoch == g.epoch && accepts(m, kind, n)) {
+		s = series_of(m, &a);
+		if (m->kind == INSTR_HISTOGRAM)
+			series_record(m, s, v);
+		else if (m->kind == INSTR_GAUGE)
+			s->value = n;
+		else
+			s->value += n;
+	}
+	pthread_mutex_unlock(&g.mu);
+}
+
+void otel_metric_add(struct otel_metric *m, int64_t n, const struct otel_attr *attrs, size_t nattrs)
+{
+	measure(m, INSTR_COUNTER, n, 0, attrs, nattrs);
+}
+
+void otel_metric_set(struct otel_metric *m, int64_t v, const struct otel_attr *attrs, size_t nattrs)
+{
+	measure(m, INSTR_GAUGE, v, 0, attrs, nattrs);
+}
+
+void otel_metric_record(struct otel_metric *m, double v, const struct otel_attr *attrs,
+			size_t nattrs)
+{
+	if (isfinite(v))
+		measure(m, INSTR_HISTOGRAM, 0, v, attrs, nattrs);
+}
+
+/* Counts n dropped spans. Under g.mu. */
+static void count_dropped(uint64_t n, const char *reason)
+{
+	const struct otel_attr attr = {"reason", reason};
+	struct attr_set a;
+	g.stats.spans_dropped += n;
+	if (g.dropped == NULL)
+		return;
+	attr_set_make(&a, &attr, 1);
+	series_of(g.dropped, &a)->value += (int64_t)n;
+}
+
+/* ---- spans ---- */
+
+static void span_free(struct otel_span *s)
+{
+	for (size_t i = 0; i < s->pb.nattrs; i++) {
+		free(s->pb.attrs[i].key);
+		if (s->pb.attrs[i].type == OTELPB_STRING)
+			free(s->pb.attrs[i].v.s);
+	}
+	free(s->pb.name);
+	free(s->pb.trace_state);
+	free(s->pb.status_message);
+	free(s);
+}
+
+struct otel_span *otel_span_start(const char *name, enum otel_kind kind,
+				  const struct otel_context *parent)
+{
+	return otel_span_start_at(name, kind, parent, 0);
+}
+
+struct otel_span *otel_span_start_at(const char *name, enum otel_kind kind,
+				     const struct otel_context *parent, uint64_t start_unix_ns)
+{
+	struct otel_span *s;
+	if (!atomic_load_explicit(&tracing, memory_order_relaxed))
+		return NULL;
+	s = xcalloc(1, sizeof *s);
+	if (parent && otel_context_valid(parent)) {
+		memcpy(s->pb.trace_id, parent->trace_id, sizeof s->pb.trace_id);
+		memcpy(s->pb.parent_span_id, parent->span_id, sizeof s->pb.parent_span_id);
+		s->flags = parent->flags & OTEL_FLAG_SAMPLED;
+		if (parent->trace_state[0])
+			s->pb.trace_state = xstrndup(parent->trace_state, OTEL_TRACESTATE_MAX);
+	} else {
+		random_id(s->pb.trace_id, sizeof s->pb.trace_id);
+		s->flags = OTEL_FLAG_SAMPLED;
+	}
+	random_id(s->pb.span_id, sizeof s->pb.span_id);
+	s->pb.name = utf8_dup(name ? name : "", NAME_MAX_LEN);
+	s->pb.kind = kind >= OTEL_INTERNAL && kind <= OTEL_CONSUMER ? (enum otelpb_span_kind)kind
+								     : OTELPB_KIND_INTERNAL;
+	s->pb.start_ns = start_unix_ns ? start_unix_ns : (uint64_t)now_ns();
+	return s;
+}
+
+/* The attribute slot for key: the one holding key (its old value freed),
+ * else a new one; NULL (counted) when the span is full. */
+static struct otelpb_kv *span_attr(struct otel_span *s, const char *key)
+{
+	struct otelpb_kv *kv;
+	if (s == NULL || key == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->pb.nattrs; i++) {
+		kv = &s->pb.attrs[i];
+		if (strcmp(kv->key, key) == 0) {
+			if (kv->type == OTELPB_STRING)
+				free(kv->v.s);
+			return kv;
+		}
+	}
+	if (s->pb.nattrs == OTELPB_SPAN_ATTRS) {
+		s->pb.dropped_attrs++;
+		return NULL;
+	}
+	kv = &s->pb.attrs[s->pb.nattrs++];
+	kv->key = utf8_dup(key, KEY_MAX_LEN);
+	return kv;
+}
+
+void otel_span_set_str(struct otel_span *s, const char *key, const char *value)
+{
+	struct otelpb_kv *kv = span_attr(s, key);
+	if (kv) {
+		kv->type = OTELPB_STRING;
+		kv->v.s = utf8_dup(value ? value : "", VALUE_MAX_LEN);
+	}
+}
+
+void otel_span_set_int(struct otel_span *s, const char *key, int64_t value)
+{
+	struct otelpb_kv *kv = span_attr(s, key);
+	if (kv) {
+		kv->type = OTELPB_INT;
+		kv->v.i = value;
+	}
+}
+
+void otel_span_set_double(struct otel_span *s, const char *key, double value)
+{
+	struct otelpb_kv *kv = span_attr(s, key);
+	if (kv) {
+		kv->type = OTELPB_DOUBLE;
+		kv->v.d = value;
+	}
+}
+
+void otel_span_set_bool(struct otel_span *s, const char *key, int value)
+{
+	struct otelpb_kv *kv = span_attr(s, key);
+	if (kv) {
+		kv->type = OTELPB_BOOL;
+		kv->v.b = value != 0;
+	}
+}
+
+void otel_span_set_error(struct otel_span *s, const char *error_type, const char *message)
+{
+	if (s == NULL)
+		return;
+	s->pb.status = OTELPB_STATUS_ERROR;
+	free(s->pb.status_message);
+	s->pb.status_message = message ? utf8_dup(message, VALUE_MAX_LEN) : NULL;
+	if (error_type)
+		otel_span_set_str(s, "error.type", error_type);
+}
+
+int otel_span_context(const struct otel_span *s, struct otel_context *out)
+{
+	if (s == NULL)
+		return -1;
+	memset(out, 0, sizeof *out);
+	memcpy(out->trace_id, s->pb.trace_id, sizeof out->trace_id);
+	memcpy(out->span_id, s->pb.span_id, sizeof out->span_id);
+	out->flags = s->flags;
+	if (s->pb.trace_state)
+		snprintf(out->trace_state, sizeof out->trace_state, "%s", s->pb.trace_state);
+	return 0;
+}
+
+void otel_span_end(struct otel_span *s)
+{
+	otel_span_end_at(s, 0);
+}
+
+void otel_span_end_at(struct otel_span *s, uint64_t end_unix_ns)
+{
+	if (s == NULL)
+		return;
+	s->pb.end_ns = end_unix_ns ? end_unix_ns : (uint64_t)now_ns();
+	/* A span never ends before it starts (collectors reject that). */
+	if (s->pb.end_ns < s->pb.start_ns)
+		s->pb.end_ns = s->pb.start_ns;
+	if (!(s->flags & OTEL_FLAG_SAMPLED) || !atomic_load_explicit(&tracing, memory_order_relaxed)) {
+		span_free(s);
+		return;
+	}
+	pthread_mutex_lock(&g.mu);
+	if (!g.running || g.stop || !g.conf.traces.on) {
+		pthread_mutex_unlock(&g.mu);
+		span_free(s);
+		return;
+	}
+	if (g.qlen == (size_t)g.conf.bsp_queue) {
+		count_dropped(1, "queue_full");
+		pthread_mutex_unlock(&g.mu);
+		span_free(s);
+		return;
+	}
+	g.queue[(g.qhead + g.qlen++) % (size_t)g.conf.bsp_queue] = s;
+	if (g.qlen == (size_t)g.conf.bsp_batch)
+		pthread_cond_signal(&g.wake);
+	pthread_mutex_unlock(&g.mu);
+}
+
+void otel_stats(struct otel_stats *out)
+{
+	pthread_mutex_lock(&g.mu);
+	*out = g.stats;
+	out->running = g.running;
+	pthread_mutex_unlock(&g.mu);
+}
+
+/* ---- the exporter: transport ---- */
+
+int otel_retryable_grpc(long status)
+{
+	switch (status) {
+	case 1:		/* CANCELLED */
+	case 4:		/* DEADLINE_EXCEEDED */
+	case 8:		/* RESOURCE_EXHAUSTED */
+	case 10:	/* ABORTED */
+	case 11:	/* OUT_OF_RANGE */
+	case 14:	/* UNAVAILABLE */
+	case 15:	/* DATA_LOSS */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int otel_retryable_http(long status)
+{
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+long otel_backoff_ms(int attempt, double u)
+{
+	long ms = BACKOFF_BASE_MS;
+	for (int i = 1; i < attempt && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	return ms + (long)(u * (double)ms / 5);
+}
+
+enum signal_kind {
+	TRACES,
+	METRICS,
+};
+
+enum outcome {
+	SENT,
+	RETRY,		/* worth another attempt */
+	FAILED,		/* the collector refused it */
+};
+
+struct exporter {
+	CURL *curl;
+	struct curl_slist *headers[2];	/* by enum otel_protocol */
+	struct otelpb body;
+	char errbuf[CURL_ERROR_SIZE];
+	long grpc_status;		/* -1 until the header or trailer came */
+	char grpc_message[256];
+	int failing[2];			/* by signal: the failure was logged */
+	int h2c_fresh;			/* a new connection for each h2c request */
+	uint64_t jitter;
+	struct otel_span **batch;
+	struct otelpb_span **pbs;
+};
+
+/* Copies the value of the header line buf[0..len) into out when its name
+ * is `name` (with the colon). Returns 1 when it was. */
+static int header_value(const char *buf, size_t len, const char *name, char *out, size_t size)
+{
+	size_t n = strlen(name);
+	if (len < n || strncasecmp(buf, name, n) != 0)
+		return 0;
+	buf += n;
+	len -= n;
+	while (len > 0 && (*buf == ' ' || *buf == '\t')) {
+		buf++;
+		len--;
+	}
+	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	snprintf(out, size, "%.*s", (int)len, buf);
+	return 1;
+}
+
+/* libcurl hands the trailers to the header callback too, so grpc-status
+ * is found whether it came in the headers (a trailers-only response) or
+ * after the body. */
+static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct exporter *x = arg;
+	size_t len = size * nitems;
+	char v[256];
+	int64_t status;
+	if (header_value(buf, len, "grpc-status:", v, sizeof v))
+		x->grpc_status = parse_i64(v, 0, 1000, &status) == 0 ? (long)status : 2;
+	else if (header_value(buf, len, "grpc-message:", v, sizeof v)) {
+		char *d = percent_decode(v, strlen(v));
+		utf8_copy(x->grpc_message, sizeof x->grpc_message, d ? d : v);
+		free(d);
+	}
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t nitems, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * nitems;
+}
+
+static struct curl_slist *header_list(const char *content_type, int grpc)
+{
+	struct curl_slist *l = NULL;
+	char *ct = xasprintf("content-type: %s", content_type);
+	l = curl_slist_append(l, ct);
+	free(ct);
+	if (grpc)
+		l = curl_slist_append(l, "te: trailers");
+	l = curl_slist_append(l, "expect:");
+	l = curl_slist_append(l, "accept:");
+	for (size_t i = 0; i < g.conf.nheaders; i++)
+		l = curl_slist_append(l, g.conf.headers[i]);
+	if (l == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	return l;
+}
+
+static int exporter_open(struct exporter *x)
+{
+	memset(x, 0, sizeof *x);
+	x->jitter = (uint64_t)now_ns();
+	x->batch = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->batch);
+	x->pbs = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->pbs);
+	x->headers[OTEL_PROTO_GRPC] = header_list("application/grpc", 1);
+	x->headers[OTEL_PROTO_HTTP_PROTOBUF] = header_list("application/x-protobuf", 0);
+	x->curl = curl_easy_init();
+	if (x->curl == NULL)
+		return -1;
+	curl_easy_setopt(x->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "codex-otel/" CODEX_VERSION);
+	/* libcurl 7.88 (Debian 12) fails the second request on a reused
+	 * prior-knowledge HTTP/2 connection with CURLE_HTTP2 (curl issue
+	 * 10634, fixed in 8.0.0): there, each h2c request gets a connection
+	 * of its own. */
+	unsigned v = curl_version_info(CURLVERSION_NOW)->version_num;
+	x->h2c_fresh = v >= 0x075800 && v < 0x075900;
+	return 0;
+}
+
+static void exporter_close(struct exporter *x)
+{
+	if (x->curl)
+		curl_easy_cleanup(x->curl);
+	curl_slist_free_all(x->headers[0]);
+	curl_slist_free_all(x->headers[1]);
+	otelpb_free(&x->body);
+	free(x->batch);
+	free(x->pbs);
+}
+
+static long http_version(const struct otel_signal *sig)
+{
+	if (sig->protocol != OTEL_PROTO_GRPC)
+		return CURL_HTTP_VERSION_NONE;
+	if (strncasecmp(sig->url, "https://", 8) == 0)
+		return CURL_HTTP_VERSION_2TLS;
+	return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;	/* h2c: no upgrade dance */
+}
+
+static enum outcome grpc_outcome(const struct exporter *x, long code, char *why, size_t whylen)
+{
+	if (x->grpc_status < 0) {
+		snprintf(why, whylen, "HTTP status %ld without grpc-status", code);
+		return otel_retryable_http(code) ? RETRY : FAILED;
+	}
+	if (x->grpc_status == 0)
+		return SENT;
+	snprintf(why, whylen, "grpc-status %ld%s%s", x->grpc_status,
+		 x->grpc_message[0] ? ": " : "", x->grpc_message);
+	return otel_retryable_grpc(x->grpc_status) ? RETRY : FAILED;
+}
+
+/* One POST of x->body within timeout_ms. */
+static enum outcome send_once(struct exporter *x, const struct otel_signal *sig, long timeout_ms,
+			      char *why, size_t whylen)
+{
+	CURL *c = x->curl;
+	CURLcode rc;
+	long code = 0;
+	if (c == NULL) {
+		snprintf(why, whylen, "no curl handle");
+		return FAILED;
+	}
+	x->grpc_status = -1;
+	x->grpc_message[0] = '\0';
+	x->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, sig->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers[sig->protocol]);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, http_version(sig));
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE,
+			 (long)(x->h2c_fresh && http_version(sig) == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)x->body.p);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		return RETRY;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (sig->protocol == OTEL_PROTO_GRPC)
+		return grpc_outcome(x, code, why, whylen);
+	if (code >= 200 && code < 300)
+		return SENT;
+	snprintf(why, whylen, "HTTP status %ld", code);
+	return otel_retryable_http(code) ? RETRY : FAILED;
+}
+
+/* The time one attempt may take: the timeout, and during shutdown no more
+ * than what is left before the deadline (<= 0: none left). */
+static long attempt_budget(int *stopping)
+{
+	long budget;
+	pthread_mutex_lock(&g.mu);
+	budget = g.conf.timeout_ms;
+	*stopping = g.stop;
+	if (g.stop && g.deadline - now_mono_ms() < budget)
+		budget = (long)(g.deadline - now_mono_ms());
+	pthread_mutex_unlock(&g.mu);
+	return budget;
+}
+
+/* Waits on g.wake until mono ms `until` or a signal. Under g.mu. */
+static void wait_until(int64_t until)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t ms = until - now_mono_ms();
+	if (ms <= 0)
+		return;
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&g.wake, &g.mu, &ts);
+}
+
+/* Sleeps before retry `attempt`, cut short by otel_shutdown(). */
+static void backoff(struct exporter *x, int attempt)
+{
+	double u = (double)(splitmix(&x->jitter) >> 11) / 9007199254740992.0;
+	int64_t until = now_mono_ms() + otel_backoff_ms(attempt, u);
+	pthread_mutex_lock(&g.mu);
+	while (!g.stop && now_mono_ms() < until)
+		wait_until(until);
+	pthread_mutex_unlock(&g.mu);
+}
+
+/* Logs the first failure of a signal and its recovery. */
+static void note(struct exporter *x, enum signal_kind k, const struct otel_signal *sig, int ok,
+		 const char *why, size_t nspans)
+{
+	const char *what = k == TRACES ? "traces" : "metrics";
+	if (ok && x->failing[k])
+		log_info("otel: exporting %s to %s works again", what, sig->url);
+	else if (!ok && !x->failing[k] && k == TRACES)
+		log_warn("otel: exporting %s to %s failed (%s); %zu spans dropped", what, sig->url,
+			 why, nspans);
+	else if (!ok && !x->failing[k])
+		log_warn("otel: exporting %s to %s failed (%s)", what, sig->url, why);
+	x->failing[k] = !ok;
+}
+
+/* Sends x->body with retries. Returns 0 when the collector took it. */
+static int deliver(struct exporter *x, enum signal_kind k, size_t nspans)
+{
+	const struct otel_signal *sig = k == TRACES ? &g.conf.traces : &g.conf.metrics;
+	char why[512] = "the shutdown deadline passed";
+	enum outcome r = RETRY;
+	for (int attempt = 1; attempt <= EXPORT_ATTEMPTS && r == RETRY; attempt++) {
+		int stopping;
+		long budget = attempt_budget(&stopping);
+		if (budget <= 0)
+			break;
+		if (attempt > 1 && !stopping)
+			backoff(x, attempt - 1);
+		r = send_once(x, sig, budget, why, sizeof why);
+	}
+	note(x, k, sig, r == SENT, why, nspans);
+	return r == SENT ? 0 : -1;
+}
+
+/* Starts a request body: the gRPC message prefix (compressed flag, length)
+ * goes before the protobuf message. */
+static void body_begin(struct exporter *x, const struct otel_signal *sig)
+{
+	x->body.len = 0;
+	if (sig->protocol == OTEL_PROTO_GRPC)
+		otelpb_put(&x->body, "\0\0\0\0\0", 5);
+}
+
+static void body_end(struct exporter *x, const struct otel_signal *sig)
+{
+	if (sig->protocol == OTEL_PROTO_GRPC) {
+		uint64_t n = x->body.len - 5;
+		for (int i = 0; i < 4; i++)
+			x->body.p[1 + i] = (unsigned char)(n >> (24 - 8 * i));
+	}
+}
+
+/* Takes up to a batch from the queue and exports it. Called and returns
+ * under g.mu; unlocked while sending. */
+static void export_batch(struct exporter *x)
+{
+	size_t n = 0;
+	int ok;
+	while (g.qlen > 0 && n < (size_t)g.conf.bsp_batch) {
+		x->batch[n] = g.queue[g.qhead];
+		x->pbs[n] = &x->batch[n]->pb;
+		g.qhead = (g.qhead + 1) % (size_t)g.conf.bsp_queue;
+		g.qlen--;
+		n++;
+	}
+	pthread_mutex_unlock(&g.mu);
+	body_begin(x, &g.conf.traces);
+	otelpb_trace_request(&x->body, &g.res, x->pbs, n);
+	body_end(x, &g.conf.traces);
+	ok = deliver(x, TRACES, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		span_free(x->batch[i]);
+	pthread_mutex_lock(&g.mu);
+	if (ok)
+		g.stats.spans_exported += n;
+	else
+		count_dropped(n, "export_failed");
+}
+
+/* A copy of the metrics' current values; names and attributes are
+ * borrowed from the instruments (which live until otel_shutdown). */
+struct snapshot {
+	struct otelpb_metric *metrics;
+	size_t n;
+	struct otelpb_point *points;
+	uint64_t *buckets;
+};
+
+static void point_of(struct otelpb_point *p, const struct otel_metric *m, const struct series *s,
+		     uint64_t *buckets, uint64_t now)
+{
+	p->attrs = s->attrs;
+	p->nattrs = s->nattrs;
+	p->time_ns = now;
+	p->start_ns = m->kind == INSTR_GAUGE ? 0 : s->start_ns;
+	p->as_int = s->value;
+	if (m->kind == INSTR_HISTOGRAM) {
+		memcpy(buckets, s->buckets, (m->nbounds + 1) * sizeof *buckets);
+		p->bucket_counts = buckets;
+		p->bounds = m->bounds;
+		p->nbounds = m->nbounds;
+		p->count = s->count;
+		p->sum = s->sum;
+		p->min = s->min;
+		p->max = s->max;
+	}
+}
+
+/* Under g.mu. */
+static void snapshot_take(struct snapshot *sn)
+{
+	static const enum otelpb_metric_type type_of[] = {
+		[INSTR_COUNTER] = OTELPB_SUM,
+		[INSTR_UPDOWN] = OTELPB_SUM,
+		[INSTR_GAUGE] = OTELPB_GAUGE,
+		[INSTR_HISTOGRAM] = OTELPB_HISTOGRAM,
+	};
+	size_t nm = 0, np = 0, nb = 0;
+	uint64_t now = (uint64_t)now_ns();
+	struct otelpb_point *p;
+	uint64_t *b;
+	for (const struct otel_metric *m = g.instruments; m; m = m->next) {
+		size_t k = m->nseries + (m->overflow != NULL);
+		nm += k > 0;
+		np += k;
+		nb += m->kind == INSTR_HISTOGRAM ? k * (m->nbounds + 1) : 0;
+	}
+	sn->n = 0;
+	sn->metrics = xcalloc(nm + 1, sizeof *sn->metrics);
+	sn->points = p = xcalloc(np + 1, sizeof *sn->points);
+	sn->buckets = b = xcalloc(nb + 1, sizeof *sn->buckets);
+	for (const struct otel_metric *m = g.instruments; m; m = m->next) {
+		struct otelpb_metric *mt;
+		size_t width = m->kind == INSTR_HISTOGRAM ? m->nbounds + 1 : 0;
+		if (m->nseries == 0 && m->overflow == NULL)
+			continue;
+		mt = &sn->metrics[sn->n++];
+		mt->name = m->name;
+		mt->description = m->description;
+		mt->unit = m->unit;
+		mt->type = type_of[m->kind];
+		mt->monotonic = m->kind == INSTR_COUNTER;
+		mt->points = p;
+		for (size_t i = 0; i < m->nseries; i++, b += width)
+			point_of(p++, m, m->series[i], b, now);
+		if (m->overflow) {
+			point_of(p++, m, m->overflow, b, now);
+			b += width;
+		}
+		mt->npoints = (size_t)(p - mt->points);
+	}
+}
+
+static void snapshot_free(struct snapshot *sn)
+{
+	free(sn->metrics);
+	free(sn->points);
+	free(sn->buckets);
+}
+
+/* Exports the metrics. Called and returns under g.mu. */
+static void export_metrics(struct exporter *x)
+{
+	struct snapshot sn;
+	int ok;
+	snapshot_take(&sn);
+	if (sn.n == 0) {
+		snapshot_free(&sn);
+		return;
+	}
+	pthread_mutex_unlock(&g.mu);
+	body_begin(x, &g.conf.metrics);
+	otelpb_metrics_request(&x->body, &g.res, sn.metrics, sn.n);
+	body_end(x, &g.conf.metrics);
+	snapshot_free(&sn);
+	ok = deliver(x, METRICS, 0) == 0;
+	pthread_mutex_lock(&g.mu);
+	if (ok)
+		g.stats.metric_exports++;
+	else
+		g.stats.metric_exports_failed++;
+}
+
+/* The exporter thread: a batch when one is full or the schedule delay
+ * passed, the metrics every interval; at stop, everything left. */
+static void *exporter_main(void *arg)
+{
+	struct exporter x;
+	int64_t now, next_spans, next_metrics, until;
+	(void)arg;
+	if (exporter_open(&x) != 0)
+		log_warn("otel: curl_easy_init failed; nothing will be exported");
+	pthread_mutex_lock(&g.mu);
+	now = now_mono_ms();
+	next_spans = now + g.conf.bsp_delay_ms;
+	next_metrics = now + g.conf.metric_interval_ms;
+	while (!g.stop) {
+		now = now_mono_ms();
+		if (g.qlen >= (size_t)g.conf.bsp_batch || (g.qlen > 0 && now >= next_spans)) {
+			export_batch(&x);
+			next_spans = now_mono_ms() + g.conf.bsp_delay_ms;
+			continue;
+		}
+		if (now >= next_spans)
+			next_spans = now + g.conf.bsp_delay_ms;
+		if (g.conf.metrics.on && now >= next_metrics) {
+			export_metrics(&x);
+			next_metrics = now_mono_ms() + g.conf.metric_interval_ms;
+			continue;
+		}
+		until = g.conf.traces.on ? next_spans : next_metrics;
+		if (g.conf.metrics.on && next_metrics < until)
+			until = next_metrics;
+		wait_until(until);
+	}
+	while (g.qlen > 0)
+		export_batch(&x);
+	if (g.conf.metrics.on)
+		export_metrics(&x);
+	pthread_mutex_unlock(&g.mu);
+	exporter_close(&x);
+	return NULL;
+}
+
+/* ---- setup ---- */
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&g.mu);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&g.mu);
+}
+
+/* The child has no exporter thread: telemetry goes off, and what the
+ * parent had is left behind (not freed: the child may be about to exec). */
+static void atfork_child(void)
+{
+	atomic_store(&tracing, 0);
+	atomic_store(&measuring, 0);
+	if (g.running) {
+		g.running = 0;
+		g.epoch++;
+		g.queue = NULL;
+		g.qhead = g.qlen = 0;
+		g.instruments = g.dropped = NULL;
+		memset(&g.conf, 0, sizeof g.conf);
+	}
+	pthread_mutex_unlock(&g.mu);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* Starts the exporter thread with every signal blocked, so that the
+ * program's signals still reach its own loop (signalfd or handlers). */
+static int start_thread(void)
+{
+	sigset_t all, old;
+	pthread_condattr_t ca;
+	int rc;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g.wake, &ca);
+	pthread_condattr_destroy(&ca);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&g.thread, NULL, exporter_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_warn("otel: cannot start the exporter thread: %s", strerror(rc));
+		pthread_cond_destroy(&g.wake);
+		return -1;
+	}
+	return 0;
+}
+
+int otel_init(const char *program)
+{
+	struct otel_config c;
+	int running;
+	pthread_mutex_lock(&g.mu);
+	running = g.running;
+	pthread_mutex_unlock(&g.mu);
+	if (running)
+		return 1;
+	if (!env("OTEL_EXPORTER_OTLP_ENDPOINT") && !env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") &&
+	    !env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+		return 0;
+	otel_config_from_env(&c, program);
+	if (!c.traces.on && !c.metrics.on) {
+		otel_config_free(&c);
+		return 0;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_warn("otel: curl_global_init failed; not exporting");
+		otel_config_free(&c);
+		return 0;
+	}
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&g.mu);
+	g.conf = c;
+	g.res = (struct otelpb_resource){c.resource, c.nresource, SCOPE_NAME, CODEX_VERSION};
+	g.queue = xcalloc((size_t)c.bsp_queue, sizeof *g.queue);
+	g.qhead = g.qlen = 0;
+	g.stop = 0;
+	g.epoch++;
+	memset(&g.stats, 0, sizeof g.stats);
+	pthread_mutex_unlock(&g.mu);
+	atomic_store(&measuring, c.metrics.on);
+	if (c.metrics.on && c.traces.on)
+		g.dropped = otel_counter("otel.exporter.dropped", "{span}",
+					 "Spans the exporter dropped: queue full or export failed");
+	if (start_thread() != 0) {
+		atomic_store(&measuring, 0);
+		pthread_mutex_lock(&g.mu);
+		for (struct otel_metric *m = g.instruments, *next; m; m = next) {
+			next = m->next;
+			metric_free(m);
+		}
+		g.instruments = g.dropped = NULL;
+		free(g.queue);
+		g.queue = NULL;
+		otel_config_free(&g.conf);
+		pthread_mutex_unlock(&g.mu);
+		curl_global_cleanup();
+		return 0;
+	}
+	pthread_mutex_lock(&g.mu);
+	g.running = 1;
+	pthread_mutex_unlock(&g.mu);
+	atomic_store(&tracing, c.traces.on);
+	return 1;
+}
+
+void otel_shutdown(void)
+{
+	pthread_mutex_lock(&g.mu);
+	if (!g.running) {
+		pthread_mutex_unlock(&g.mu);
+		return;
+	}
+	atomic_store(&tracing, 0);
+	atomic_store(&measuring, 0);
+	g.stop = 1;
+	g.deadline = now_mono_ms() + g.conf.timeout_ms;
+	pthread_cond_signal(&g.wake);
+	pthread_mutex_unlock(&g.mu);
+	pthread_join(g.thread, NULL);
+	pthread_mutex_lock(&g.mu);
+	while (g.qlen > 0) {	/* ended after the thread's last look */
+		span_free(g.queue[g.qhead]);
+		g.qhead = (g.qhead + 1) % (size_t)g.conf.bsp_queue;
+		g.qlen--;
+		g.stats.spans_dropped++;
+	}
+	for (struct otel_metric *m = g.instruments, *next; m; m = next) {
+		next = m->next;
+		metric_free(m);
+	}
+	g.instruments = g.dropped = NULL;
+	free(g.queue);
+	g.queue = NULL;
+	otel_config_free(&g.conf);
+	g.running = 0;
+	g.stop = 0;
+	pthread_cond_destroy(&g.wake);
+	pthread_mutex_unlock(&g.mu);
+	curl_global_cleanup();
+}
