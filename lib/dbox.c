@@ -18,7 +18,7 @@
  * and the reply), and to answer anything else. */
 enum { RUN_GRACE_MS = 10000, REPLY_MS = 30000 };
 
-/* Logs what the agent wrote on its stderr, a line at a time. */
+/* Logs what the agent wrote on its stderr (its diagnostics), then forgets it. */
 static void log_agent(struct sbuf *e)
 {
 	if (e->len == 0)

@@ -8,16 +8,101 @@
 #include <unistd.h>
 
 #include "job.h"
+#include "jobtrace.h"
 #include "jsonx.h"
 #include "log.h"
 #include "util.h"
+
+enum { SPAN_BUCKETS = 1024 };
 
 /* Where a message came from: the DLQ producer's per-message opaque. */
 struct origin {
 	char *topic;
 	int32_t partition;
 	int64_t offset;
+	char *code;			/* x-error */
+	struct otel_span *span;		/* its consumer span, ended at the delivery */
 };
+
+/* A job's consumer span, waiting for the job's acknowledgement. */
+struct kconsume_span {
+	struct kconsume_span *next;
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	struct otel_span *span;
+};
+
+/* ---- consumer spans waiting for their acknowledgement ---- */
+
+static size_t span_bucket(const char *topic, int32_t partition, int64_t offset)
+{
+	uint64_t h = 1469598103934665603u;	/* FNV-1a over the three */
+	for (const char *p = topic; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	h = (h ^ (uint32_t)partition) * 1099511628211u;
+	h = (h ^ (uint64_t)offset) * 1099511628211u;
+	return (size_t)(h % SPAN_BUCKETS);
+}
+
+/* Takes the span of topic/partition/offset out of the table (the caller
+ * ends it), or NULL. */
+static struct otel_span *span_take(struct kconsume *c, const char *topic, int32_t partition,
+				   int64_t offset)
+{
+	if (c->spans == NULL)
+		return NULL;
+	for (struct kconsume_span **pp = &c->spans[span_bucket(topic, partition, offset)]; *pp;
+	     pp = &(*pp)->next) {
+		struct kconsume_span *e = *pp;
+		if (e->offset == offset && e->partition == partition && strcmp(e->topic, topic) == 0) {
+			struct otel_span *span = e->span;
+			*pp = e->next;
+			free(e->topic);
+			free(e);
+			return span;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps span (taken; NULL: tracing is off) until the job's ack. The same
+ * offset out again (its partition revoked and given back before the first
+ * ack came) ends the older span. */
+static void span_put(struct kconsume *c, const char *topic, int32_t partition, int64_t offset,
+		     struct otel_span *span)
+{
+	struct otel_span *old;
+	if (span == NULL)
+		return;
+	if (c->spans == NULL)
+		c->spans = xcalloc(SPAN_BUCKETS, sizeof *c->spans);
+	if ((old = span_take(c, topic, partition, offset)) != NULL) {
+		otel_span_set_error(old, "redelivered", "handed out again before its acknowledgement");
+		otel_span_end(old);
+	}
+	struct kconsume_span *e = xmalloc(sizeof *e);
+	size_t b = span_bucket(topic, partition, offset);
+	*e = (struct kconsume_span){c->spans[b], xstrdup(topic), partition, offset, span};
+	c->spans[b] = e;
+}
+
+/* Ends every span still waiting: their jobs were not acknowledged. */
+static void spans_end_all(struct kconsume *c)
+{
+	for (size_t b = 0; c->spans && b < SPAN_BUCKETS; b++)
+		while (c->spans[b]) {
+			struct kconsume_span *e = c->spans[b];
+			c->spans[b] = e->next;
+			otel_span_set_error(e->span, "not_acknowledged",
+					    "not acknowledged before the consumer closed: it runs again");
+			otel_span_end(e->span);
+			free(e->topic);
+			free(e);
+		}
+	free(c->spans);
+	c->spans = NULL;
+}
 
 static void store(struct kconsume *c, const char *topic, int32_t partition, int64_t next)
 {
@@ -32,8 +117,51 @@ static void store(struct kconsume *c, const char *topic, int32_t partition, int6
 void kconsume_ack(struct kconsume *c, const char *topic, int32_t partition, int64_t offset)
 {
 	int64_t next;
+	/* Also for a partition since revoked: the job itself is finished. */
+	otel_span_end(span_take(c, topic, partition, offset));
 	if (offsets_done(c->offs, topic, partition, offset, &next))
 		store(c, topic, partition, next);
+}
+
+/* ---- the consumer span ---- */
+
+/* The `process <topic>` span of a message (messaging semantic
+ * conventions): a child of its traceparent header, the root of a new
+ * trace without one. NULL when tracing is off. */
+static struct otel_span *process_span(const struct kconsume *c, const rd_kafka_message_t *m,
+				      const cJSON *headers)
+{
+	struct otel_context parent;
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	int has_parent = otel_context_parse(&parent, jsonx_str(headers, "traceparent"),
+					    jsonx_str(headers, "tracestate")) == 0;
+	char name[300], part[16];	/* Kafka topic names have at most 249 bytes */
+	snprintf(name, sizeof name, "process %s", topic);
+	struct otel_span *s = otel_span_start(name, OTEL_CONSUMER, has_parent ? &parent : NULL);
+	if (s == NULL)
+		return NULL;
+	snprintf(part, sizeof part, "%d", (int)m->partition);
+	otel_span_set_str(s, "messaging.system", "kafka");
+	otel_span_set_str(s, "messaging.operation.type", "process");
+	otel_span_set_str(s, "messaging.destination.name", topic);
+	otel_span_set_str(s, "messaging.destination.partition.id", part);
+	otel_span_set_int(s, "messaging.kafka.offset", m->offset);
+	otel_span_set_str(s, "messaging.consumer.group.name",
+			  c->opt.group ? c->opt.group : c->opt.lane->group);
+	if (m->key) {
+		char *key = jsonx_utf8(m->key, m->key_len);
+		otel_span_set_str(s, "messaging.kafka.message.key", key);
+		free(key);
+	}
+	otel_span_set_str(s, "codex.lane", c->opt.lane->name);
+	return s;
+}
+
+/* codex.dlq.messages{codex.lane, error.type}. */
+static void count_dead(const struct kconsume *c, const char *code)
+{
+	const struct otel_attr a[] = {{"codex.lane", c->opt.lane->name}, {"error.type", code}};
+	otel_metric_add(c->dead, 1, a, 2);
 }
 
 /* DLQ delivery: the poison message is safe, its offset is done. A failed
@@ -47,11 +175,15 @@ static void dlq_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
 	if (m->err) {
 		log_error("dead-letter send for %s[%d]@%lld failed: %s", o->topic, o->partition,
 			  (long long)o->offset, rd_kafka_err2str(m->err));
+		otel_span_set_error(o->span, "dlq_send_failed", rd_kafka_err2str(m->err));
 		c->fatal = 1;
 	} else {
+		count_dead(c, o->code);
 		kconsume_ack(c, o->topic, o->partition, o->offset);
 	}
+	otel_span_end(o->span);
 	free(o->topic);
+	free(o->code);
 	free(o);
 }
 
@@ -61,15 +193,31 @@ static void add_header(rd_kafka_headers_t *h, const char *name, const char *valu
 	rd_kafka_header_add(h, name, -1, value, -1);
 }
 
-/* Sends a message that is no job to the dead-letter topic, with why. */
+/* The consumer span's context as the DLQ message's traceparent and
+ * tracestate (the message's own are kept when tracing is off). */
+static void trace_headers(rd_kafka_headers_t *h, const struct otel_span *span)
+{
+	struct otel_context ctx;
+	char tp[OTEL_TRACEPARENT_LEN + 1];
+	if (otel_span_context(span, &ctx) != 0)
+		return;
+	otel_traceparent_format(&ctx, tp);
+	add_header(h, "traceparent", tp);
+	if (ctx.trace_state[0])
+		add_header(h, "tracestate", ctx.trace_state);
+}
+
+/* Sends a message that is no job to the dead-letter topic, with why;
+ * takes span (the message's consumer span), ended at the delivery. */
 static void poison(struct kconsume *c, const rd_kafka_message_t *m, const char *code,
-		   const char *message)
+		   const char *message, struct otel_span *span)
 {
 	rd_kafka_headers_t *orig = NULL, *h;
 	char part[16], off[32];
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	struct origin *o = xcalloc(1, sizeof *o);
-	*o = (struct origin){xstrdup(topic), m->partition, m->offset};
+	struct otel_context ctx;
+	*o = (struct origin){xstrdup(topic), m->partition, m->offset, xstrdup(code), span};
 	h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
 		    ? rd_kafka_headers_copy(orig) : rd_kafka_headers_new(6);
 	snprintf(part, sizeof part, "%d", (int)m->partition);
@@ -79,9 +227,12 @@ static void poison(struct kconsume *c, const rd_kafka_message_t *m, const char *
 	add_header(h, "x-original-topic", topic);
 	add_header(h, "x-original-partition", part);
 	add_header(h, "x-original-offset", off);
+	otel_span_set_error(span, code, message);
+	trace_headers(h, span);
 	offsets_out(c->offs, topic, m->partition, m->offset);
-	log_warn("%s[%d]@%lld to %s: %s: %s", topic, (int)m->partition, (long long)m->offset,
-		 lane_dlq_topic(), code, message);
+	log_job_ctx(LOG_WARN, NULL, otel_span_context(span, &ctx) == 0 ? &ctx : NULL,
+		    "%s[%d]@%lld to %s: %s: %s", topic, (int)m->partition, (long long)m->offset,
+		    lane_dlq_topic(), code, message);
 	rd_kafka_resp_err_t e = rd_kafka_producev(c->dlq,
 		RD_KAFKA_V_TOPIC(lane_dlq_topic()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
@@ -89,18 +240,43 @@ static void poison(struct kconsume *c, const rd_kafka_message_t *m, const char *
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		log_error("dead-letter send: %s", rd_kafka_err2str(e));
 		rd_kafka_headers_destroy(h);
+		otel_span_set_error(span, "dlq_send_failed", rd_kafka_err2str(e));
+		otel_span_end(span);
 		free(o->topic);
+		free(o->code);
 		free(o);
 		c->fatal = 1;
 	}
 }
 
-static cJSON *make_meta(const struct kconsume *c, const rd_kafka_message_t *m)
+/* meta.traceparent and meta.tracestate: the consumer span's context, or
+ * with tracing off the message's headers as they came. */
+static void meta_trace(cJSON *meta, const cJSON *headers, const struct otel_span *span)
 {
-	cJSON *meta = cJSON_CreateObject(), *headers = kafka_headers_json(m);
+	struct otel_context ctx;
+	char tp[OTEL_TRACEPARENT_LEN + 1];
+	const char *traceparent = jsonx_str(headers, "traceparent");
+	const char *tracestate = jsonx_str(headers, "tracestate");
+	if (otel_span_context(span, &ctx) == 0) {
+		otel_traceparent_format(&ctx, tp);
+		traceparent = tp;
+		tracestate = ctx.trace_state[0] ? ctx.trace_state : NULL;
+	}
+	if (traceparent)
+		cJSON_AddStringToObject(meta, "traceparent", traceparent);
+	else
+		cJSON_AddNullToObject(meta, "traceparent");
+	if (tracestate)
+		cJSON_AddStringToObject(meta, "tracestate", tracestate);
+}
+
+/* The meta section; takes headers (the message's, as JSON). */
+static cJSON *make_meta(const struct kconsume *c, const rd_kafka_message_t *m, cJSON *headers,
+			const struct otel_span *span)
+{
+	cJSON *meta = cJSON_CreateObject();
 	const char *retries = jsonx_str(headers, "x-retry-count");
 	const char *first = jsonx_str(headers, "x-first-seen");
-	const char *tp = jsonx_str(headers, "traceparent");
 	int64_t n = 0, seen = now_wall_ms() / 1000;
 	if (retries == NULL || parse_i64(retries, 0, 1000000, &n) != 0)
 		n = 0;
@@ -115,20 +291,20 @@ static cJSON *make_meta(const struct kconsume *c, const rd_kafka_message_t *m)
 	else
 		cJSON_AddNullToObject(meta, "key");
 	cJSON_AddNumberToObject(meta, "timestamp", (double)rd_kafka_message_timestamp(m, NULL));
+	meta_trace(meta, headers, span);
 	cJSON_AddItemToObject(meta, "headers", headers);
-	if (tp)
-		cJSON_AddStringToObject(meta, "traceparent", tp);
-	else
-		cJSON_AddNullToObject(meta, "traceparent");
 	cJSON_AddNumberToObject(meta, "attempt", (double)(n + 1));
 	cJSON_AddNumberToObject(meta, "firstSeen", (double)seen);
 	return meta;
 }
 
-static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line)
+/* Hands the job line out; takes headers and span (ended at the ack). */
+static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line, cJSON *headers,
+		 struct otel_span *span)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
-	jsonx_set(line, "meta", make_meta(c, m));
+	struct otel_attr attrs[JOBTRACE_ATTRS];
+	jsonx_set(line, "meta", make_meta(c, m, headers, span));
 	char *text = cJSON_PrintUnformatted(line);
 	if (text == NULL)
 		die(EXIT_TEMPORARY, "out of memory");
@@ -136,7 +312,9 @@ static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line)
 	outbuf_put(c->out, "\n", 1);
 	free(text);
 	offsets_out(c->offs, topic, m->partition, m->offset);
+	span_put(c, topic, m->partition, m->offset, span);
 	log_job(LOG_INFO, line, "consumed %s[%d]@%lld", topic, (int)m->partition, (long long)m->offset);
+	otel_metric_add(c->consumed, 1, attrs, jobtrace_attrs(line, attrs));
 	c->emitted++;
 	if (!c->opt.acked)	/* nobody will acknowledge: written is done */
 		kconsume_ack(c, topic, m->partition, m->offset);
@@ -144,55 +322,85 @@ static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line)
 		kconsume_stop(c);
 }
 
-static void handle(struct kconsume *c, const rd_kafka_message_t *m)
+/* A job that has a result already (the idempotency key): done at once. */
+static void skip(struct kconsume *c, const rd_kafka_message_t *m, const cJSON *job,
+		 struct otel_span *span)
 {
-	char msg[256];
-	const char *code;
-	struct job j;
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct otel_context ctx;
+	otel_span_set_bool(span, "codex.duplicate", 1);
+	log_job_ctx(LOG_INFO, job, otel_span_context(span, &ctx) == 0 ? &ctx : NULL,
+		    "skipped %s[%d]@%lld: it has a result already", topic, (int)m->partition,
+		    (long long)m->offset);
+	otel_span_end(span);
+	offsets_out(c->offs, topic, m->partition, m->offset);
+	kconsume_ack(c, topic, m->partition, m->offset);
+}
+
+/* The job of a message, validated, or NULL with *code and msg saying why
+ * it is poison. */
+static cJSON *job_of(struct kconsume *c, const rd_kafka_message_t *m, struct job *j,
+		     const char **code, char *msg, size_t msglen)
+{
 	if (m->len > c->opt.max_bytes) {
-		snprintf(msg, sizeof msg, "message of %zu bytes over the cap of %zu", m->len, c->opt.max_bytes);
-		poison(c, m, "oversized", msg);
-		return;
+		snprintf(msg, msglen, "message of %zu bytes over the cap of %zu", m->len, c->opt.max_bytes);
+		*code = "oversized";
+		return NULL;
 	}
 	char *text = xstrndup(m->payload ? m->payload : "", m->len);
 	cJSON *line = strlen(text) == m->len ? jsonx_parse_line(text, m->len) : NULL;
 	free(text);
 	if (!cJSON_IsObject(line)) {
 		cJSON_Delete(line);
-		poison(c, m, "invalid-json", "the value is not a JSON object");
-		return;
+		snprintf(msg, msglen, "the value is not a JSON object");
+		*code = "invalid-json";
+		return NULL;
 	}
 	/* A job bringing a stage's section would be taken for that stage's
 	 * verdict on it (its own "retry": never produced). */
 	const char *section = job_section_of(line);
 	if (section) {
-		snprintf(msg, sizeof msg, "a job may not carry a \"%s\" section", section);
+		snprintf(msg, msglen, "a job may not carry a \"%s\" section", section);
 		cJSON_Delete(line);
-		poison(c, m, "invalid-job", msg);
+		*code = "invalid-job";
+		return NULL;
+	}
+	if (job_parse(j, line, c->table, code, msg, msglen) != 0) {
+		job_free(j);
+		return NULL;
+	}
+	const char *id = jsonx_str(j->line, c->opt.lane->id_field);
+	if (id == NULL || strcmp(job_mode_name(j->mode), c->opt.lane->name) != 0) {
+		snprintf(msg, msglen, "a %s job with%s %s does not belong to the %s lane",
+			 job_mode_name(j->mode), id ? "" : "out", c->opt.lane->id_field, c->opt.lane->name);
+		*code = "invalid-job";
+		job_free(j);
+		return NULL;
+	}
+	return j->line;
+}
+
+static void handle(struct kconsume *c, const rd_kafka_message_t *m)
+{
+	char msg[256];
+	const char *code = "invalid-job";
+	struct job j;
+	cJSON *headers = kafka_headers_json(m);
+	struct otel_span *span = process_span(c, m, headers);
+	cJSON *line = job_of(c, m, &j, &code, msg, sizeof msg);
+	if (line == NULL) {
+		cJSON_Delete(headers);
+		poison(c, m, code, msg, span);
 		return;
 	}
-	if (job_parse(&j, line, c->table, &code, msg, sizeof msg) != 0) {
-		poison(c, m, code, msg);
-		job_free(&j);
-		return;
+	otel_span_set_str(span, "codex.language", jsonx_str(line, "language"));
+	if (c->dedupe && dedupe_seen(c->dedupe, c->opt.lane->name,
+				     jsonx_str(line, c->opt.lane->id_field))) {
+		cJSON_Delete(headers);
+		skip(c, m, line, span);
+	} else {
+		emit(c, m, line, headers, span);
 	}
-	const char *id = jsonx_str(j.line, c->opt.lane->id_field);
-	if (id == NULL || strcmp(job_mode_name(j.mode), c->opt.lane->name) != 0) {
-		snprintf(msg, sizeof msg, "a %s job with%s %s does not belong to the %s lane",
-			 job_mode_name(j.mode), id ? "" : "out", c->opt.lane->id_field, c->opt.lane->name);
-		poison(c, m, "invalid-job", msg);
-		job_free(&j);
-		return;
-	}
-	if (c->dedupe && dedupe_seen(c->dedupe, c->opt.lane->name, id)) {
-		log_job(LOG_INFO, j.line, "skipped %s[%d]@%lld: it has a result already",
-			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
-		offsets_out(c->offs, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-		kconsume_ack(c, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-		job_free(&j);
-		return;
-	}
-	emit(c, m, j.line);
 	job_free(&j);
 }
 
@@ -319,6 +527,10 @@ int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
 	c->table = table;
 	c->out = out;
 	c->offs = offsets_new();
+	c->consumed = otel_counter("codex.jobs.consumed", "{job}",
+				   "Jobs consumed from Kafka and handed to the pipeline");
+	c->dead = otel_counter("codex.dlq.messages", "{message}",
+			       "Messages sent to the dead-letter topic, by x-error");
 	rd_kafka_conf_t *conf = kafka_conf(ko, defaults, err, errlen);
 	if (conf == NULL || open_dlq(c, ko, err, errlen) != 0)
 		return -1;
@@ -411,6 +623,7 @@ void kconsume_close(struct kconsume *c)
 		rd_kafka_consumer_close(c->rk);
 		rd_kafka_destroy(c->rk);
 	}
+	spans_end_all(c);
 	offsets_free(c->offs);
 	if (c->evfd[0] > 0) {
 		close(c->evfd[0]);

@@ -14,6 +14,7 @@
 #include "lane.h"
 #include "lang.h"
 #include "offsets.h"
+#include "otel.h"
 #include "outbuf.h"
 
 struct kconsume_opts {
@@ -25,6 +26,8 @@ struct kconsume_opts {
 	long count;			/* stop after this many lines; 0 = no end */
 	int acked;			/* 1: wait for kconsume_ack(); 0: a written line is done */
 };
+
+struct kconsume_span;
 
 struct kconsume {
 	struct kconsume_opts opt;
@@ -40,6 +43,10 @@ struct kconsume {
 	int stopping;
 	int fatal;
 	int evfd[2];			/* librdkafka writes [1] when a queue wakes up */
+	/* Tracing on: the consumer span of every job out, ended at its
+	 * acknowledgement (hash buckets; owned, NULL until the first). */
+	struct kconsume_span **spans;
+	struct otel_metric *consumed, *dead;	/* codex.jobs.consumed, codex.dlq.messages */
 };
 
 /* Creates the consumer (cooperative-sticky, offsets stored by hand) and
@@ -57,7 +64,8 @@ int kconsume_fd(const struct kconsume *c);
  * assignment for backpressure. */
 void kconsume_poll(struct kconsume *c);
 
-/* The job at topic/partition/offset is safe (result, retry or DLQ acked). */
+/* The job at topic/partition/offset is safe (result, retry or DLQ acked);
+ * its consumer span ends. */
 void kconsume_ack(struct kconsume *c, const char *topic, int32_t partition, int64_t offset);
 
 /* Stops taking messages (SIGTERM): what is out may still be acked. */
@@ -66,7 +74,9 @@ void kconsume_stop(struct kconsume *c);
 /* Jobs handed out and not yet acknowledged, plus DLQ sends in flight. */
 size_t kconsume_pending(const struct kconsume *c);
 
-/* Commits what is committable, closes the group membership and frees. */
+/* Commits what is committable, closes the group membership and frees;
+ * the consumer spans of jobs not acknowledged end with an error (they run
+ * again). */
 void kconsume_close(struct kconsume *c);
 
 #endif

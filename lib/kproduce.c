@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "job.h"
+#include "jobtrace.h"
 #include "jsonx.h"
 #include "log.h"
 #include "util.h"
@@ -18,11 +19,25 @@ struct pending_line {
 	int messages;
 	int failed;
 	int has_origin;
-	const struct lane *lane;
+	const struct lane *lane;	/* meta.lane, else produce's --lane; may be NULL */
 	char *result_id;		/* the id whose result this line carries */
 	char *topic;
 	int32_t partition;
 	int64_t offset;
+	char *language;			/* the job's, for the metrics; may be NULL */
+	int64_t timestamp;		/* meta.timestamp (ms), 0 when unknown */
+	char sent_to[256];		/* the topics sent to, for the log line */
+	struct otel_context ctx;	/* the first send span's, for the log line */
+};
+
+enum msg_kind { MSG_RESULT, MSG_DLQ };
+
+/* One message of a line: the opaque of its delivery report. */
+struct pending_msg {
+	struct pending_line *pl;
+	enum msg_kind kind;
+	struct otel_span *span;		/* `send <topic>`, ended at the report */
+	char *label;			/* MSG_RESULT: the verdict; MSG_DLQ: x-error; may be NULL */
 };
 
 static void line_settled(struct pending_line *pl)
@@ -35,61 +50,66 @@ static void line_settled(struct pending_line *pl)
 	p->lines_pending--;
 	free(pl->result_id);
 	free(pl->topic);
+	free(pl->language);
 	free(pl);
+}
+
+/* Adds the attribute {key, value} to a[*n] when value is not NULL. */
+static void attr_add(struct otel_attr *a, size_t *n, const char *key, const char *value)
+{
+	if (value)
+		a[(*n)++] = (struct otel_attr){key, value};
+}
+
+/* The metrics of a delivered message: a result completes its job (and
+ * ends its duration, counted from the job message's timestamp); a DLQ
+ * message counts by its x-error. */
+static void count_delivery(const struct pending_msg *pm)
+{
+	const struct pending_line *pl = pm->pl;
+	struct otel_attr a[3];
+	size_t n = 0;
+	attr_add(a, &n, "codex.lane", pl->lane ? pl->lane->name : NULL);
+	if (pm->kind == MSG_DLQ) {
+		attr_add(a, &n, "error.type", pm->label ? pm->label : "unknown");
+		otel_metric_add(pl->p->dead, 1, a, n);
+		return;
+	}
+	attr_add(a, &n, "codex.language", pl->language);
+	if (pl->timestamp > 0)
+		otel_metric_record(pl->p->duration, (double)(now_wall_ms() - pl->timestamp), a, n);
+	attr_add(a, &n, "codex.verdict", pm->label);
+	otel_metric_add(pl->p->completed, 1, a, n);
+}
+
+static void msg_free(struct pending_msg *pm)
+{
+	free(pm->label);
+	free(pm);
 }
 
 static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	struct pending_line *pl = m->_private;
+	struct pending_msg *pm = m->_private;
+	struct pending_line *pl = pm->pl;
 	(void)rk;
 	(void)opaque;
 	if (m->err) {
 		/* After librdkafka's own retries: this line's job must run again,
 		 * so no ack; the caller exits 111 and the job is redelivered. */
 		log_error("send to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		otel_span_set_error(pm->span, rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
 		pl->failed = 1;
 		pl->p->fatal = 1;
 	} else {
 		log_debug("delivered to %s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
 			  (long long)m->offset);
+		count_delivery(pm);
 	}
+	otel_span_end(pm->span);
+	msg_free(pm);
 	if (--pl->messages == 0)
 		line_settled(pl);
-}
-
-static void send_msg(struct pending_line *pl, const char *topic, const char *key, const cJSON *value,
-		 rd_kafka_headers_t *headers)
-{
-	char *text = cJSON_PrintUnformatted(value);
-	if (text == NULL)
-		die(EXIT_TEMPORARY, "out of memory");
-	pl->messages++;
-	rd_kafka_resp_err_t e;
-	for (;;) {
-		e = rd_kafka_producev(pl->p->rk, RD_KAFKA_V_TOPIC(topic),
-				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-				      RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-				      RD_KAFKA_V_VALUE(text, strlen(text)),
-				      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pl), RD_KAFKA_V_END);
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			break;
-		rd_kafka_poll(pl->p->rk, 100);	/* the local queue drains as the broker acks */
-	}
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		log_error("send to %s: %s", topic, rd_kafka_err2str(e));
-		free(text);
-		if (headers)
-			rd_kafka_headers_destroy(headers);
-		pl->messages--;
-		pl->failed = 1;
-		pl->p->fatal = 1;
-	}
-}
-
-static const struct lane *lane_of(const struct kproduce *p, const cJSON *meta)
-{
-	const struct lane *l = lane_find(jsonx_str(meta, "lane"));
-	return l ? l : p->lane;
 }
 
 static void set_header(rd_kafka_headers_t *h, const char *name, const char *value)
@@ -100,8 +120,94 @@ static void set_header(rd_kafka_headers_t *h, const char *name, const char *valu
 	rd_kafka_header_add(h, name, -1, value, -1);
 }
 
+/* The `send <topic>` span of a message of line (messaging semantic
+ * conventions); NULL when tracing is off. */
+static struct otel_span *send_span(const cJSON *line, const char *topic, const char *key)
+{
+	char name[300];		/* Kafka topic names have at most 249 bytes */
+	snprintf(name, sizeof name, "send %s", topic);
+	struct otel_span *s = jobtrace_start(name, OTEL_PRODUCER, line);
+	otel_span_set_str(s, "messaging.system", "kafka");
+	otel_span_set_str(s, "messaging.operation.type", "send");
+	otel_span_set_str(s, "messaging.destination.name", topic);
+	if (key)
+		otel_span_set_str(s, "messaging.kafka.message.key", key);
+	return s;
+}
+
+/* Notes where the line went and its first span, for the log line. */
+static void note_sent(struct pending_line *pl, const char *topic, const struct otel_span *span)
+{
+	size_t used = strlen(pl->sent_to);
+	snprintf(pl->sent_to + used, sizeof pl->sent_to - used, "%s%s", used ? ", " : "", topic);
+	if (!otel_context_valid(&pl->ctx))
+		otel_span_context(span, &pl->ctx);
+}
+
+/* Produces value to topic with headers (taken; may be NULL) under a send
+ * span whose context goes into the traceparent header; pm is taken. */
+static void send_msg(struct pending_msg *pm, const cJSON *line, const char *topic, const char *key,
+		     const cJSON *value, rd_kafka_headers_t *headers)
+{
+	struct pending_line *pl = pm->pl;
+	struct jobtrace_headers th;
+	char *text = cJSON_PrintUnformatted(value);
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	pm->span = send_span(line, topic, key);
+	otel_span_set_str(pm->span, pm->kind == MSG_DLQ ? "codex.dlq.reason" : "codex.verdict",
+			  pm->label);
+	jobtrace_headers(&th, pm->span, line);
+	if (headers == NULL && th.traceparent)
+		headers = rd_kafka_headers_new(2);
+	if (headers) {
+		set_header(headers, "traceparent", th.traceparent);
+		set_header(headers, "tracestate", th.tracestate);
+	}
+	note_sent(pl, topic, pm->span);
+	pl->messages++;
+	rd_kafka_resp_err_t e;
+	for (;;) {
+		e = rd_kafka_producev(pl->p->rk, RD_KAFKA_V_TOPIC(topic),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+				      RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+				      RD_KAFKA_V_VALUE(text, strlen(text)),
+				      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pm), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(pl->p->rk, 100);	/* the local queue drains as the broker acks */
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_error("send to %s: %s", topic, rd_kafka_err2str(e));
+		otel_span_set_error(pm->span, rd_kafka_err2name(e), rd_kafka_err2str(e));
+		otel_span_end(pm->span);
+		msg_free(pm);
+		free(text);
+		if (headers)
+			rd_kafka_headers_destroy(headers);
+		pl->messages--;
+		pl->failed = 1;
+		pl->p->fatal = 1;
+	}
+}
+
+static struct pending_msg *msg_new(struct pending_line *pl, enum msg_kind kind, const char *label)
+{
+	struct pending_msg *pm = xcalloc(1, sizeof *pm);
+	pm->pl = pl;
+	pm->kind = kind;
+	pm->label = label ? xstrdup(label) : NULL;
+	return pm;
+}
+
+static const struct lane *lane_of(const struct kproduce *p, const cJSON *meta)
+{
+	const struct lane *l = lane_find(jsonx_str(meta, "lane"));
+	return l ? l : p->lane;
+}
+
 /* The job's headers, then extra (an object of strings), then where the
- * job came from. */
+ * job came from (the trace headers are send_msg()'s). */
 static rd_kafka_headers_t *dlq_headers(const cJSON *line, const cJSON *extra)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
@@ -124,7 +230,6 @@ static rd_kafka_headers_t *dlq_headers(const cJSON *line, const cJSON *extra)
 		snprintf(num, sizeof num, "%.0f", item->valuedouble);
 		set_header(h, "x-original-offset", num);
 	}
-	set_header(h, "traceparent", jsonx_str(meta, "traceparent"));
 	return h;
 }
 
@@ -132,7 +237,8 @@ static void send_dlq(struct pending_line *pl, const cJSON *line, const cJSON *ex
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
 	cJSON *job = job_bare(line);
-	send_msg(pl, lane_dlq_topic(), jsonx_str(meta, "key"), job, dlq_headers(line, extra));
+	send_msg(msg_new(pl, MSG_DLQ, jsonx_str(extra, "x-error")), line, lane_dlq_topic(),
+		 jsonx_str(meta, "key"), job, dlq_headers(line, extra));
 	cJSON_Delete(job);
 }
 
@@ -147,24 +253,22 @@ static cJSON *error_headers(const cJSON *error)
 	return h;
 }
 
+/* The verdict of a result section (executionResult's, or custom's own). */
+static const char *verdict_of(const cJSON *result)
+{
+	const char *v = jsonx_str(cJSON_GetObjectItemCaseSensitive(result, "executionResult"), "verdict");
+	return v ? v : jsonx_str(result, "verdict");
+}
+
 static void send_result(struct pending_line *pl, const cJSON *line, const struct lane *l)
 {
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(line, "result");
 	const char *key = jsonx_str(result, l->id_field);
-	const char *tp = jsonx_str(meta, "traceparent");
-	rd_kafka_headers_t *h = NULL;
 	if (key == NULL)
 		key = jsonx_str(line, l->id_field);
-	if (tp) {
-		h = rd_kafka_headers_new(1);
-		rd_kafka_header_add(h, "traceparent", -1, tp, -1);
-	}
-	if (key && pl->result_id == NULL) {
+	if (key && pl->result_id == NULL)
 		pl->result_id = xstrdup(key);
-		pl->lane = l;
-	}
-	send_msg(pl, l->results_topic, key, result, h);
+	send_msg(msg_new(pl, MSG_RESULT, verdict_of(result)), line, l->results_topic, key, result, NULL);
 }
 
 /* Sends what the line asks for (docs/pipeline.md); a line that asks for
@@ -209,6 +313,23 @@ static void set_origin(struct pending_line *pl, const cJSON *meta)
 	}
 }
 
+static struct pending_line *line_new(struct kproduce *p, const cJSON *line, const struct lane *l)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
+	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(meta, "timestamp");
+	struct otel_attr a[JOBTRACE_ATTRS];
+	struct pending_line *pl = xcalloc(1, sizeof *pl);
+	pl->p = p;
+	pl->lane = l;
+	set_origin(pl, meta);
+	for (size_t i = 0, n = jobtrace_attrs(line, a); i < n; i++)
+		if (strcmp(a[i].key, "codex.language") == 0)
+			pl->language = xstrdup(a[i].value);
+	if (cJSON_IsNumber(ts) && ts->valuedouble > 0)
+		pl->timestamp = (int64_t)ts->valuedouble;
+	return pl;
+}
+
 void kproduce_line(struct kproduce *p, const char *text, size_t len)
 {
 	cJSON *line = jsonx_parse_line(text, len);
@@ -217,15 +338,16 @@ void kproduce_line(struct kproduce *p, const char *text, size_t len)
 		cJSON_Delete(line);
 		return;
 	}
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
-	const struct lane *l = lane_of(p, meta);
-	struct pending_line *pl = xcalloc(1, sizeof *pl);
-	pl->p = p;
-	set_origin(pl, meta);
+	const struct lane *l = lane_of(p, cJSON_GetObjectItemCaseSensitive(line, "meta"));
+	struct pending_line *pl = line_new(p, line, l);
 	p->lines_pending++;
 	pl->messages = 1;	/* held until route() has sent everything */
 	route(pl, line, l);
-	log_job(LOG_INFO, line, "produced");
+	if (pl->sent_to[0])
+		log_job_ctx(LOG_INFO, line, &pl->ctx, "produced to %s", pl->sent_to);
+	else
+		log_job(LOG_INFO, line, "produced nothing%s",
+			cJSON_HasObjectItem(line, "retry") ? ": the retry is stored in Redis" : "");
 	cJSON_Delete(line);
 	if (--pl->messages == 0)
 		line_settled(pl);
@@ -241,6 +363,13 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
 	p->lane = lane;
 	p->ack = ack;
 	p->ack_arg = ack_arg;
+	p->completed = otel_counter("codex.jobs.completed", "{job}",
+				    "Jobs whose result Kafka acknowledged, by verdict");
+	p->duration = otel_histogram("codex.job.duration", "ms",
+				     "From the job message's timestamp to its result's acknowledgement",
+				     NULL, 0);
+	p->dead = otel_counter("codex.dlq.messages", "{message}",
+			       "Messages sent to the dead-letter topic, by x-error");
 	rd_kafka_conf_t *conf = kafka_conf(ko, defaults, err, errlen);
 	if (conf == NULL)
 		return -1;

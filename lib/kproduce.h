@@ -12,6 +12,7 @@
 #include "dedupe.h"
 #include "kafka.h"
 #include "lane.h"
+#include "otel.h"
 
 /* Called when every message of a line is acknowledged by the broker. */
 typedef void kproduce_ack_fn(void *arg, const char *topic, int32_t partition, int64_t offset);
@@ -25,6 +26,8 @@ struct kproduce {
 	long lines_pending;		/* lines with messages not yet acknowledged */
 	int fatal;			/* a message could not be delivered */
 	int evfd[2];			/* librdkafka writes [1] when reports wait */
+	/* codex.jobs.completed, codex.job.duration, codex.dlq.messages */
+	struct otel_metric *completed, *duration, *dead;
 };
 
 /* Creates the idempotent producer. Returns 0, or -1 with err. */
@@ -32,7 +35,10 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
 		  kproduce_ack_fn *ack, void *ack_arg, char *err, size_t errlen);
 
 /* Routes and produces one line. A line that is not a JSON object, or that
- * has nothing to send and no origin, is logged and skipped. */
+ * has nothing to send and no origin, is logged and skipped. Each message
+ * gets a `send <topic>` span (a child of the line's meta.traceparent,
+ * ended at its delivery report) whose context is its traceparent header;
+ * with tracing off the line's meta.traceparent is written as it is. */
 void kproduce_line(struct kproduce *p, const char *text, size_t len);
 
 /* A file descriptor that becomes readable when delivery reports wait. */

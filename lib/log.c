@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "jobtrace.h"
+#include "otel.h"
 #include "util.h"
 
 static const char *log_name = "codex";
@@ -68,15 +70,29 @@ static void copy_id(cJSON *line, const cJSON *job, const char *key)
 		cJSON_AddStringToObject(line, key, v->valuestring);
 }
 
-void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
+/* trace_id, span_id and trace_flags of ctx, else of the job's context. */
+static void add_trace(cJSON *line, const cJSON *job, const struct otel_context *ctx)
+{
+	struct otel_context own;
+	char tp[OTEL_TRACEPARENT_LEN + 1];
+	if (ctx == NULL || !otel_context_valid(ctx)) {
+		if (jobtrace_context(job, &own) != 0)
+			return;
+		ctx = &own;
+	}
+	/* "00-<trace_id>-<span_id>-<flags>" */
+	otel_traceparent_format(ctx, tp);
+	tp[35] = tp[52] = '\0';
+	cJSON_AddStringToObject(line, "trace_id", tp + 3);
+	cJSON_AddStringToObject(line, "span_id", tp + 36);
+	cJSON_AddStringToObject(line, "trace_flags", tp + 53);
+}
+
+static void vlog(enum log_level level, const cJSON *job, const struct otel_context *ctx,
+		 const char *fmt, va_list ap)
 {
 	char msg[2048];
-	va_list ap;
-	if ((int)level < log_min)
-		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (log_text) {
 		fprintf(stderr, "%s: %s: %s\n", log_name, level_name(level), msg);
 		return;
@@ -91,6 +107,8 @@ void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
 		copy_id(line, job, "submissionId");
 		copy_id(line, job, "tempId");
 	}
+	if (job || ctx)
+		add_trace(line, job, ctx);
 	cJSON_AddStringToObject(line, "msg", msg);
 	char *text = cJSON_PrintUnformatted(line);
 	if (text) {
@@ -98,4 +116,25 @@ void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
 		free(text);
 	}
 	cJSON_Delete(line);
+}
+
+void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
+{
+	va_list ap;
+	if ((int)level < log_min)
+		return;
+	va_start(ap, fmt);
+	vlog(level, job, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_job_ctx(enum log_level level, const cJSON *job, const struct otel_context *ctx,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	if ((int)level < log_min)
+		return;
+	va_start(ap, fmt);
+	vlog(level, job, ctx, fmt, ap);
+	va_end(ap);
 }

@@ -1,4 +1,7 @@
-/* log: pino-compatible JSON lines on stderr (one per lifecycle step). */
+/* log: pino-compatible JSON lines on stderr (one per lifecycle step).
+ * A job's lines carry its submissionId/tempId and, when the job has a
+ * trace context, trace_id, span_id and trace_flags (the names of
+ * OpenTelemetry's pino instrumentation), so logs and traces join. */
 #ifndef LOG_H
 #define LOG_H
 
@@ -19,9 +22,18 @@ enum log_level {
 void log_init(const char *name);
 
 /* Emits one line at `level` if enabled. `job` (borrowed, may be NULL) is a
- * job line: its submissionId/tempId are copied into the log line. */
+ * job line: its submissionId/tempId are copied into the log line, and the
+ * ids of its meta.traceparent. */
 void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+struct otel_context;
+
+/* The same, with the ids of ctx (the program's own span for this job;
+ * borrowed) instead of the job's meta.traceparent; NULL or an invalid
+ * context: the job's. */
+void log_job_ctx(enum log_level level, const cJSON *job, const struct otel_context *ctx,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define log_info(...) log_job(LOG_INFO, NULL, __VA_ARGS__)
 #define log_warn(...) log_job(LOG_WARN, NULL, __VA_ARGS__)

@@ -237,6 +237,10 @@ static cJSON *entry_headers(const struct retry_plan *p)
 	snprintf(count, sizeof count, "%lld", (long long)p->attempt);
 	jsonx_set(out, "x-retry-count", cJSON_CreateString(count));
 	jsonx_set(out, "x-first-seen", cJSON_CreateString(p->first_seen));
+	if (p->trace.traceparent)
+		jsonx_set(out, "traceparent", cJSON_CreateString(p->trace.traceparent));
+	if (p->trace.tracestate)
+		jsonx_set(out, "tracestate", cJSON_CreateString(p->trace.tracestate));
 	return out;
 }
 
@@ -322,18 +326,70 @@ static int store(struct retry_scheduler *s, const char *entry, double due)
 	}
 }
 
-static enum retry_outcome dead(cJSON *line, const struct retry_plan *p, const char *x_error)
+/* The span's context for the log line, or NULL. */
+static const struct otel_context *span_ctx(const struct otel_span *span, struct otel_context *buf)
 {
+	return otel_span_context(span, buf) == 0 ? buf : NULL;
+}
+
+/* Dead-letters the line; ends span with x_error. */
+static enum retry_outcome dead(cJSON *line, const struct retry_plan *p, const char *x_error,
+			       struct otel_span *span)
+{
+	struct otel_context ctx;
 	retry_add_dlq(line, p, x_error);
-	log_job(LOG_WARN, line, "attempt %lld: %s: to the dead-letter queue",
-		(long long)p->attempt, x_error);
+	otel_span_set_error(span, x_error, "to the dead-letter queue");
+	log_job_ctx(LOG_WARN, line, span_ctx(span, &ctx), "attempt %lld: %s: to the dead-letter queue",
+		    (long long)p->attempt, x_error);
+	otel_span_end(span);
 	return RETRY_DEAD;
+}
+
+/* The `retry schedule` span of a line: a Redis client call. */
+static struct otel_span *schedule_span(const cJSON *line, const struct retry_plan *p)
+{
+	struct otel_span *span = jobtrace_start("retry schedule", OTEL_CLIENT, line);
+	otel_span_set_str(span, "db.system", "redis");
+	otel_span_set_str(span, "db.operation.name", "EVALSHA");
+	otel_span_set_int(span, "codex.attempt", p->attempt);
+	return span;
+}
+
+/* Stores the line's next attempt after delay seconds and says so in
+ * the line; ends span. */
+static enum retry_outcome store_retry(struct retry_scheduler *s, cJSON *line, struct retry_plan *p,
+				      double delay, struct otel_span *span)
+{
+	char id[RETRY_ID_LEN + 1];
+	struct otel_context ctx;
+	struct otel_attr attrs[JOBTRACE_ATTRS];
+	double due = round((double)now_wall_ms() + delay * 1000) / 1000;
+	otel_span_set_int(span, "codex.retry.delay_ms", (int64_t)llround(delay * 1000));
+	jobtrace_headers(&p->trace, span, line);
+	retry_new_id(id);
+	char *entry = retry_entry_new(line, p, id);
+	int rc = store(s, entry, due);
+	free(entry);
+	if (rc < 0) {
+		otel_span_set_error(span, "redis_unreachable", "Redis did not answer in time");
+		otel_span_end(span);
+		return RETRY_UNREACHABLE;
+	}
+	if (rc == 0)
+		return dead(line, p, "retry-queue-capacity", span);
+	retry_add_retry(line, p, due);
+	log_job_ctx(LOG_INFO, line, span_ctx(span, &ctx),
+		    "retry scheduled: attempt %lld failed (%s): retry %lld in %.3f s",
+		    (long long)p->attempt, p->message, (long long)p->attempt + 1, delay);
+	otel_span_end(span);
+	otel_metric_add(s->scheduled, 1, attrs, jobtrace_attrs(line, attrs));
+	return RETRY_SCHEDULED;
 }
 
 enum retry_outcome retry_schedule_line(struct retry_scheduler *s, cJSON *line)
 {
 	struct retry_plan p;
-	char why[128], id[RETRY_ID_LEN + 1];
+	char why[128];
 	switch (retry_plan_line(line, &p, why, sizeof why)) {
 	case RETRY_KIND_PASS:
 		return RETRY_PASSED;
@@ -343,22 +399,10 @@ enum retry_outcome retry_schedule_line(struct retry_scheduler *s, cJSON *line)
 	case RETRY_KIND_RETRY:
 		break;
 	}
+	struct otel_span *span = schedule_span(line, &p);
 	if (p.attempt > s->conf.max_retries)
-		return dead(line, &p, "max-retries-reached");
-	double delay = retry_delay(&s->conf, p.attempt, retry_random());
-	double due = round((double)now_wall_ms() + delay * 1000) / 1000;
-	retry_new_id(id);
-	char *entry = retry_entry_new(line, &p, id);
-	int rc = store(s, entry, due);
-	free(entry);
-	if (rc < 0)
-		return RETRY_UNREACHABLE;
-	if (rc == 0)
-		return dead(line, &p, "retry-queue-capacity");
-	retry_add_retry(line, &p, due);
-	log_job(LOG_INFO, line, "attempt %lld failed (%s): retry %lld in %.3f s", (long long)p.attempt,
-		p.message, (long long)p.attempt + 1, delay);
-	return RETRY_SCHEDULED;
+		return dead(line, &p, "max-retries-reached", span);
+	return store_retry(s, line, &p, retry_delay(&s->conf, p.attempt, retry_random()), span);
 }
 
 enum retry_outcome retry_schedule_text(struct retry_scheduler *s, const char *text,
@@ -476,18 +520,28 @@ void retry_entry_free(struct retry_entry *e)
 /* One claimed set member, the opaque of its message. */
 struct retry_member {
 	struct retry_mover *m;
+	struct otel_span *span;		/* `retry publish`, ended at the report */
+	const struct lane *lane;	/* of the entry's topic; NULL: not a lane's */
+	char *key;			/* the message key (the job's id), NULL: none */
+	const char *dlq_reason;		/* static: sent to the DLQ instead, why */
 	size_t len;
 	char bytes[];
 };
 
 static struct retry_member *member_new(struct retry_mover *m, const char *bytes, size_t len)
 {
-	struct retry_member *mb = xmalloc(sizeof *mb + len + 1);
+	struct retry_member *mb = xcalloc(1, sizeof *mb + len + 1);
 	mb->m = m;
 	mb->len = len;
 	memcpy(mb->bytes, bytes, len);
 	mb->bytes[len] = '\0';
 	return mb;
+}
+
+static void member_free(struct retry_member *mb)
+{
+	free(mb->key);
+	free(mb);
 }
 
 void retry_mover_init(struct retry_mover *m, const char *key, struct redis *redis,
@@ -500,6 +554,31 @@ void retry_mover_init(struct retry_mover *m, const char *key, struct redis *redi
 	m->batch = batch;
 	m->visibility_s = visibility_s;
 	m->event_pipe[0] = m->event_pipe[1] = -1;
+	m->republished = otel_counter("codex.retries.republished", "{retry}",
+				      "Retry entries re-published to their jobs topic");
+	m->dead = otel_counter("codex.dlq.messages", "{message}",
+			       "Messages sent to the dead-letter topic, by x-error");
+}
+
+/* A job's log line and metrics after its entry's delivery: the key is its
+ * id (submissionId or tempId by the topic's lane). */
+static void republished(const struct retry_member *mb, const char *topic)
+{
+	struct retry_mover *m = mb->m;
+	struct otel_context ctx;
+	struct otel_attr a[2] = {{"codex.lane", mb->lane ? mb->lane->name : "none"}};
+	if (mb->dlq_reason) {
+		a[1] = (struct otel_attr){"error.type", mb->dlq_reason};
+		otel_metric_add(m->dead, 1, a, 2);
+		return;
+	}
+	cJSON *job = cJSON_CreateObject();
+	if (mb->lane && mb->key)
+		cJSON_AddStringToObject(job, mb->lane->id_field, mb->key);
+	log_job_ctx(LOG_INFO, job, otel_span_context(mb->span, &ctx) == 0 ? &ctx : NULL,
+		    "re-published to %s", topic);
+	cJSON_Delete(job);
+	otel_metric_add(m->republished, 1, a, 1);
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -512,9 +591,14 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 	if (msg->err) {
 		log_error("retry entry to %s not delivered: %s; the reaper sends it again",
 			  rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
-		free(mb);
+		otel_span_set_error(mb->span, rd_kafka_err2name(msg->err), rd_kafka_err2str(msg->err));
+		otel_span_end(mb->span);
+		member_free(mb);
 		return;
 	}
+	republished(mb, rd_kafka_topic_name(msg->rkt));
+	otel_span_end(mb->span);
+	mb->span = NULL;
 	if (m->ndone == m->done_cap) {
 		m->done_cap = m->done_cap ? 2 * m->done_cap : 64;
 		m->done = xrealloc(m->done, m->done_cap * sizeof *m->done);
@@ -614,10 +698,41 @@ static void produce(struct retry_mover *m, struct retry_member *mb, const char *
 		log_error("retry entry to %s not produced: %s; the reaper sends it again",
 			  topic, rd_kafka_err2str(err));
 		rd_kafka_headers_destroy(h);
-		free(mb);
+		otel_span_set_error(mb->span, rd_kafka_err2name(err), rd_kafka_err2str(err));
+		otel_span_end(mb->span);
+		member_free(mb);
 		return;
 	}
 	m->outstanding++;
+}
+
+/* The `retry publish` span of an entry: a child of its traceparent
+ * header, whose place it takes in e->headers. NULL with tracing off (the
+ * headers are then re-published as they were stored). */
+static struct otel_span *publish_span(struct retry_entry *e, const struct lane *lane)
+{
+	struct otel_context parent, ctx;
+	char tp[OTEL_TRACEPARENT_LEN + 1];
+	const char *count = jsonx_str(e->headers, "x-retry-count");
+	int64_t retries = 0;
+	int has_parent = otel_context_parse(&parent, jsonx_str(e->headers, "traceparent"),
+					    jsonx_str(e->headers, "tracestate")) == 0;
+	struct otel_span *s = otel_span_start("retry publish", OTEL_PRODUCER,
+					      has_parent ? &parent : NULL);
+	if (otel_span_context(s, &ctx) != 0)
+		return NULL;
+	otel_span_set_str(s, "messaging.system", "kafka");
+	otel_span_set_str(s, "messaging.operation.type", "send");
+	otel_span_set_str(s, "messaging.destination.name", e->topic);
+	jobtrace_set(s, "messaging.kafka.message.key", e->key);
+	jobtrace_set(s, "codex.lane", lane ? lane->name : NULL);
+	if (count && parse_i64(count, 0, RETRY_MAX_ATTEMPT, &retries) == 0)
+		otel_span_set_int(s, "codex.attempt", retries + 1);
+	otel_traceparent_format(&ctx, tp);
+	jsonx_set(e->headers, "traceparent", cJSON_CreateString(tp));
+	if (ctx.trace_state[0])
+		jsonx_set(e->headers, "tracestate", cJSON_CreateString(ctx.trace_state));
+	return s;
 }
 
 static void move_one(struct retry_mover *m, const char *bytes, size_t len)
@@ -630,9 +745,13 @@ static void move_one(struct retry_mover *m, const char *bytes, size_t len)
 		log_error("retry entry invalid (%s): to %s", err, lane_dlq_topic());
 		rd_kafka_header_add(h, "x-error", -1, "retry-entry-invalid", -1);
 		rd_kafka_header_add(h, "x-error-message", -1, err, -1);
+		mb->dlq_reason = "retry-entry-invalid";
 		produce(m, mb, lane_dlq_topic(), NULL, mb->bytes, len, h);
 		return;
 	}
+	mb->lane = lane_of_topic(e.topic);
+	mb->key = e.key ? xstrdup(e.key) : NULL;
+	mb->span = publish_span(&e, mb->lane);
 	rd_kafka_headers_t *h = kafka_headers_from_json(e.headers);
 	produce(m, mb, e.topic, e.key, e.value, strlen(e.value), h);
 	retry_entry_free(&e);
@@ -728,7 +847,7 @@ static int ack(struct retry_mover *m)
 			return -1;
 		log_info("re-published %zu retry entries", n);
 		for (size_t i = 0; i < n; i++)
-			free(m->done[i]);
+			member_free(m->done[i]);
 		memmove(m->done, m->done + n, (m->ndone - n) * sizeof *m->done);
 		m->ndone -= n;
 	}
@@ -765,7 +884,7 @@ int retry_mover_stop(struct retry_mover *m, int timeout_ms)
 void retry_mover_free(struct retry_mover *m)
 {
 	for (size_t i = 0; i < m->ndone; i++)
-		free(m->done[i]);
+		member_free(m->done[i]);
 	free(m->done);
 	free(m->inflight_key);
 	memset(m, 0, sizeof *m);

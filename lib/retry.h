@@ -16,7 +16,9 @@
 #include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
 
+#include "jobtrace.h"
 #include "kafka.h"
+#include "otel.h"
 #include "redis.h"
 
 struct retry_conf {
@@ -67,6 +69,10 @@ struct retry_plan {
 	const char *message;	/* error.message, else error.code */
 	int64_t attempt;	/* meta.attempt, 1 when absent */
 	char first_seen[32];	/* meta.firstSeen in unix seconds, else now */
+	/* The entry's traceparent and tracestate headers, when set (by
+	 * retry_schedule_line: its span's context, else the line's); else
+	 * the job's own headers are kept. */
+	struct jobtrace_headers trace;
 };
 
 /* Reads line into *p. Returns the kind; for RETRY_KIND_UNUSABLE `why`
@@ -79,7 +85,8 @@ enum retry_kind retry_plan_line(const cJSON *line, struct retry_plan *p,
 cJSON *retry_job_of(const cJSON *line);
 
 /* The platform's entry for the line's next attempt, with a unique id:
- * {"topic","key","value","headers","firstSeen","id"}. The caller frees. */
+ * {"topic","key","value","headers","firstSeen","id"}; headers are the
+ * job's, x-retry-count, x-first-seen, and p->trace. The caller frees. */
 char *retry_entry_new(const cJSON *line, const struct retry_plan *p, const char *id);
 
 /* Adds "dlq": {"headers": {"x-error": x_error, and for max-retries-reached
@@ -93,6 +100,7 @@ struct retry_scheduler {
 	struct retry_conf conf;
 	struct redis *redis;		/* borrowed */
 	int64_t redis_timeout_ms;	/* how long Redis may stay down for one line */
+	struct otel_metric *scheduled;	/* codex.retries.scheduled; NULL: not counted */
 };
 
 enum retry_outcome {
@@ -106,7 +114,8 @@ enum retry_outcome {
 
 /* Schedules one parsed line (docs/pipeline.md, "Retries"), adding to it
  * what the outcome says. Waits for Redis (reconnecting with backoff) up
- * to s->redis_timeout_ms. */
+ * to s->redis_timeout_ms. A `retry schedule` span (a child of the line's
+ * meta.traceparent) covers it; its context is the entry's traceparent. */
 enum retry_outcome retry_schedule_line(struct retry_scheduler *s, cJSON *line);
 
 /* The same for an input line as line.h hands it out (text[len] is NUL),
@@ -148,6 +157,8 @@ struct retry_mover {
 	int fatal;			/* the producer raised a fatal error */
 	struct retry_member **done;	/* owned: delivered, still in-flight in Redis */
 	size_t ndone, done_cap;
+	/* codex.retries.republished, codex.dlq.messages; NULL: metrics off */
+	struct otel_metric *republished, *dead;
 };
 
 /* Sets m up, without a producer. */
@@ -169,7 +180,9 @@ void retry_mover_poll(struct retry_mover *m);
 
 /* One step of the loop: removes delivered entries from the in-flight set,
  * reaps expired in-flight entries, claims due ones and produces them.
- * Redis or Kafka failures are logged and left for the next step. */
+ * Redis or Kafka failures are logged and left for the next step. Each
+ * entry gets a `retry publish` span, a child of its traceparent header,
+ * ended at the delivery report; its context replaces that header. */
 void retry_mover_tick(struct retry_mover *m);
 
 /* Flushes the producer for up to timeout_ms, removes what was delivered

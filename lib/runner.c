@@ -228,8 +228,29 @@ static void compile_key(const struct lang_table *t, const struct lang *l,
 	sha256_hex(&c, key);
 }
 
+void runner_phase(struct runner_phases *ph, const char *name, uint64_t start_ns)
+{
+	if (ph == NULL || ph->n == RUNNER_PHASES_MAX)
+		return;
+	ph->v[ph->n++] = (struct runner_phase){name, start_ns, now_unix_ns()};
+}
+
+cJSON *runner_phases_json(const struct runner_phases *ph)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (int i = 0; i < ph->n; i++) {
+		cJSON *p = cJSON_CreateArray();
+		cJSON_AddItemToArray(p, cJSON_CreateString(ph->v[i].name));
+		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)ph->v[i].start_ns));
+		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)ph->v[i].end_ns));
+		cJSON_AddItemToArray(a, p);
+	}
+	return a;
+}
+
 struct plan {
 	const struct lang_table *table;
+	struct runner_phases *phases;
 	const struct box_ops *ops;
 	void *box;
 	const struct job *job;
@@ -251,7 +272,10 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 		.argv = argv, .envp = p->env, .limits = lim,
 		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
 	};
-	if (p->ops->run(p->box, &s, &r, err, errlen) != 0)
+	uint64_t start = now_unix_ns();
+	int rc = p->ops->run(p->box, &s, &r, err, errlen);
+	runner_phase(p->phases, key ? key : "run", start);
+	if (rc != 0)
 		return -1;
 	cJSON *o = run_json(&r);
 	if (results) {
@@ -269,7 +293,7 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 		jsonx_set(into, key, o);
 	else
 		cJSON_AddItemToArray(into, o);
-	int rc = failed(&r);
+	rc = failed(&r);
 	box_result_free(&r);
 	return rc;
 }
@@ -368,15 +392,18 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 }
 
 cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *box,
-		  const struct job *j, int slot, char *err, size_t errlen)
+		  const struct job *j, int slot, struct runner_phases *ph,
+		  char *err, size_t errlen)
 {
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
-	struct plan p = {.table = t, .ops = ops, .box = box, .job = j};
+	struct plan p = {.table = t, .phases = ph, .ops = ops, .box = box, .job = j};
 	int docker = strcmp(ops->name, "docker") == 0;
-	int rc;
+	uint64_t start = now_unix_ns();
+	int rc = fill_box(&p, err, errlen);
 
-	if (fill_box(&p, err, errlen) != 0)
+	runner_phase(ph, "files", start);
+	if (rc != 0)
 		return NULL;
 	p.env = make_env(t, l, docker ? l->docker_env : NULL);
 	p.argv = make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);

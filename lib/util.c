@@ -153,6 +153,13 @@ static int64_t clock_ms(clockid_t id)
 int64_t now_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 int64_t now_wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
 
+uint64_t now_unix_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -50,6 +50,7 @@ long arg_number(const char *name, const char *v, long min, long max);
 /* Monotonic clock in milliseconds and wall clock in milliseconds. */
 int64_t now_mono_ms(void);
 int64_t now_wall_ms(void);
+uint64_t now_unix_ns(void);	/* the wall clock in nanoseconds */
 
 /* Reads exactly size bytes from fd into a fresh buffer (NUL-terminated;
  * the caller frees). Returns NULL if fewer bytes came (errno set on a read

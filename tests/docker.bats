@@ -239,22 +239,23 @@ now_ms() {
 	assert_json "$(status_of python 1 .)" '.state == "ready" and .jobs == 1'
 }
 
-@test "a job leaves nothing behind: files in /tmp and /sandbox/code, a daemon of its own session" {
+@test "a job leaves nothing behind: files (unreadable dirs too), a SysV segment, a daemon of its own session" {
 	run -0 --separate-stderr pool_ctl --slots 2 up
 	id=$(slot_field python 0 .id)
 	custom_job leave python "$DOCKER_FIXTURES/leave-behind.py" > "$BATS_TEST_TMPDIR/leave.json"
 	custom_job look python "$DOCKER_FIXTURES/look.py" > "$BATS_TEST_TMPDIR/look.json"
 	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR"/{leave,look}.json
 	assert_job leave '.error == null and .exec.slot == 0 and .exec.runs[0].exitCode == 0
-		and (.exec.runs[0].stdout | test("^left behind: /tmp/x /sandbox/code/y sleep [0-9]+\n$"))'
+		and (.exec.runs[0].stdout | test("^left behind: /tmp/x /sandbox/code/locked shm yes sleep [0-9]+\n$"))'
 	assert_job look '.error == null and .exec.slot == 0 and .exec.runs[0].exitCode == 0'
 	run -0 job_field look '.exec.runs[0].stdout'
 	assert_line --index 0 '/tmp: '
 	assert_line --index 1 '/sandbox/code: code.py'
+	assert_line --index 2 'shm: 0'
 	# Only the agent (pid 1) and this job's python3.
-	assert_line --index 2 'pid 1: /usr/local/bin/codex-agent'
-	assert_line --index 3 --regexp '^pid [0-9]+: /usr/bin/python3 -I -B code.py$'
-	[ "${#lines[@]}" -eq 4 ]
+	assert_line --index 3 'pid 1: /usr/local/bin/codex-agent'
+	assert_line --index 4 --regexp '^pid [0-9]+: /usr/bin/python3 -I -B code.py$'
+	[ "${#lines[@]}" -eq 5 ]
 	refute_output --partial sleep
 	# The same container served both: it was cleaned, not replaced.
 	assert_equal "$(slot_field python 0 .id)" "$id"

@@ -154,7 +154,7 @@ jobs_topic() {
 	assert_equal "$early" 1:0:1:0
 
 	local failed consumed
-	failed=$(log_of p | jq -c 'select(.name == "retryd" and (.msg | startswith("attempt 1 failed")))')
+	failed=$(log_of p | jq -c 'select(.name == "retryd" and (.msg | startswith("retry scheduled: attempt 1 failed")))')
 	consumed=$(log_of p | jq -c 'select(.name == "kcat-jobs" and (.msg | startswith("consumed ")))')
 	assert_equal "$(jq -r .tempId <<< "$failed")" run-retried
 	assert_equal "$(grep -c . <<< "$consumed")" 1
@@ -201,7 +201,7 @@ jobs_topic() {
 	jq -c .value <<< "${lines[0]}" | "$SCRIPTS/validate-schema" run-result
 	# No result before the re-publish, so none within 2 s of the first attempt.
 	[ "$(jq .ts < <(topic_json "$RESULTS"))" -ge "$(jq .ts <<< "$again")" ]
-	assert_equal "$(log_of p | grep -c '"msg":"attempt ')" 1
+	assert_equal "$(log_of p | grep -c '"msg":"retry scheduled: attempt ')" 1
 	bg_stop p
 	assert_equal "$BG_STATUS" 0
 	bg_stop mover
@@ -233,7 +233,7 @@ jobs_topic() {
 	local last=${lines[2]}
 	run -0 jq -e -s 'map(.payload | fromjson) | unique | length == 1' < <(printf '%s\n' "${lines[@]}")
 	assert_equal "$(log_of p | jq -r 'select(.name == "kcat-jobs") | .msg' | grep -c '^consumed ')" 3
-	assert_equal "$(log_of p | jq -r 'select(.name == "retryd") | .msg' | grep -c '^attempt [12] failed')" 2
+	assert_equal "$(log_of p | jq -r 'select(.name == "retryd") | .msg' | grep -c '^retry scheduled: attempt [12] failed')" 2
 
 	# The DLQ: the job, max-retries-reached, x-retry-count 2, naming attempt 3.
 	run -0 topic_messages "$DLQ"
@@ -443,7 +443,7 @@ restart_broker() {
 
 # produced_lines: how many results the lane logged as produced.
 produced_lines() {
-	lane_log | grep -c '"msg":"produced"' || true
+	lane_log | grep -c '"msg":"produced' || true
 }
 
 # next_batch: the next BATCH jobs (ch-SENT+1 ..) to the lane; returns once
@@ -507,7 +507,7 @@ chaos() {
 	results=$(grep -c . "$BATS_TEST_TMPDIR/results.jsonl")
 	dups=$(jq -r .key "$BATS_TEST_TMPDIR/results.jsonl" | sort | uniq -d | grep -c . || true)
 	dlq=$(grep -c . "$BATS_TEST_TMPDIR/dlq.jsonl" || true)
-	retries=$(lane_log | grep -c '"msg":"attempt [0-9]* failed' || true)
+	retries=$(lane_log | grep -c '"msg":"retry scheduled: attempt [0-9]* failed' || true)
 	local jobs=$((SENT + RETRIED))
 	echo "# chaos: $jobs jobs ($RETRIED through the retry set), $results results," \
 		"$dups jobs with more than one, $dlq DLQ messages, $retries retries scheduled" >&3

@@ -14,6 +14,9 @@
  *   --exit-status  exit 0 if every job was accepted, 1 if one was not,
  *                  2 if a line was an error line
  *
+ * Telemetry (docs/telemetry.md): a `judge` span per judged line, a child
+ * of its meta.traceparent, and the histogram codex.judge.duration.
+ *
  * Exit status: 0 (without --exit-status, whatever the verdicts), 100 usage,
  * 111 stdin or stdout failed.
  */
@@ -21,10 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "jobtrace.h"
 #include "jsonx.h"
 #include "line.h"
 #include "log.h"
+#include "otel.h"
 #include "report.h"
 #include "util.h"
 #include "verdict.h"
@@ -93,16 +99,69 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
-static void log_outcome(const struct verdict_output *out)
+static void log_outcome(const struct verdict_output *out, const struct otel_span *span)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(out->line, "error");
 	const char *code = jsonx_str(error, "code");
+	struct otel_context ctx;
+	const struct otel_context *own = otel_span_context(span, &ctx) == 0 ? &ctx : NULL;
 	if (out->status != VERDICT_STATUS_ERROR)
-		log_job(LOG_INFO, out->line, "judged: %s", verdict_name(out->verdict));
+		log_job_ctx(LOG_INFO, out->line, own, "judged: %s", verdict_name(out->verdict));
 	else if (out->passthrough)
 		log_job(LOG_DEBUG, out->line, "passed an error line through: %s", code ? code : "?");
 	else
-		log_job(LOG_WARN, out->line, "error line: %s", code ? code : "?");
+		log_job_ctx(LOG_WARN, out->line, own, "error line: %s", code ? code : "?");
+}
+
+/* ---- telemetry ---- */
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The `judge` span of a line judged from start_ns on (it is known to be a
+ * job only once judged): a child of its meta.traceparent, with what the
+ * exec section says and the verdict; an error for an internal_error or an
+ * error line made here. NULL for a passed-through line or tracing off. */
+static struct otel_span *judge_span(const struct verdict_output *out, uint64_t start_ns)
+{
+	const cJSON *exec = cJSON_GetObjectItemCaseSensitive(out->line, "exec");
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(out->line, "error");
+	if (out->passthrough)
+		return NULL;
+	struct otel_span *s = jobtrace_start_at("judge", OTEL_INTERNAL, out->line, start_ns);
+	if (s == NULL)
+		return NULL;
+	jobtrace_set(s, "codex.mode", jsonx_str(exec, "mode"));
+	jobtrace_set(s, "codex.shape", jsonx_str(exec, "shape"));
+	if (out->status == VERDICT_STATUS_ERROR) {
+		otel_span_set_error(s, jsonx_str(error, "code"), jsonx_str(error, "message"));
+		return s;
+	}
+	otel_span_set_str(s, "codex.verdict", verdict_name(out->verdict));
+	if (out->verdict == VERDICT_INTERNAL_ERROR)
+		otel_span_set_error(s, "internal_error", "the judge gave internal_error");
+	return s;
+}
+
+/* codex.judge.duration (made in main; NULL with metrics off). */
+static struct otel_metric *judge_duration;
+
+/* Records the time a line took, in ms, by codex.language and codex.mode. */
+static void record_duration(const struct verdict_output *out, uint64_t start_ns)
+{
+	const cJSON *exec = cJSON_GetObjectItemCaseSensitive(out->line, "exec");
+	const char *language = jsonx_str(exec, "language"), *mode = jsonx_str(exec, "mode");
+	struct otel_attr a[2];
+	size_t n = 0;
+	if (language)
+		a[n++] = (struct otel_attr){"codex.language", language};
+	if (mode)
+		a[n++] = (struct otel_attr){"codex.mode", mode};
+	otel_metric_record(judge_duration, (double)(wall_ns() - start_ns) / 1e6, a, n);
 }
 
 /* The input line again, byte for byte. */
@@ -130,10 +189,15 @@ static void write_output(const struct options *o, const struct line *l,
 static enum outcome judge_line(const struct options *o, const struct line *l)
 {
 	struct verdict_output out;
+	uint64_t start_ns = wall_ns();
 	verdict_line(l->text, l->len, l->oversized, &out);
 	if (out.status == VERDICT_STATUS_SKIPPED)
 		return OUTCOME_ACCEPTED;
-	log_outcome(&out);
+	struct otel_span *span = judge_span(&out, start_ns);
+	if (!out.passthrough)
+		record_duration(&out, start_ns);
+	log_outcome(&out, span);
+	otel_span_end(span);
 	write_output(o, l, &out);
 	cJSON_Delete(out.line);
 	switch (out.status) {
@@ -173,7 +237,11 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	parse_args(argc, argv, &o);
 	log_init("judge");
+	otel_init("judge");
+	judge_duration = otel_histogram("codex.judge.duration", "ms",
+					"Time judge took for a line: parse, compare, result", NULL, 0);
 	enum outcome worst = judge_all(&o);
+	otel_shutdown();
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die_sys(EXIT_TEMPORARY, "unable to write to stdout");
 	return o.exit_status ? (int)worst : EXIT_OK;

@@ -27,6 +27,11 @@
  * retry or dead-letter message is acknowledged by Kafka or Redis. pipeline
  * runs CMD with job lines on its stdin and produces the lines of its
  * stdout, acknowledgements in memory.
+ * Telemetry (docs/telemetry.md): a `process <topic>` span per message,
+ * ended at its acknowledgement (consume without --acks: once its line is
+ * written), whose context goes into meta.traceparent; a `send <topic>`
+ * span per produced message, ended at its delivery report, whose context
+ * is the message's traceparent header.
  * mock-cluster starts librdkafka's built-in mock cluster (one broker, in
  * this process, for machines without Java: not for tests), creates the
  * lanes' topics, prints its bootstrap address and serves until SIGTERM.
@@ -56,6 +61,7 @@
 #include "lang.h"
 #include "line.h"
 #include "log.h"
+#include "otel.h"
 #include "outbuf.h"
 #include "sigfd.h"
 #include "util.h"
@@ -511,19 +517,29 @@ static int mock_cluster(void)
 	return EXIT_OK;
 }
 
+static int run(struct options *o)
+{
+	if (strcmp(o->command, "consume") == 0)
+		return consume(o);
+	if (strcmp(o->command, "produce") == 0)
+		return produce(o);
+	if (strcmp(o->command, "pipeline") == 0)
+		return pipeline(o);
+	if (strcmp(o->command, "mock-cluster") == 0)
+		return mock_cluster();
+	die(EXIT_PERMANENT, "unknown command '%s' (consume, produce, pipeline)", o->command);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	util_init(argv[0]);
 	log_init("kcat-jobs");
 	parse_args(&o, argc, argv);
-	if (strcmp(o.command, "consume") == 0)
-		return consume(&o);
-	if (strcmp(o.command, "produce") == 0)
-		return produce(&o);
-	if (strcmp(o.command, "pipeline") == 0)
-		return pipeline(&o);
-	if (strcmp(o.command, "mock-cluster") == 0)
-		return mock_cluster();
-	die(EXIT_PERMANENT, "unknown command '%s' (consume, produce, pipeline)", o.command);
+	/* Before pipeline's fork: the child starts with telemetry off and
+	 * execs (otel.h); the programs it runs have their own. */
+	otel_init("kcat-jobs");
+	int rc = run(&o);
+	otel_shutdown();	/* after the last delivery report: every span ended */
+	return rc;
 }

@@ -11,6 +11,9 @@
  *
  * run moves due entries of KEY back to their Kafka topics every
  * --interval, until SIGTERM or SIGINT (then flushes for up to 10 s).
+ *
+ * Telemetry (docs/telemetry.md): schedule, a `retry schedule` span per
+ * stored or dead-lettered line; run, a `retry publish` span per entry.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +28,7 @@
 #include "kafka.h"
 #include "line.h"
 #include "log.h"
+#include "otel.h"
 #include "redis.h"
 #include "retry.h"
 #include "sigfd.h"
@@ -210,6 +214,7 @@ static void schedule_line(struct retry_scheduler *s, const struct line *l)
 			     fflush(stdout) != 0);
 		break;
 	case RETRY_UNREACHABLE:
+		otel_shutdown();	/* the failed span goes out first */
 		die(EXIT_TEMPORARY, "redis %s unreachable for %g s: the line is not written "
 		    "(its job comes again from Kafka)", redis_where(s->redis),
 		    (double)s->redis_timeout_ms / 1000);
@@ -229,6 +234,8 @@ static int schedule(const struct options *o)
 	struct redis r;
 	struct retry_scheduler s = {.conf = o->conf, .redis = &r,
 				    .redis_timeout_ms = (int64_t)(o->redis_timeout_s * 1000)};
+	s.scheduled = otel_counter("codex.retries.scheduled", "{retry}",
+				   "Infrastructure failures stored in Redis for a retry");
 	struct line_reader in;
 	struct line l;
 	int sigfd = sigfd_open(), stop = 0;
@@ -298,7 +305,9 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	parse_args(argc, argv, &o);
 	log_init("retryd");
+	otel_init("retryd");
 	int rc = o.cmd == CMD_RUN ? run(&o) : schedule(&o);
+	otel_shutdown();	/* after run's last delivery report */
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die_sys(EXIT_TEMPORARY, "unable to write to stdout");
 	return rc;

@@ -32,11 +32,13 @@
 #include "dbox.h"
 #include "docker.h"
 #include "job.h"
+#include "jobtrace.h"
 #include "jsonx.h"
 #include "lang.h"
 #include "limit.h"
 #include "line.h"
 #include "log.h"
+#include "otel.h"
 #include "runner.h"
 #include "sigfd.h"
 #include "slot.h"
@@ -66,6 +68,13 @@ struct worker {
 	char *buf;
 	size_t len;
 	cJSON *job;	/* kept to report a worker that died; owned */
+	const struct lang *lang;
+	uint64_t start_ns;
+};
+
+/* Telemetry of the main process (the workers have none: lib/otel.h). */
+struct metrics {
+	struct otel_metric *jobs, *duration, *slots;
 };
 
 struct state {
@@ -78,6 +87,7 @@ struct state {
 	int next_slot;
 	int sigfd;
 	int stopping;
+	struct metrics m;
 };
 
 static void usage_exit(int status)
@@ -204,47 +214,61 @@ static int slot_timeout(struct state *s, struct job *j)
 	return infra_error(j, "slot-timeout", err);
 }
 
-/* Each returns 0, or WORKER_FAILED with an error section in the job. */
-static int run_ns(struct state *s, struct job *j, int slot_hint)
+/* Each returns 0, or WORKER_FAILED with an error section in the job, and
+ * records the sandbox's phases in ph. */
+static int run_ns(struct state *s, struct job *j, int slot_hint, struct runner_phases *ph)
 {
 	char err[512];
 	struct box b;
 	int lock;
+	uint64_t t = now_unix_ns();
 	int slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
 				s->table.acquire_ms, &lock);
+	runner_phase(ph, "acquire", t);
 	if (slot == -1)
 		return slot_timeout(s, j);
 	cJSON *exec = NULL;
-	if (slot < 0)
+	t = now_unix_ns();
+	if (slot < 0) {
 		snprintf(err, sizeof err, "cannot lock a sandbox slot: %s", strerror(errno));
-	else if (box_open(&b, &s->table, j->lang, &s->cgs, slot, j->limits.workdir_mb,
-			  err, sizeof err) == 0)
-		exec = runner_run(&s->table, &box_ns_ops, &b, j, slot, err, sizeof err);
+	} else if (box_open(&b, &s->table, j->lang, &s->cgs, slot, j->limits.workdir_mb,
+			    err, sizeof err) == 0) {
+		runner_phase(ph, "setup", t);
+		exec = runner_run(&s->table, &box_ns_ops, &b, j, slot, ph, err, sizeof err);
+	}
 	if (exec == NULL)
 		return infra_error(j, "box-setup", err);
 	jsonx_set(j->line, "exec", exec);
 	return 0;
 }
 
-static int run_docker(struct state *s, struct job *j, int slot_hint)
+static int run_docker(struct state *s, struct job *j, int slot_hint, struct runner_phases *ph)
 {
 	char err[512];
 	struct dbox b;
+	uint64_t t = now_unix_ns();
 	int slot = dbox_open(&b, &s->table, j->lang, (int)s->opt.slots, slot_hint, err, sizeof err);
+	runner_phase(ph, "acquire", t);
 	if (slot == DBOX_TIMEOUT)
 		return slot_timeout(s, j);
-	cJSON *exec = slot < 0 ? NULL : runner_run(&s->table, &dbox_ops, &b, j, slot, err, sizeof err);
-	if (slot >= 0)
+	cJSON *exec = slot < 0 ? NULL : runner_run(&s->table, &dbox_ops, &b, j, slot, ph, err, sizeof err);
+	t = now_unix_ns();
+	if (slot >= 0) {
 		dbox_close(&b);
+		runner_phase(ph, "clean", t);
+	}
 	if (exec == NULL)
 		return infra_error(j, "docker", err);
 	jsonx_set(j->line, "exec", exec);
 	return 0;
 }
 
-/* The worker's whole life: slot, sandbox, steps, one line on fd, exit. */
+/* The worker's whole life: slot, sandbox, steps, then on fd the job's line
+ * and a line of its phases (for the main process's spans), exit. */
 static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint, int fd)
 {
+	struct runner_phases ph = {.n = 0};
+	const cJSON *err;
 	/* A Ctrl-C reaches the whole process group: the job in hand finishes,
 	 * as the main process lets it (in-flight jobs drain). */
 	signal(SIGINT, SIG_IGN);
@@ -253,8 +277,95 @@ static void __attribute__((noreturn)) work(struct state *s, struct job *j, int s
 	FILE *out = fdopen(fd, "w");
 	if (out == NULL)
 		_exit(EXIT_TEMPORARY);
-	int rc = docker_backend(s) ? run_docker(s, j, slot_hint) : run_ns(s, j, slot_hint);
-	_exit(jsonx_write_line(out, j->line) == 0 ? rc : EXIT_TEMPORARY);
+	int rc = docker_backend(s) ? run_docker(s, j, slot_hint, &ph) : run_ns(s, j, slot_hint, &ph);
+	cJSON *trace = cJSON_CreateObject();
+	cJSON_AddItemToObject(trace, "phases", runner_phases_json(&ph));
+	err = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->line, "error"), "code");
+	if (cJSON_IsString(err))
+		cJSON_AddStringToObject(trace, "error", err->valuestring);
+	if (jsonx_write_line(out, j->line) != 0 || jsonx_write_line(out, trace) != 0)
+		_exit(EXIT_TEMPORARY);
+	_exit(rc);
+}
+
+static void metrics_init(struct state *s)
+{
+	s->m.jobs = otel_counter("codex.sandbox.jobs", "{job}",
+				 "Jobs through sandbox-exec by language, backend and outcome");
+	s->m.duration = otel_histogram("codex.sandbox.duration", "ms",
+				       "A job's time in sandbox-exec, the wait for a slot included", NULL, 0);
+	s->m.slots = otel_gauge("codex.sandbox.slots", "{slot}",
+				"This sandbox-exec's slots by language and state (busy, free)");
+}
+
+/* The busy and free slots of language l, as this process sees them: ns
+ * slots are shared by every language, docker slots are per language. */
+static void report_slots(struct state *s, const struct lang *l)
+{
+	long busy = 0, all = s->nworkers;
+	if (s->m.slots == NULL)
+		return;
+	for (int i = 0; i < s->nworkers; i++)
+		busy += s->workers[i].lang == l;
+	long left = s->opt.slots - (docker_backend(s) ? busy : all);
+	struct otel_attr a[2] = {{"codex.language", l->name}, {"state", "busy"}};
+	otel_metric_set(s->m.slots, busy, a, 2);
+	a[1].value = "free";
+	otel_metric_set(s->m.slots, left > 0 ? left : 0, a, 2);
+}
+
+/* Span names of the worker's phases (runner.h). */
+static const char *phase_span(const char *phase)
+{
+	static const char *const names[][2] = {
+		{"acquire", "slot acquire"}, {"setup", "box setup"}, {"files", "box files"},
+		{"compile", "compile"}, {"run", "run"}, {"clean", "box clean"},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(phase, names[i][0]) == 0)
+			return names[i][1];
+	return NULL;
+}
+
+static void trace_phases(struct otel_span *parent, const cJSON *phases)
+{
+	struct otel_context ctx;
+	const cJSON *p;
+	if (otel_span_context(parent, &ctx) != 0)
+		return;
+	cJSON_ArrayForEach(p, phases) {
+		const char *name = phase_span(cJSON_GetStringValue(cJSON_GetArrayItem(p, 0)) ?: "");
+		double start = cJSON_GetNumberValue(cJSON_GetArrayItem(p, 1));
+		double end = cJSON_GetNumberValue(cJSON_GetArrayItem(p, 2));
+		if (name == NULL || !(start > 0 && end >= start))
+			continue;
+		struct otel_span *c = otel_span_start_at(name, OTEL_INTERNAL, &ctx, (uint64_t)start);
+		otel_span_end_at(c, (uint64_t)end);
+	}
+}
+
+/* The job's `execute` span, its phases' spans and the job metrics. trace
+ * is the worker's second line (NULL when it died); error its
+ * infrastructure error code, or NULL. */
+static void trace_job(struct state *s, const struct worker *w, const char *trace, size_t len,
+		      const char *error)
+{
+	cJSON *t = trace ? cJSON_ParseWithLength(trace, len) : NULL;
+	if (error == NULL)
+		error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "error"));
+	struct otel_span *sp = jobtrace_start_at("execute", OTEL_INTERNAL, w->job, w->start_ns);
+	otel_span_set_str(sp, "codex.backend", s->opt.backend);
+	if (error)
+		otel_span_set_error(sp, error, "the sandbox failed; the job is retried");
+	trace_phases(sp, cJSON_GetObjectItemCaseSensitive(t, "phases"));
+	otel_span_end(sp);
+	struct otel_attr a[3] = {
+		{"codex.language", w->lang->name}, {"codex.backend", s->opt.backend},
+		{"codex.outcome", error ? error : "executed"},
+	};
+	otel_metric_add(s->m.jobs, 1, a, 3);
+	otel_metric_record(s->m.duration, (double)(now_unix_ns() - w->start_ns) / 1e6, a, 2);
+	cJSON_Delete(t);
 }
 
 static void spawn(struct state *s, struct job *j)
@@ -272,8 +383,10 @@ static void spawn(struct state *s, struct job *j)
 	}
 	close(p[1]);
 	s->next_slot = (s->next_slot + 1) % (int)s->opt.slots;
-	s->workers[s->nworkers++] = (struct worker){.pid = pid, .fd = p[0], .job = j->line};
+	s->workers[s->nworkers++] = (struct worker){.pid = pid, .fd = p[0], .job = j->line,
+						    .lang = j->lang, .start_ns = now_unix_ns()};
 	j->line = NULL;
+	report_slots(s, j->lang);
 	log_job(LOG_DEBUG, s->workers[s->nworkers - 1].job, "started worker %d", (int)pid);
 	job_free(j);
 }
@@ -310,6 +423,7 @@ static void handle_line(struct state *s, const struct line *ln)
 	spawn(s, &j);
 }
 
+/* The worker wrote the job's line, then its trace line. */
 static void finish(struct state *s, int i)
 {
 	struct worker *w = &s->workers[i];
@@ -317,19 +431,25 @@ static void finish(struct state *s, int i)
 	close(w->fd);
 	waitpid(w->pid, &status, 0);
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	if ((rc == 0 || rc == WORKER_FAILED) && w->len > 0) {
-		if (fwrite(w->buf, 1, w->len, stdout) != w->len || fflush(stdout) != 0)
+	char *nl = w->buf ? memchr(w->buf, '\n', w->len) : NULL;
+	if ((rc == 0 || rc == WORKER_FAILED) && nl) {
+		size_t n = (size_t)(nl - w->buf) + 1;
+		if (fwrite(w->buf, 1, n, stdout) != n || fflush(stdout) != 0)
 			die_sys(EXIT_TEMPORARY, "stdout");
 		if (rc == 0)
 			log_job(LOG_INFO, w->job, "executed");
+		trace_job(s, w, nl + 1, w->len - n, NULL);
 	} else {
 		char msg[128];
 		snprintf(msg, sizeof msg, "worker %d ended with status 0x%x", (int)w->pid, status);
 		emit_error(w->job, "infrastructure", "box-setup", msg);
+		trace_job(s, w, NULL, 0, "box-setup");
 	}
+	const struct lang *l = w->lang;
 	free(w->buf);
 	cJSON_Delete(w->job);
 	s->workers[i] = s->workers[--s->nworkers];
+	report_slots(s, l);
 }
 
 static void collect(struct state *s, int i)
@@ -405,9 +525,12 @@ int main(int argc, char **argv)
 	log_init("sandbox-exec");
 	parse_args(&s.opt, argc, argv);
 	setup(&s);
+	otel_init("sandbox-exec");
+	metrics_init(&s);
 	loop(&s);
 	line_free(&s.in);
 	free(s.workers);
+	otel_shutdown();
 	lang_table_free(&s.table);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die(EXIT_TEMPORARY, "stdout: write error");
