@@ -24,10 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pipeio.h"
 #include "policy.h"
 #include "util.h"
 
-enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000 };
 
 /* Where the init got to, reported back over the status pipe. */
 enum init_stage { STAGE_RAN = 0, STAGE_SETUP = 1, STAGE_EXEC = 2 };
@@ -193,6 +194,7 @@ struct watch {
 	const struct box_step *s;
 	pid_t init;
 	int out, err, st, in;
+	struct sbuf out_buf, err_buf;	/* handed to r at the end */
 	size_t in_off;
 	struct init_report rep;
 	size_t rep_len;
@@ -209,46 +211,6 @@ static void kill_box(struct watch *w, const char *limit)
 	if (w->r->limit == NULL)
 		w->r->limit = limit;
 	kill(w->init, SIGKILL);	/* pid 1 gone: the kernel ends the whole namespace */
-}
-
-/* Appends what fd has to the stream, up to cap; more is a limit. */
-static void drain(struct watch *w, int *fd, char **buf, size_t *len, int *trunc)
-{
-	char chunk[READ_CHUNK];
-	ssize_t n = read(*fd, chunk, sizeof chunk);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return;
-	}
-	size_t cap = (size_t)w->lim->output_bytes, room = cap - *len;
-	size_t take = (size_t)n < room ? (size_t)n : room;
-	if (take > 0) {
-		*buf = xrealloc(*buf, *len + take + 1);
-		memcpy(*buf + *len, chunk, take);
-		*len += take;
-		(*buf)[*len] = '\0';
-	}
-	if ((size_t)n > take) {
-		*trunc = 1;
-		kill_box(w, "output");
-	}
-}
-
-static void feed(struct watch *w)
-{
-	size_t left = w->s->stdin_len - w->in_off;
-	ssize_t n = left ? write(w->in, w->s->stdin_data + w->in_off, left) : 0;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		w->in_off += (size_t)n;
-	if (n < 0 || w->in_off == w->s->stdin_len) {
-		close(w->in);
-		w->in = -1;
-	}
 }
 
 static void read_report(struct watch *w)
@@ -290,14 +252,17 @@ static void supervise(struct watch *w, const struct cg *g)
 			timeout = (int)(w->deadline - now > 0 ? w->deadline - now : 0);
 		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
-		if (w->out >= 0 && pf[0].revents)
-			drain(w, &w->out, &w->r->out, &w->r->out_len, &w->r->out_truncated);
-		if (w->err >= 0 && pf[1].revents)
-			drain(w, &w->err, &w->r->err, &w->r->err_len, &w->r->err_truncated);
+		size_t cap = (size_t)w->lim->output_bytes;
+		if (w->out >= 0 && pf[0].revents &&
+		    pipeio_drain(&w->out, &w->out_buf, cap, &w->r->out_truncated))
+			kill_box(w, "output");
+		if (w->err >= 0 && pf[1].revents &&
+		    pipeio_drain(&w->err, &w->err_buf, cap, &w->r->err_truncated))
+			kill_box(w, "output");
 		if (w->st >= 0 && pf[2].revents)
 			read_report(w);
 		if (w->in >= 0 && pf[3].revents)
-			feed(w);
+			pipeio_feed(&w->in, w->s->stdin_data, w->s->stdin_len, &w->in_off);
 		if (!w->killed)
 			check_clock(w, g);
 	}
@@ -416,6 +381,10 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 		kill(pid, SIGKILL);	/* no-op when it already exited */
 		waitpid(pid, NULL, 0);
 	}
+	r->out = w.out_buf.p;
+	r->out_len = w.out_buf.len;
+	r->err = w.err_buf.p;
+	r->err_len = w.err_buf.len;
 	if (rc == 0)
 		rc = conclude(&w, &g, s->argv[0], err, errlen);
 	cg_destroy(&g);

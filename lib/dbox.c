@@ -208,11 +208,12 @@ static void memcg_limit(struct dbox *b, int64_t mb)
 	memcg_write(b, "memory.max_usage_in_bytes", 0);
 }
 
-/* The step's peak memory in KiB, or -1. */
-static int64_t memcg_peak_kb(const struct dbox *b)
+/* A number in the container's memory cgroup file: the file's first, or
+ * the one after "key " on a line. Returns -1 when there is none. */
+static int64_t memcg_read(const struct dbox *b, const char *file, const char *key)
 {
-	char path[PATH_MAX + 64], text[32];
-	snprintf(path, sizeof path, "%s/memory.max_usage_in_bytes", b->memcg);
+	char path[PATH_MAX + 64], text[1024];
+	snprintf(path, sizeof path, "%s/%s", b->memcg, file);
 	int fd = b->memcg[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
 	if (fd >= 0)
@@ -220,7 +221,23 @@ static int64_t memcg_peak_kb(const struct dbox *b)
 	if (n <= 0)
 		return -1;
 	text[n] = '\0';
-	return strtoll(text, NULL, 10) / 1024;
+	const char *p = text;
+	if (key) {
+		size_t kl = strlen(key);
+		while (p && !(strncmp(p, key, kl) == 0 && p[kl] == ' '))
+			p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+		if (p == NULL)
+			return -1;
+		p += kl + 1;
+	}
+	return strtoll(p, NULL, 10);
+}
+
+/* The step's peak memory in KiB, or -1. */
+static int64_t memcg_peak_kb(const struct dbox *b)
+{
+	int64_t v = memcg_read(b, "memory.max_usage_in_bytes", NULL);
+	return v < 0 ? -1 : v / 1024;
 }
 
 int dbox_open(struct dbox *b, const struct lang_table *t, const struct lang *l,
@@ -353,37 +370,69 @@ static int result_from(const struct agent_msg *m, struct box_result *r, int64_t 
 	return 0;
 }
 
+/* The step's result when its agent died with an OOM kill in the container:
+ * a program killed at the limit holds its memory while it exits, and a
+ * charge in that window leaves the agent the only one to kill (seen on
+ * 6.18, a run in a few hundred). dockerd saw the OOM kill; the figures the
+ * agent had are lost. */
+static void lost_to_oom(struct dbox *b, struct box_result *r, int64_t start)
+{
+	log_warn("docker: %s slot %d: the agent was killed with the program at the memory limit",
+		 b->lang->name, b->slot.k);
+	r->exit_code = -1;
+	r->signal = SIGKILL;
+	r->limit = "memory";
+	r->wall_ms = now_mono_ms() - start;
+	r->out = xstrdup("");
+	r->err = xstrdup("");
+}
+
+/* Reads the agent's reply to a run into r. Returns 0, or -1 with err. */
+static int run_reply(struct dbox *b, const struct agent_msg *m, struct box_result *r,
+		     int64_t *oom, int64_t *pids, char *err, size_t errlen)
+{
+	if (m->op == AGENT_FAIL) {
+		char *msg = agent_str(m, AT_MSG);
+		snprintf(err, errlen, "%s", msg ? msg : "codex-agent: the step did not run");
+		free(msg);
+		return -1;
+	}
+	if (m->op != AGENT_RESULT || result_from(m, r, oom, pids) != 0) {
+		snprintf(err, errlen, "codex-agent: malformed result");
+		b->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
 static int d_run(void *box, const struct box_step *s, struct box_result *r, char *err, size_t errlen)
 {
 	struct dbox *b = box;
 	struct sbuf req = {0};
 	struct agent_msg *m = xcalloc(1, sizeof *m);
-	int64_t oom = 0, pids = 0, peak;
+	int64_t oom = 0, pids = 0, peak, start = now_mono_ms();
 	int rc;
 	memset(r, 0, sizeof *r);
 	memcg_limit(b, s->limits->memory_mb);
 	run_request(&req, s);
 	rc = request(b, &req, m, s->limits->wall_ms + RUN_GRACE_MS, err, errlen);
-	if (rc == 0 && m->op == AGENT_FAIL) {
-		char *msg = agent_str(m, AT_MSG);
-		snprintf(err, errlen, "%s", msg ? msg : "codex-agent: the step did not run");
-		free(msg);
-		rc = -1;
-	} else if (rc == 0 && (m->op != AGENT_RESULT || result_from(m, r, &oom, &pids) != 0)) {
-		snprintf(err, errlen, "codex-agent: malformed result");
-		b->broken = 1;
-		rc = -1;
-	}
-	if (rc == 0 && (peak = memcg_peak_kb(b)) >= 0)
-		r->memory_kb = peak;
 	if (rc == 0)
-		box_classify(r, s, oom, pids);
+		rc = run_reply(b, m, r, &oom, &pids, err, errlen);
+	else if (pool_oom_killed(&b->dk, &b->slot)) {
+		lost_to_oom(b, r, start);
+		rc = 0;
+	}
 	agent_msg_free(m);
 	free(m);
+	if (rc != 0)
+		return -1;
+	if ((peak = memcg_peak_kb(b)) >= 0)
+		r->memory_kb = peak;
+	box_classify(r, s, oom, pids);
 	/* A step killed for time may have left the container in any state. */
-	if (rc == 0 && r->limit && (strcmp(r->limit, "time") == 0 || strcmp(r->limit, "wall") == 0))
+	if (r->limit && (strcmp(r->limit, "time") == 0 || strcmp(r->limit, "wall") == 0))
 		b->replace = 1;
-	return rc;
+	return 0;
 }
 
 static int d_read_file(void *box, const char *path, size_t cap, char **data, size_t *len,

@@ -1558,6 +1558,19 @@ static int start_thread(void)
 	return 0;
 }
 
+/* Frees the instruments, the queue and the configuration; g.mu held. */
+static void release_locked(void)
+{
+	for (struct otel_metric *m = g.instruments, *next; m; m = next) {
+		next = m->next;
+		metric_free(m);
+	}
+	g.instruments = g.dropped = NULL;
+	free(g.queue);
+	g.queue = NULL;
+	otel_config_free(&g.conf);
+}
+
 int otel_init(const char *program)
 {
 	struct otel_config c;
@@ -1597,14 +1610,7 @@ int otel_init(const char *program)
 	if (start_thread() != 0) {
 		atomic_store(&measuring, 0);
 		pthread_mutex_lock(&g.mu);
-		for (struct otel_metric *m = g.instruments, *next; m; m = next) {
-			next = m->next;
-			metric_free(m);
-		}
-		g.instruments = g.dropped = NULL;
-		free(g.queue);
-		g.queue = NULL;
-		otel_config_free(&g.conf);
+		release_locked();
 		pthread_mutex_unlock(&g.mu);
 		curl_global_cleanup();
 		return 0;
@@ -1637,14 +1643,7 @@ void otel_shutdown(void)
 		g.qlen--;
 		g.stats.spans_dropped++;
 	}
-	for (struct otel_metric *m = g.instruments, *next; m; m = next) {
-		next = m->next;
-		metric_free(m);
-	}
-	g.instruments = g.dropped = NULL;
-	free(g.queue);
-	g.queue = NULL;
-	otel_config_free(&g.conf);
+	release_locked();
 	g.running = 0;
 	g.stop = 0;
 	pthread_cond_destroy(&g.wake);

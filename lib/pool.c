@@ -279,24 +279,48 @@ int pool_start(struct dk *d, struct pool_slot *s, char *err, size_t errlen)
 	return 0;
 }
 
-int pool_running(struct dk *d, const struct pool_slot *s, long *pid, char *err, size_t errlen)
+/* The container's State object (the caller deletes it), or NULL. */
+static cJSON *container_state(struct dk *d, const struct pool_slot *s, int *status,
+			      char *err, size_t errlen)
 {
 	char path[256], *body = NULL;
+	snprintf(path, sizeof path, "/containers/%s/json", s->id);
+	*status = dk_call(d, "GET", path, NULL, &body, err, errlen);
+	cJSON *o = *status == 200 ? cJSON_Parse(body) : NULL;
+	free(body);
+	cJSON *state = cJSON_DetachItemFromObjectCaseSensitive(o, "State");
+	cJSON_Delete(o);
+	return state;
+}
+
+int pool_oom_killed(struct dk *d, const struct pool_slot *s)
+{
+	char err[256];
+	int64_t deadline = now_mono_ms() + 2000;
+	for (;;) {
+		int st;
+		cJSON *state = container_state(d, s, &st, err, sizeof err);
+		int running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"));
+		int oom = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "OOMKilled"));
+		cJSON_Delete(state);
+		if (st != 200 || !running || now_mono_ms() >= deadline)
+			return oom;
+		usleep(20000);
+	}
+}
+
+int pool_running(struct dk *d, const struct pool_slot *s, long *pid, char *err, size_t errlen)
+{
+	int st;
 	if (s->id[0] == '\0')
 		return 0;
-	snprintf(path, sizeof path, "/containers/%s/json", s->id);
-	int st = dk_call(d, "GET", path, NULL, &body, err, errlen);
-	if (st < 0) {
-		free(body);
+	cJSON *state = container_state(d, s, &st, err, errlen);
+	if (st < 0)
 		return -1;
-	}
-	cJSON *o = st == 200 ? cJSON_Parse(body) : NULL;
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(o, "State");
 	int running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running")) &&
 		      !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Restarting"));
 	if (pid)
 		*pid = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(state, "Pid"));
-	cJSON_Delete(o);
-	free(body);
+	cJSON_Delete(state);
 	return running;
 }

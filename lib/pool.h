@@ -60,6 +60,11 @@ int pool_remove(struct dk *d, const char *ref, char *err, size_t errlen);
  * when dockerd did not answer. */
 int pool_running(struct dk *d, const struct pool_slot *s, long *pid, char *err, size_t errlen);
 
+/* After the container's agent went away: waits up to 2 s for dockerd to
+ * see the container stop, then returns 1 when the kernel's OOM killer ended
+ * a process in it (State.OOMKilled), else 0. */
+int pool_oom_killed(struct dk *d, const struct pool_slot *s);
+
 /* The container's create request for language l (a JSON text the caller
  * frees). */
 char *pool_spec(const struct lang_table *t, const struct lang *l, int k);

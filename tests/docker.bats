@@ -276,15 +276,8 @@ now_ms() {
 	assert_output --partial 'No such container'
 }
 
-# BUG: a container that is stopped (killed from outside, or after a dockerd
-# restart) costs the next job 30 s. ready() (lib/dbox.c) counts on
-# dk_attach() (lib/docker.c) returning -2 for a container "gone or not
-# running", but dockerd accepts an attach to a stopped container (101; the
-# stream waits for a start, as `docker start -ai` needs), so ready() pings an
-# agent that is not there and replaces the container only after REPLY_MS
-# (30 s, "codex-agent: no reply in time"). Checking the container's state
-# (pool_running) before attaching to a container it did not just create
-# would replace it at once.
+# dockerd takes an attach to a stopped container and waits for its start:
+# the backend asks for the container's state first.
 @test "a killed container costs the next job no wait: done within 10 s" {
 	run -0 --separate-stderr pool_ctl --slots 2 up
 	kill_container "$POOL-python-0"
@@ -293,6 +286,36 @@ now_ms() {
 	took=$(($(now_ms) - start))
 	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
 	[ "$took" -lt 10000 ] || fail "the job took $took ms; stderr: $stderr"
+}
+
+@test "the agent killed after an OOM kill in its container: the step is a memory limit, not an error" {
+	run -0 --separate-stderr pool_ctl --slots 1 up
+	custom_job oom python "$DOCKER_FIXTURES/oom-child.py" > "$BATS_TEST_TMPDIR/oom.json"
+	local id pid memcg
+	id=$(slot_field python 0 .id)
+	pid=$(inspect "$POOL-python-0" | jq -r .State.Pid)
+	memcg=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup")
+	[ -r "$memcg/memory.oom_control" ] || fail "no v1 memory cgroup for $id"
+	timeout 60 "$SBX" --backend docker --slots 1 < "$BATS_TEST_TMPDIR/oom.json" \
+		> "$BATS_TEST_TMPDIR/out.jsonl" 2> "$BATS_TEST_TMPDIR/err" &
+	local job=$! deadline=$((SECONDS + 30))
+	# What the race leaves (the agent killed while a killed program's
+	# memory is still charged), made on purpose: the agent dies after an
+	# OOM kill in its container.
+	until awk '$1 == "oom_kill" && $2 > 0 { found = 1 } END { exit !found }' "$memcg/memory.oom_control"; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "no OOM kill in $memcg"
+		sleep 0.1
+	done
+	kill -KILL "$pid"
+	wait "$job"
+	SBX_OUT=$BATS_TEST_TMPDIR/out.jsonl
+	assert_job oom '.error == null and (.exec.runs[0] | .limit == "memory" and .signal == "SIGKILL" and .exitCode == null)'
+	run -0 cat "$BATS_TEST_TMPDIR/err"
+	assert_output --partial "the agent was killed with the program at the memory limit"
+	# The container went with its agent: the next job gets a new one.
+	sbx_run --backend docker --slots 1 -- "$BATS_TEST_TMPDIR/hello.json"
+	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
+	[ "$(slot_field python 0 .id)" != "$id" ]
 }
 
 @test "watch --once replaces a killed container: ready again, with a new id" {

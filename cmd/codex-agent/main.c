@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "pipeio.h"
 #include "util.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
@@ -204,12 +205,14 @@ static void __attribute__((noreturn)) child(struct step *s, int p_in, int p_out,
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* The program, not the agent, is what the OOM killer should pick. */
+	/* The program, not the agent, is the OOM killer's first pick. Our own
+	 * /proc files are root's while we are not dumpable (the agent's
+	 * setting, inherited); exec makes the program dumpable anyway. */
+	prctl(PR_SET_DUMPABLE, 1);
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)write_all(fd, "1000", 4);
-		close(fd);
-	}
+	if (fd < 0 || write_all(fd, "1000", 4) != 0)
+		goto fail;
+	close(fd);
 	rlim_t cpu = (rlim_t)(s->time_ms / 1000 + 1);
 	struct rlimit rl = {cpu, cpu + 1};
 	setrlimit(RLIMIT_CPU, &rl);
@@ -264,41 +267,6 @@ static void reap(struct step *s, int block)
 	}
 }
 
-static void drain(struct step *s, int *fd, struct sbuf *b, int *trunc)
-{
-	char chunk[READ_CHUNK];
-	ssize_t n = read(*fd, chunk, sizeof chunk);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return;
-	}
-	size_t room = (size_t)s->output_bytes - b->len;
-	size_t take = (size_t)n < room ? (size_t)n : room;
-	if (take)
-		sbuf_put(b, chunk, take);
-	if ((size_t)n > take) {
-		*trunc = 1;
-		kill_all(s, "output");
-	}
-}
-
-static void feed(struct step *s)
-{
-	size_t left = s->in->len - s->in_off;
-	ssize_t n = left ? write(s->fd_in, s->in->data + s->in_off, left) : 0;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		s->in_off += (size_t)n;
-	if (n < 0 || s->in_off == s->in->len) {
-		close(s->fd_in);
-		s->fd_in = -1;
-	}
-}
-
 static void check_clock(struct step *s)
 {
 	int64_t cpu = cgroup_cpu_us();
@@ -321,12 +289,13 @@ static void supervise(struct step *s)
 			break;
 		if (poll(pf, 4, tick) < 0 && errno != EINTR)
 			break;
-		if (s->fd_out >= 0 && pf[0].revents)
-			drain(s, &s->fd_out, &s->out, &s->out_trunc);
-		if (s->fd_err >= 0 && pf[1].revents)
-			drain(s, &s->fd_err, &s->err, &s->err_trunc);
+		size_t cap = (size_t)s->output_bytes;
+		if (s->fd_out >= 0 && pf[0].revents && pipeio_drain(&s->fd_out, &s->out, cap, &s->out_trunc))
+			kill_all(s, "output");
+		if (s->fd_err >= 0 && pf[1].revents && pipeio_drain(&s->fd_err, &s->err, cap, &s->err_trunc))
+			kill_all(s, "output");
 		if (s->fd_in >= 0 && pf[2].revents)
-			feed(s);
+			pipeio_feed(&s->fd_in, s->in->data, s->in->len, &s->in_off);
 		reap(s, 0);
 		if (!s->exited)
 			check_clock(s);
