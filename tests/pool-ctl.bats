@@ -144,3 +144,15 @@ setup() {
 	run -0 "$POOL_CTL" --version
 	assert_output --regexp '^pool-ctl [0-9]+\.[0-9]+\.[0-9]+$'
 }
+
+@test "the service tree runs pool-ctl up then watch when SANDBOX_BACKEND=docker, and not otherwise" {
+	local scripts=$BATS_TEST_DIRNAME/../scripts
+	run -0 --separate-stderr "$scripts/service-tree" "$BATS_TEST_TMPDIR/docker" SANDBOX_BACKEND=docker
+	[[ "$stderr" == *"codex-pool"* ]]
+	run -0 cat "$BATS_TEST_TMPDIR/docker/sv/codex-pool/run"
+	assert_output --regexp "pool-ctl up && exec [^ ]*/bin/pool-ctl watch"
+	[ -x "$BATS_TEST_TMPDIR/docker/sv/codex-pool/log/run" ]
+	run -0 --separate-stderr "$scripts/service-tree" "$BATS_TEST_TMPDIR/ns"
+	[[ "$stderr" != *"codex-pool"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ns/sv/codex-pool" ]
+}
