@@ -101,4 +101,9 @@ struct box_ops {
 
 extern const struct box_ops box_ns_ops;
 
+/* The backend's name: arg (a --backend value) when given, else
+ * SANDBOX_BACKEND, else "ns". Returns NULL when that is neither "ns" nor
+ * "docker". */
+const char *box_backend(const char *arg);
+
 #endif

@@ -11,7 +11,7 @@
 
 #include "util.h"
 
-static int write_file(const char *dir, const char *file, const char *val)
+int cg_write_value(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -39,25 +39,31 @@ static ssize_t read_file(const char *dir, const char *file, char *buf, size_t le
 	return n;
 }
 
-static int64_t read_i64(const char *dir, const char *file)
-{
-	char buf[64];
-	if (read_file(dir, file, buf, sizeof buf) <= 0)
-		return 0;
-	return strtoll(buf, NULL, 10);
-}
-
-/* Value of "key N" in a flat-keyed file such as memory.events. */
-static int64_t read_key(const char *dir, const char *file, const char *key)
+int64_t cg_read_value(const char *dir, const char *file, const char *key)
 {
 	char buf[4096];
-	size_t klen = strlen(key);
 	if (read_file(dir, file, buf, sizeof buf) <= 0)
-		return 0;
+		return -1;
+	if (key == NULL)
+		return strtoll(buf, NULL, 10);
+	size_t klen = strlen(key);
 	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
 			return strtoll(line + klen + 1, NULL, 10);
-	return 0;
+	return -1;
+}
+
+/* The figures of a step: 0 for what the kernel does not have. */
+static int64_t read_i64(const char *dir, const char *file)
+{
+	int64_t v = cg_read_value(dir, file, NULL);
+	return v > 0 ? v : 0;
+}
+
+static int64_t read_key(const char *dir, const char *file, const char *key)
+{
+	int64_t v = cg_read_value(dir, file, key);
+	return v > 0 ? v : 0;
 }
 
 /* Our own group path in the v1 hierarchy holding `controller`, or in the
@@ -156,7 +162,7 @@ static int v1_base(const char *controller, const char *override, char *out,
 
 static int v2_enable(const char *dir)
 {
-	return write_file(dir, "cgroup.subtree_control", "+memory +pids");
+	return cg_write_value(dir, "cgroup.subtree_control", "+memory +pids");
 }
 
 static int v2_setup(struct cg_sys *cs, const char *override, char *err, size_t errlen)
@@ -176,7 +182,7 @@ static int v2_setup(struct cg_sys *cs, const char *override, char *err, size_t e
 		char leaf[PATH_MAX + 16], pid[32];
 		snprintf(leaf, sizeof leaf, "%s/supervisor", parent);
 		snprintf(pid, sizeof pid, "%d", (int)getpid());
-		if (mkdir_p(leaf) != 0 || write_file(leaf, "cgroup.procs", pid) != 0 ||
+		if (mkdir_p(leaf) != 0 || cg_write_value(leaf, "cgroup.procs", pid) != 0 ||
 		    v2_enable(parent) != 0) {
 			snprintf(err, errlen, "cgroup v2: cannot enable memory and pids in %s: %s",
 				 parent, strerror(errno));
@@ -222,7 +228,7 @@ static int make_dir(const char *path, char *err, size_t errlen)
 static int set_limit(const char *dir, const char *file, const char *val,
 		     char *err, size_t errlen)
 {
-	if (write_file(dir, file, val) == 0)
+	if (cg_write_value(dir, file, val) == 0)
 		return 0;
 	snprintf(err, errlen, "cannot write %s to %s/%s: %s", val, dir, file, strerror(errno));
 	return -1;
@@ -255,7 +261,7 @@ static int create_v2(struct cg *g, const char *mem, const char *pids,
 	    set_limit(g->v2, "pids.max", pids, err, errlen))
 		return -1;
 	/* memory.swap.max is absent when the kernel has no swap support. */
-	if (write_file(g->v2, "memory.swap.max", "0") != 0 && errno != ENOENT) {
+	if (cg_write_value(g->v2, "memory.swap.max", "0") != 0 && errno != ENOENT) {
 		snprintf(err, errlen, "cannot write memory.swap.max in %s: %s", g->v2, strerror(errno));
 		return -1;
 	}
@@ -353,7 +359,7 @@ int cg_destroy(const struct cg *g)
 {
 	if (g->sys->version == CG_V2) {
 		/* cgroup.kill (Linux 5.14) ends every process at once, forks included. */
-		if (write_file(g->v2, "cgroup.kill", "1") != 0)
+		if (cg_write_value(g->v2, "cgroup.kill", "1") != 0)
 			kill_procs(g->v2);
 		return remove_dir(g->v2);
 	}

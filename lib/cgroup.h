@@ -59,4 +59,12 @@ void cg_read_stats(const struct cg *g, struct cg_stats *st);
  * while the kernel still holds it busy). Returns 0, or -1. */
 int cg_destroy(const struct cg *g);
 
+/* A number in the cgroup file dir/file: its first, or the one after "key "
+ * on a line (flat-keyed files such as memory.events, NULL key for a plain
+ * number). Returns -1 when the file or the key is missing. */
+int64_t cg_read_value(const char *dir, const char *file, const char *key);
+
+/* Writes val to dir/file. Returns 0, or -1 with errno. */
+int cg_write_value(const char *dir, const char *file, const char *val);
+
 #endif

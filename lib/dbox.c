@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cgroup.h"
 #include "log.h"
 #include "slot.h"
 #include "util.h"
@@ -182,14 +183,9 @@ static void find_memcg(struct dbox *b)
 
 static int memcg_write(const struct dbox *b, const char *file, int64_t v)
 {
-	char path[PATH_MAX + 64], text[32];
-	snprintf(path, sizeof path, "%s/%s", b->memcg, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int n = snprintf(text, sizeof text, "%lld", (long long)v);
-	int rc = fd >= 0 && write(fd, text, (size_t)n) == n ? 0 : -1;
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	char text[32];
+	snprintf(text, sizeof text, "%lld", (long long)v);
+	return cg_write_value(b->memcg, file, text);
 }
 
 /* Sets the step's memory limit (no swap) and starts a new peak. */
@@ -208,35 +204,10 @@ static void memcg_limit(struct dbox *b, int64_t mb)
 	memcg_write(b, "memory.max_usage_in_bytes", 0);
 }
 
-/* A number in the container's memory cgroup file: the file's first, or
- * the one after "key " on a line. Returns -1 when there is none. */
-static int64_t memcg_read(const struct dbox *b, const char *file, const char *key)
-{
-	char path[PATH_MAX + 64], text[1024];
-	snprintf(path, sizeof path, "%s/%s", b->memcg, file);
-	int fd = b->memcg[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
-	const char *p = text;
-	if (key) {
-		size_t kl = strlen(key);
-		while (p && !(strncmp(p, key, kl) == 0 && p[kl] == ' '))
-			p = (p = strchr(p, '\n')) ? p + 1 : NULL;
-		if (p == NULL)
-			return -1;
-		p += kl + 1;
-	}
-	return strtoll(p, NULL, 10);
-}
-
 /* The step's peak memory in KiB, or -1. */
 static int64_t memcg_peak_kb(const struct dbox *b)
 {
-	int64_t v = memcg_read(b, "memory.max_usage_in_bytes", NULL);
+	int64_t v = b->memcg[0] ? cg_read_value(b->memcg, "memory.max_usage_in_bytes", NULL) : -1;
 	return v < 0 ? -1 : v / 1024;
 }
 

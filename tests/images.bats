@@ -73,6 +73,15 @@ in_runner() {
 	assert_output "$(/usr/local/go/bin/go version)"
 }
 
+@test "node is the host's when the host's is one self-contained binary, else Debian's" {
+	run -0 in_runner -- /usr/bin/node --version
+	if ldd /usr/bin/node | grep -q libnode; then
+		assert_output --regexp '^v18\.'
+	else
+		assert_output "$(/usr/bin/node --version)"
+	fi
+}
+
 @test "the warm Go cache is read-only for uid 1000 and builds a program from it" {
 	# Even with a writable root, uid 1000 cannot write the cache.
 	run -0 timeout 60 "$DOCKER" run --rm --network none --entrypoint /bin/sh "$IMAGE" -c \

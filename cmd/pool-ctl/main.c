@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "box.h"
 #include "cgroup.h"
 #include "docker.h"
 #include "jsonx.h"
@@ -96,12 +97,11 @@ static void parse_args(struct options *o, int argc, char **argv)
 	if (strcmp(o->command, "up") != 0 && strcmp(o->command, "status") != 0 &&
 	    strcmp(o->command, "watch") != 0 && strcmp(o->command, "down") != 0)
 		usage_exit(EXIT_PERMANENT);
-	if (o->backend == NULL || *o->backend == '\0')
-		o->backend = getenv("SANDBOX_BACKEND");
-	if (o->backend == NULL || *o->backend == '\0')
-		o->backend = "ns";
-	if (strcmp(o->backend, "ns") != 0 && strcmp(o->backend, "docker") != 0)
-		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)", o->backend);
+	const char *name = box_backend(o->backend);
+	if (name == NULL)
+		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)",
+		    o->backend && *o->backend ? o->backend : getenv("SANDBOX_BACKEND"));
+	o->backend = name;
 }
 
 static long slots_of(const struct pool *p)

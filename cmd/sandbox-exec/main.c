@@ -118,12 +118,11 @@ static void parse_args(struct options *o, int argc, char **argv)
 	}
 	if (optind != argc)
 		usage_exit(EXIT_PERMANENT);
-	if (o->backend == NULL)
-		o->backend = getenv("SANDBOX_BACKEND");
-	if (o->backend == NULL || *o->backend == '\0')
-		o->backend = "ns";
-	if (strcmp(o->backend, "ns") != 0 && strcmp(o->backend, "docker") != 0)
-		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)", o->backend);
+	const char *name = box_backend(o->backend);
+	if (name == NULL)
+		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)",
+		    o->backend && *o->backend ? o->backend : getenv("SANDBOX_BACKEND"));
+	o->backend = name;
 }
 
 static int docker_backend(const struct state *s)
