@@ -41,7 +41,7 @@
 #include "pipeio.h"
 #include "util.h"
 
-enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536, PIPE_ROOM = 1 << 20 };
 
 static const char *const work_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
 
@@ -186,13 +186,6 @@ static void __attribute__((noreturn)) child(struct step *s, int p_in, int p_out,
 	if (fd < 0 || write_all(fd, "1000", 4) != 0)
 		goto fail;
 	close(fd);
-	/* The agent shares the container's CPU quota with the program: a
-	 * program that floods its pipes with every thread must not starve the
-	 * reader that stops it at the output cap (its memory grew to the
-	 * limit first, one run in a few). Nice 10 gives the agent nine
-	 * tenths of the CPU whenever both want it. */
-	if (setpriority(PRIO_PROCESS, 0, 10) != 0)
-		goto fail;
 	rlim_t cpu = (rlim_t)(s->time_ms / 1000 + 1);
 	struct rlimit rl = {cpu, cpu + 1};
 	setrlimit(RLIMIT_CPU, &rl);
@@ -327,6 +320,12 @@ static int start(struct step *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "pipe: %s", strerror(errno));
 		return -1;
 	}
+	/* Room for more than the output cap in each pipe: Node.js writes to a
+	 * full pipe by queueing in its heap, and a program that has filled a
+	 * 64 KiB pipe with exactly the cap, then queues, would reach the memory
+	 * limit before the reader ever saw a byte past the cap. */
+	fcntl(out[0], F_SETPIPE_SZ, PIPE_ROOM);
+	fcntl(err[0], F_SETPIPE_SZ, PIPE_ROOM);
 	s->start = now_mono_ms();
 	s->cpu0 = cgroup_cpu_us();
 	s->pid = fork();
