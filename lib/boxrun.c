@@ -274,6 +274,8 @@ static int open_pipes(struct step_fds *p)
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (pipe2(all[i], O_CLOEXEC) != 0)
 			return -1;
+	pipeio_widen(p->out[0]);
+	pipeio_widen(p->err[0]);
 	return 0;
 }
 

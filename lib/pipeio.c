@@ -1,14 +1,20 @@
 #include "pipeio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
-enum { READ_CHUNK = 65536 };
+enum { READ_CHUNK = 65536, PIPE_ROOM = 1 << 20 };
 
 static void close_fd(int *fd)
 {
 	close(*fd);
 	*fd = -1;
+}
+
+void pipeio_widen(int fd)
+{
+	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_ROOM);
 }
 
 int pipeio_drain(int *fd, struct sbuf *b, size_t cap, int *trunc)

@@ -14,6 +14,14 @@
  * stops the program), else 0. */
 int pipeio_drain(int *fd, struct sbuf *b, size_t cap, int *trunc);
 
+/* Gives the pipe whose read end is fd 1 MiB of room (best effort: the
+ * size stays as it was when the kernel refuses). Node.js queues in its heap
+ * what a full pipe refuses and writes no more until its event loop runs, so
+ * a program that filled a 64 KiB pipe with exactly the output cap and then
+ * queued would reach the memory limit before the reader saw a byte past the
+ * cap. With room past the cap, the cap is seen exceeded first. */
+void pipeio_widen(int fd);
+
 /* Writes what is left of data (len bytes, *off of them written so far) to
  * *fd; closes it and sets it to -1 once all is written or the reader is
  * gone. */

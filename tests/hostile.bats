@@ -89,6 +89,19 @@ teardown() {
 	assert_runs output-flood '.wallMs < 3000'
 }
 
+@test "output-flood, javascript, twelve times: always the output limit, never the memory limit" {
+	# Node.js queues in its heap what a full pipe refuses; with 64 KiB pipes
+	# this ended at the memory limit in about one run of seven.
+	local i
+	for i in $(seq 1 12); do
+		jq -c --arg id "flood-$i" '.tempId = $id' "$HOSTILE/javascript/output-flood.json"
+	done > "$BATS_TEST_TMPDIR/floods.jsonl"
+	sbx_run -j 2 -- "$BATS_TEST_TMPDIR/floods.jsonl"
+	for i in $(seq 1 12); do
+		assert_job "flood-$i" '.error == null and (.exec.runs[0] | .limit == "output" and .stdoutTruncated)'
+	done
+}
+
 @test "disk-fill: writes stop at the file size limit or the work dir size; the host disk is unaffected" {
 	local before after
 	before=$(df -k --output=used / | tail -n 1)

@@ -41,7 +41,7 @@
 #include "pipeio.h"
 #include "util.h"
 
-enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536, PIPE_ROOM = 1 << 20 };
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
 
 static const char *const work_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
 
@@ -320,12 +320,8 @@ static int start(struct step *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	/* Room for more than the output cap in each pipe: Node.js writes to a
-	 * full pipe by queueing in its heap, and a program that has filled a
-	 * 64 KiB pipe with exactly the cap, then queues, would reach the memory
-	 * limit before the reader ever saw a byte past the cap. */
-	fcntl(out[0], F_SETPIPE_SZ, PIPE_ROOM);
-	fcntl(err[0], F_SETPIPE_SZ, PIPE_ROOM);
+	pipeio_widen(out[0]);
+	pipeio_widen(err[0]);
 	s->start = now_mono_ms();
 	s->cpu0 = cgroup_cpu_us();
 	s->pid = fork();
