@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "oteljson.h"
 #include "util.h"
 
 #ifndef CODEX_VERSION
@@ -271,6 +272,12 @@ static int env_true(const char *name, int *bad)
 	return 0;
 }
 
+static const char *const protocol_names[OTEL_PROTO_COUNT] = {
+	[OTEL_PROTO_GRPC] = "grpc",
+	[OTEL_PROTO_HTTP_PROTOBUF] = "http/protobuf",
+	[OTEL_PROTO_HTTP_JSON] = "http/json",
+};
+
 static enum otel_protocol env_protocol(const char *name, enum otel_protocol def, int *bad)
 {
 	const char *v = env(name);
@@ -278,10 +285,11 @@ static enum otel_protocol env_protocol(const char *name, enum otel_protocol def,
 		return def;
 	if (strcmp(v, "grpc") == 0)
 		return OTEL_PROTO_GRPC;
-	if (strcmp(v, "http/protobuf") == 0)
-		return OTEL_PROTO_HTTP_PROTOBUF;
-	log_warn("otel: %s=%s is not supported (grpc, http/protobuf); using %s", name, v,
-		 def == OTEL_PROTO_GRPC ? "grpc" : "http/protobuf");
+	for (int p = 0; p < OTEL_PROTO_COUNT; p++)
+		if (strcmp(v, protocol_names[p]) == 0)
+			return p;
+	log_warn("otel: %s=%s is not supported (grpc, http/protobuf, http/json); using %s", name,
+		 v, protocol_names[def]);
 	++*bad;
 	return def;
 }
@@ -309,8 +317,8 @@ static int env_exporter(const char *name, int *bad)
 	return on;
 }
 
-/* The URL of one signal: the signal's own endpoint (used as it is for
- * http/protobuf), else the general one plus the signal's path. NULL when
+/* The URL of one signal: the signal's own endpoint (used as it is over
+ * HTTP), else the general one plus the signal's path. NULL when
  * neither is set or the endpoint cannot be used. The caller frees. */
 static char *signal_url(const char *own_name, const char *grpc_path, const char *http_path,
 			enum otel_protocol protocol, int *bad)
@@ -336,7 +344,7 @@ static char *signal_url(const char *own_name, const char *grpc_path, const char 
 		return NULL;
 	}
 	n = strlen(base);
-	if (protocol == OTEL_PROTO_HTTP_PROTOBUF && own)
+	if (protocol != OTEL_PROTO_GRPC && own)
 		return xasprintf("%s%s", scheme, base);
 	while (n > 0 && base[n - 1] == '/')
 		n--;
@@ -1064,7 +1072,7 @@ enum outcome {
 
 struct exporter {
 	CURL *curl;
-	struct curl_slist *headers[2];	/* by enum otel_protocol */
+	struct curl_slist *headers[OTEL_PROTO_COUNT];
 	struct otelpb body;
 	char errbuf[CURL_ERROR_SIZE];
 	long grpc_status;		/* -1 until the header or trailer came */
@@ -1146,6 +1154,7 @@ static int exporter_open(struct exporter *x)
 	x->pbs = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->pbs);
 	x->headers[OTEL_PROTO_GRPC] = header_list("application/grpc", 1);
 	x->headers[OTEL_PROTO_HTTP_PROTOBUF] = header_list("application/x-protobuf", 0);
+	x->headers[OTEL_PROTO_HTTP_JSON] = header_list("application/json", 0);
 	x->curl = curl_easy_init();
 	if (x->curl == NULL)
 		return -1;
@@ -1169,8 +1178,8 @@ static void exporter_close(struct exporter *x)
 {
 	if (x->curl)
 		curl_easy_cleanup(x->curl);
-	curl_slist_free_all(x->headers[0]);
-	curl_slist_free_all(x->headers[1]);
+	for (int p = 0; p < OTEL_PROTO_COUNT; p++)
+		curl_slist_free_all(x->headers[p]);
 	otelpb_free(&x->body);
 	free(x->batch);
 	free(x->pbs);
@@ -1344,7 +1353,10 @@ static void export_batch(struct exporter *x)
 	}
 	pthread_mutex_unlock(&g.mu);
 	body_begin(x, &g.conf.traces);
-	otelpb_trace_request(&x->body, &g.res, x->pbs, n);
+	if (g.conf.traces.protocol == OTEL_PROTO_HTTP_JSON)
+		oteljson_trace_request(&x->body, &g.res, x->pbs, n);
+	else
+		otelpb_trace_request(&x->body, &g.res, x->pbs, n);
 	body_end(x, &g.conf.traces);
 	ok = deliver(x, TRACES, n) == 0;
 	for (size_t i = 0; i < n; i++)
@@ -1449,7 +1461,10 @@ static void export_metrics(struct exporter *x)
 	}
 	pthread_mutex_unlock(&g.mu);
 	body_begin(x, &g.conf.metrics);
-	otelpb_metrics_request(&x->body, &g.res, sn.metrics, sn.n);
+	if (g.conf.metrics.protocol == OTEL_PROTO_HTTP_JSON)
+		oteljson_metrics_request(&x->body, &g.res, sn.metrics, sn.n);
+	else
+		otelpb_metrics_request(&x->body, &g.res, sn.metrics, sn.n);
 	body_end(x, &g.conf.metrics);
 	snapshot_free(&sn);
 	ok = deliver(x, METRICS, 0) == 0;

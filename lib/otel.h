@@ -177,6 +177,8 @@ void otel_stats(struct otel_stats *out);
 enum otel_protocol {
 	OTEL_PROTO_GRPC,
 	OTEL_PROTO_HTTP_PROTOBUF,
+	OTEL_PROTO_HTTP_JSON,
+	OTEL_PROTO_COUNT,
 };
 
 struct otel_signal {

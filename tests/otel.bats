@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# lib/otel.c against a real OTLP receiver (tests/otlp/receiver.py, gRPC and
-# http/protobuf on ports of its choosing): build/tests/otel-emit
+# lib/otel.c against a real OTLP receiver (tests/otlp/receiver.py, gRPC,
+# http/protobuf and http/json on ports of its choosing): build/tests/otel-emit
 # (tests/otlp/otel-emit.c) sends two spans, a few metrics and -n more
 # spans; each test checks what the receiver decoded, what the emitter
 # reports (exported, dropped), and its exit status. docs/telemetry.md.
@@ -115,6 +115,18 @@ assert_exported() {
 	run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
 	assert_exported http
 	[ -z "$stderr" ]
+}
+
+@test "http/json: the spans and metrics arrive whole, read by protobuf's strict JSON parser" {
+	start_receiver
+	export OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$HTTP
+	run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
+	assert_exported json
+	[ -z "$stderr" ]
+	run received '[.[] | select(.type == "error")] | length'
+	assert_output 0
+	run received '[.[] | select(.type == "request") | .headers["content-type"]] | unique'
+	assert_output '["application/json"]'
 }
 
 @test "per-signal endpoints and protocols: traces over gRPC, metrics over http/protobuf" {

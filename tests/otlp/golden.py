@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Prints the golden hex of tests/unit/test_otel.c: the messages that test
-builds with lib/otelpb.c, serialized by Python's protobuf from the
-opentelemetry-proto definitions (tests/otlp/proto/).
+"""Prints the golden strings of tests/unit/test_otel.c: the messages that
+test builds with lib/otelpb.c and lib/oteljson.c, serialized by Python's
+protobuf from the opentelemetry-proto definitions (tests/otlp/proto/), as
+protobuf (hex) and in OTLP's JSON form (protobuf's JSON mapping with enums
+as numbers and the ids in hex).
 
     /usr/bin/python3 tests/otlp/golden.py
 
 Debian's python3 with python3-protobuf and protoc (protobuf-compiler), like
 tests/otlp/receiver.py. Change the two together.
 """
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +32,7 @@ def load_classes():
 
 
 load_classes()
+from google.protobuf import json_format  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 
@@ -134,6 +139,32 @@ def c_string(name, data):
         print('\t"%s"%s' % (h[i:i + 72], ";" if i + 72 >= len(h) else ""))
 
 
+def hex_ids(v):
+    """protobuf's JSON mapping has base64 bytes; OTLP's JSON has hex ids."""
+    if isinstance(v, list):
+        return [hex_ids(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    return {k: base64.b64decode(x).hex() if k in ("traceId", "spanId", "parentSpanId") else hex_ids(x)
+            for k, x in v.items()}
+
+
+def otlp_json(msg):
+    return json.dumps(hex_ids(json_format.MessageToDict(msg, use_integers_for_enums=True)),
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def c_json(name, text):
+    print("static const char %s[] =" % name)
+    for i in range(0, len(text), 64):
+        chunk = text[i:i + 64].replace("\\", "\\\\").replace('"', '\\"')
+        print('\t"%s"%s' % (chunk, ";" if i + 64 >= len(text) else ""))
+
+
 c_string("golden_traces", traces().SerializeToString())
 print()
 c_string("golden_metrics", metrics().SerializeToString())
+print()
+c_json("golden_traces_json", otlp_json(traces()))
+print()
+c_json("golden_metrics_json", otlp_json(metrics()))

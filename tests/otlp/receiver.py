@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""An OTLP receiver for the tests: gRPC (HTTP/2 cleartext) and http/protobuf.
+"""An OTLP receiver for the tests: gRPC (HTTP/2 cleartext), http/protobuf
+and http/json.
 
     receiver.py --out FILE --ready FILE [--grpc-port N] [--http-port N]
                 [--mode-file FILE]
@@ -8,7 +9,7 @@ Listens on 127.0.0.1 (port 0: any free port), writes "grpc=PORT http=PORT"
 to the ready file once both listen, and decodes every Export request into
 JSON lines appended to the out file:
 
-    {"type": "request", "signal": "traces"|"metrics", "transport": "grpc"|"http",
+    {"type": "request", "signal": "traces"|"metrics", "transport": "grpc"|"http"|"json",
      "answer": "ok"|..., "headers": {...}}
     {"type": "span", "transport": ..., "resource": {...}, "scope": ..., "trace_id": hex,
      "span_id": hex, "parent_span_id": hex or "", "trace_state": ..., "name": ...,
@@ -28,10 +29,16 @@ signal it applies to ("traces" or "metrics"; default both), e.g.
 UNAVAILABLE is gRPC status 14 / HTTP 503, invalid is INVALID_ARGUMENT (3) /
 HTTP 400. SIGTERM stops it at once.
 
+An http/json body is read strictly: its ids must be hex (the OTLP JSON
+mapping), then protobuf's json_format parses the rest and refuses unknown
+field names. A body that does not parse gets HTTP 400 and an
+{"type": "error", "transport": "json", "error": ...} record.
+
 Needs Debian's python3 with python3-grpcio, python3-protobuf and protoc:
 the message classes are compiled from tests/otlp/proto/ at start.
 """
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -59,6 +66,7 @@ def load_classes():
 
 PB2_DIR = load_classes()
 import grpc  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as msvc  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as tsvc  # noqa: E402
 
@@ -217,6 +225,31 @@ def start_grpc(sink, port):
     return server, bound
 
 
+ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+
+
+def hex_ids_to_base64(v):
+    """OTLP JSON spells ids in hex where protobuf's JSON mapping has base64."""
+    if isinstance(v, list):
+        return [hex_ids_to_base64(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    out = {}
+    for k, x in v.items():
+        if k in ID_FIELDS:
+            if not isinstance(x, str) or len(x) not in (16, 32):
+                raise ValueError("%s is not a hex id: %r" % (k, x))
+            x = base64.b64encode(bytes.fromhex(x)).decode()
+        out[k] = hex_ids_to_base64(x)
+    return out
+
+
+def parse_json(request, body):
+    msg = request()
+    json_format.ParseDict(hex_ids_to_base64(json.loads(body)), msg)
+    return msg
+
+
 def http_handler_class(sink):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -224,9 +257,9 @@ def http_handler_class(sink):
         def log_message(self, *args):
             pass
 
-        def reply(self, code, body=b""):
+        def reply(self, code, body=b"", content_type="application/x-protobuf"):
             self.send_response(code)
-            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -237,14 +270,25 @@ def http_handler_class(sink):
             if signal_name is None:
                 self.reply(404)
                 return
-            if self.headers.get("Content-Type") != "application/x-protobuf":
+            content_type = self.headers.get("Content-Type")
+            if content_type not in ("application/x-protobuf", "application/json"):
                 self.reply(415)
                 return
             request, response, _ = SIGNALS[signal_name]
             headers = {k.lower(): v for k, v in self.headers.items()}
-            answer = handle(sink, signal_name, "http", request.FromString(body), headers)
             codes = {"ok": 200, "unavailable": 503, "invalid": 400}
-            self.reply(codes[answer], response().SerializeToString() if answer == "ok" else b"")
+            if content_type == "application/x-protobuf":
+                answer = handle(sink, signal_name, "http", request.FromString(body), headers)
+                self.reply(codes[answer], response().SerializeToString() if answer == "ok" else b"")
+                return
+            try:
+                req = parse_json(request, body)
+            except (ValueError, json_format.ParseError) as e:
+                sink.write([{"type": "error", "transport": "json", "error": str(e)}])
+                self.reply(400, b"{}", "application/json")
+                return
+            answer = handle(sink, signal_name, "json", req, headers)
+            self.reply(codes[answer], b"{}", "application/json")
 
     return Handler
 

@@ -1,8 +1,9 @@
-/* Unit tests of lib/otelpb.c (bytes compared with Python's protobuf) and
- * lib/otel.c (trace context, configuration, retry policy, the no-op state,
- * fork). The exporter against a real receiver: tests/otel.bats. */
+/* Unit tests of lib/otelpb.c and lib/oteljson.c (compared with Python's
+ * protobuf) and lib/otel.c (trace context, configuration, retry policy,
+ * the no-op state, fork). The exporter against a real receiver: tests/otel.bats. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,12 +15,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "otel.h"
+#include "oteljson.h"
 #include "otelpb.h"
 #include "unit.h"
 #include "util.h"
 
-/* Made by tests/otlp/golden.py from the same messages as below. */
+/* Made by tests/otlp/golden.py from the same messages as below: the
+ * protobuf bytes, and the JSON form. */
 static const char golden_traces[] =
 	"0ae1020a310a1b0a0c736572766963652e6e616d65120b0a096f74656c2d746573740a12"
 	"0a0b70726f636573732e706964120318922112ab020a130a0a636f6465782d6578656312"
@@ -49,6 +54,53 @@ static const char golden_metrics[] =
 	"6c616e677561676512040a02676f59000000000000f83f61000000000000284010021244"
 	"0a05656d7074794a3b0a371100002a36fe9c97171915cd853dfe9c971729000000000000"
 	"00003210000000000000000000000000000000003a0800000000000024401002";
+
+static const char golden_traces_json[] =
+	"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.nam"
+	"e\",\"value\":{\"stringValue\":\"otel-test\"}},{\"key\":\"process.pid\",\"va"
+	"lue\":{\"intValue\":\"4242\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"code"
+	"x-exec\",\"version\":\"0.1.0\"},\"spans\":[{\"traceId\":\"0102030405060708"
+	"090a0b0c0d0e0f10\",\"spanId\":\"a1a2a3a4a5a6a7a8\",\"name\":\"root\",\"kin"
+	"d\":2,\"startTimeUnixNano\":\"1700000000000000000\",\"endTimeUnixNano\""
+	":\"1700000000123456789\",\"attributes\":[{\"key\":\"job.language\",\"valu"
+	"e\":{\"stringValue\":\"python\"}},{\"key\":\"job.tests\",\"value\":{\"intVal"
+	"ue\":\"3\"}},{\"key\":\"ratio\",\"value\":{\"doubleValue\":0.5}},{\"key\":\"ok"
+	"\",\"value\":{\"boolValue\":true}},{\"key\":\"neg\",\"value\":{\"intValue\":\""
+	"-2\"}}]},{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\""
+	"b1b2b3b4b5b6b7b8\",\"traceState\":\"vendor=abc\",\"parentSpanId\":\"a1a2"
+	"a3a4a5a6a7a8\",\"name\":\"child é\",\"kind\":5,\"startTimeUnixNano\":\"170"
+	"0000000000000000\",\"endTimeUnixNano\":\"1700000000123456789\",\"attri"
+	"butes\":[{\"key\":\"error.type\",\"value\":{\"stringValue\":\"timeout\"}}],"
+	"\"droppedAttributesCount\":3,\"status\":{\"message\":\"took too long\",\""
+	"code\":2}}]}]}]}";
+
+static const char golden_metrics_json[] =
+	"{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"service.n"
+	"ame\",\"value\":{\"stringValue\":\"otel-test\"}},{\"key\":\"process.pid\",\""
+	"value\":{\"intValue\":\"4242\"}}]},\"scopeMetrics\":[{\"scope\":{\"name\":\""
+	"codex-exec\",\"version\":\"0.1.0\"},\"metrics\":[{\"name\":\"jobs\",\"descri"
+	"ption\":\"Jobs done\",\"unit\":\"{job}\",\"sum\":{\"dataPoints\":[{\"startTi"
+	"meUnixNano\":\"1700000000000000000\",\"timeUnixNano\":\"17000000001234"
+	"56789\",\"asInt\":\"5\",\"attributes\":[{\"key\":\"lane\",\"value\":{\"stringV"
+	"alue\":\"submit\"}},{\"key\":\"verdict\",\"value\":{\"stringValue\":\"accept"
+	"ed\"}}]},{\"startTimeUnixNano\":\"1700000000000000000\",\"timeUnixNano"
+	"\":\"1700000000123456789\",\"asInt\":\"0\"}],\"aggregationTemporality\":2"
+	",\"isMonotonic\":true}},{\"name\":\"slots.busy\",\"sum\":{\"dataPoints\":["
+	"{\"startTimeUnixNano\":\"1700000000000000000\",\"timeUnixNano\":\"17000"
+	"00000123456789\",\"asInt\":\"-1\"}],\"aggregationTemporality\":2}},{\"na"
+	"me\":\"slots.free\",\"unit\":\"{slot}\",\"gauge\":{\"dataPoints\":[{\"timeUn"
+	"ixNano\":\"1700000000123456789\",\"asInt\":\"7\"}]}},{\"name\":\"load\",\"ga"
+	"uge\":{\"dataPoints\":[{\"timeUnixNano\":\"1700000000123456789\",\"asDou"
+	"ble\":0.75}]}},{\"name\":\"job.duration\",\"description\":\"Run time\",\"u"
+	"nit\":\"ms\",\"histogram\":{\"dataPoints\":[{\"startTimeUnixNano\":\"17000"
+	"00000000000000\",\"timeUnixNano\":\"1700000000123456789\",\"count\":\"4\""
+	",\"sum\":20.5,\"bucketCounts\":[\"0\",\"1\",\"2\",\"1\"],\"explicitBounds\":[1"
+	".0,2.0,5.0],\"attributes\":[{\"key\":\"language\",\"value\":{\"stringValu"
+	"e\":\"go\"}}],\"min\":1.5,\"max\":12.0}],\"aggregationTemporality\":2}},{"
+	"\"name\":\"empty\",\"histogram\":{\"dataPoints\":[{\"startTimeUnixNano\":\""
+	"1700000000000000000\",\"timeUnixNano\":\"1700000000123456789\",\"sum\":"
+	"0.0,\"bucketCounts\":[\"0\",\"0\"],\"explicitBounds\":[10.0]}],\"aggregat"
+	"ionTemporality\":2}}]}]}]}";
 
 static const char *hex_of(const struct otelpb *b)
 {
@@ -122,7 +174,13 @@ static struct otelpb_kv resource_attrs[] = {
 };
 static const struct otelpb_resource resource = {resource_attrs, 2, "codex-exec", "0.1.0"};
 
-static void test_golden_traces(void)
+typedef void trace_encoder(struct otelpb *, const struct otelpb_resource *,
+			   struct otelpb_span *const *, size_t);
+typedef void metrics_encoder(struct otelpb *, const struct otelpb_resource *,
+			     const struct otelpb_metric *, size_t);
+
+/* The golden trace request, encoded by encode into b. */
+static void golden_traces_by(trace_encoder *encode, struct otelpb *b)
 {
 	struct otelpb_span root = {.name = "root", .kind = OTELPB_KIND_SERVER, .start_ns = START,
 				   .end_ns = END, .nattrs = 5};
@@ -131,7 +189,6 @@ static void test_golden_traces(void)
 				    .nattrs = 1, .dropped_attrs = 3, .status = OTELPB_STATUS_ERROR,
 				    .status_message = "took too long"};
 	struct otelpb_span *spans[] = {&root, &child};
-	struct otelpb b = {0};
 	for (int i = 0; i < 16; i++)
 		root.trace_id[i] = child.trace_id[i] = (uint8_t)(i + 1);
 	for (int i = 0; i < 8; i++) {
@@ -144,12 +201,11 @@ static void test_golden_traces(void)
 	root.attrs[3] = (struct otelpb_kv){.key = "ok", .type = OTELPB_BOOL, .v.b = 1};
 	root.attrs[4] = (struct otelpb_kv){.key = "neg", .type = OTELPB_INT, .v.i = -2};
 	child.attrs[0] = (struct otelpb_kv){.key = "error.type", .type = OTELPB_STRING, .v.s = "timeout"};
-	otelpb_trace_request(&b, &resource, spans, 2);
-	CHECK_STR(hex_of(&b), golden_traces);
-	otelpb_free(&b);
+	encode(b, &resource, spans, 2);
 }
 
-static void test_golden_metrics(void)
+/* The golden metrics request, encoded by encode into b. */
+static void golden_metrics_by(metrics_encoder *encode, struct otelpb *b)
 {
 	static struct otelpb_kv jobs_attrs[] = {
 		{.key = "lane", .type = OTELPB_STRING, .v.s = "submit"},
@@ -179,9 +235,71 @@ static void test_golden_metrics(void)
 		{"job.duration", "Run time", "ms", OTELPB_HISTOGRAM, 0, &duration, 1},
 		{"empty", NULL, NULL, OTELPB_HISTOGRAM, 0, &empty, 1},
 	};
+	encode(b, &resource, metrics, sizeof metrics / sizeof metrics[0]);
+}
+
+static void test_golden_traces(void)
+{
 	struct otelpb b = {0};
-	otelpb_metrics_request(&b, &resource, metrics, sizeof metrics / sizeof metrics[0]);
+	golden_traces_by(otelpb_trace_request, &b);
+	CHECK_STR(hex_of(&b), golden_traces);
+	otelpb_free(&b);
+}
+
+static void test_golden_metrics(void)
+{
+	struct otelpb b = {0};
+	golden_metrics_by(otelpb_metrics_request, &b);
 	CHECK_STR(hex_of(&b), golden_metrics);
+	otelpb_free(&b);
+}
+
+/* b holds JSON text equal (as JSON: key order aside) to want. */
+static void check_json(const struct otelpb *b, const char *want)
+{
+	cJSON *got = cJSON_ParseWithLength((const char *)b->p, b->len);
+	cJSON *expected = cJSON_Parse(want);
+	CHECK(got != NULL);
+	CHECK(expected != NULL);
+	if (!cJSON_Compare(got, expected, 1)) {
+		char *text = cJSON_PrintUnformatted(got);
+		fprintf(stderr, "got:  %s\nwant: %s\n", text ? text : "(none)", want);
+		free(text);
+		CHECK(0);
+	}
+	cJSON_Delete(got);
+	cJSON_Delete(expected);
+}
+
+static void test_golden_json(void)
+{
+	struct otelpb b = {0};
+	golden_traces_by(oteljson_trace_request, &b);
+	check_json(&b, golden_traces_json);
+	otelpb_free(&b);
+	golden_metrics_by(oteljson_metrics_request, &b);
+	check_json(&b, golden_metrics_json);
+	otelpb_free(&b);
+}
+
+/* JSON has no NaN or infinities: OTLP's JSON spells them as strings. */
+static void test_json_non_finite(void)
+{
+	static const uint64_t buckets[] = {1};
+	const struct otelpb_point nan_point = {.time_ns = 1, .is_double = 1, .as_double = NAN};
+	const struct otelpb_point inf_point = {.time_ns = 1, .count = 1, .sum = INFINITY,
+					       .min = -INFINITY, .max = INFINITY,
+					       .bucket_counts = buckets};
+	const struct otelpb_metric metrics[] = {
+		{"nan", NULL, NULL, OTELPB_GAUGE, 0, &nan_point, 1},
+		{"inf", NULL, NULL, OTELPB_HISTOGRAM, 0, &inf_point, 1},
+	};
+	struct otelpb b = {0};
+	oteljson_metrics_request(&b, &resource, metrics, 2);
+	otelpb_put(&b, "", 1);
+	CHECK(strstr((char *)b.p, "\"asDouble\":\"NaN\"") != NULL);
+	CHECK(strstr((char *)b.p, "\"sum\":\"Infinity\",\"bucketCounts\":[\"1\"],"
+				  "\"explicitBounds\":[],\"min\":\"-Infinity\",\"max\":\"Infinity\"") != NULL);
 	otelpb_free(&b);
 }
 
@@ -375,9 +493,19 @@ static void test_config_endpoints(void)
 	CHECK(!c.traces.on && !c.metrics.on);
 	otel_config_free(&c);
 	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1", 1);
-	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml", 1);
 	CHECK_INT(otel_config_from_env(&c, "judge"), 1);
 	CHECK_INT(c.traces.protocol, OTEL_PROTO_GRPC);
+	otel_config_free(&c);
+
+	/* http/json: the same paths as http/protobuf. */
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/custom", 1);
+	CHECK_INT(otel_config_from_env(&c, "judge"), 0);
+	CHECK_INT(c.traces.protocol, OTEL_PROTO_HTTP_JSON);
+	CHECK_INT(c.metrics.protocol, OTEL_PROTO_HTTP_JSON);
+	CHECK_STR(c.traces.url, "http://x:1/v1/traces");
+	CHECK_STR(c.metrics.url, "http://m:4318/custom");
 	otel_config_free(&c);
 	clear_env();
 }
@@ -794,6 +922,8 @@ int main(void)
 	UNIT_RUN(test_nested_lengths);
 	UNIT_RUN(test_golden_traces);
 	UNIT_RUN(test_golden_metrics);
+	UNIT_RUN(test_golden_json);
+	UNIT_RUN(test_json_non_finite);
 	UNIT_RUN(test_traceparent_good);
 	UNIT_RUN(test_traceparent_bad);
 	UNIT_RUN(test_tracestate);
