@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "oteljson.h"
+#include "otlp.h"
+#include "utf8.h"
 #include "util.h"
 
 #ifndef CODEX_VERSION
@@ -23,20 +23,12 @@
 #endif
 
 enum {
-	NAME_MAX_LEN = 256,		/* span names */
-	KEY_MAX_LEN = 128,		/* span attribute keys */
-	VALUE_MAX_LEN = 1024,		/* span attribute values, status messages */
 	METRIC_KEY_MAX = 64,
 	METRIC_VALUE_MAX = 128,
-	LIST_MAX = 32,			/* entries of OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES */
 	EXPORT_ATTEMPTS = 5,		/* then the batch is dropped */
-	BACKOFF_BASE_MS = 250,
-	BACKOFF_MAX_MS = 4000,
 };
 
 static const char SCOPE_NAME[] = "codex-exec";
-static const char TRACES_GRPC_PATH[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-static const char METRICS_GRPC_PATH[] = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
 const double otel_ms_bounds[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
 const size_t otel_ms_nbounds = sizeof otel_ms_bounds / sizeof otel_ms_bounds[0];
@@ -56,66 +48,6 @@ static int all_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return 0;
 	return 1;
-}
-
-/* The length of the valid UTF-8 sequence that starts s (1 to 4), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned c = s[0], cp;
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	if (c >= 0xf0)
-		n = 4;
-	else if (c >= 0xe0)
-		n = 3;
-	else
-		n = 2;
-	cp = c & (0x7fu >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-/* Copies src into dst (size >= 1) as valid UTF-8 (protobuf strings must
- * be): a byte that starts no valid sequence becomes '?', and a sequence
- * that would not fit ends the copy. Returns the length written. */
-static size_t utf8_copy(char *dst, size_t size, const char *src)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t len = 0;
-	while (*s) {
-		size_t n = utf8_seq(s);
-		if (len + (n ? n : 1) > size - 1)
-			break;
-		if (n == 0) {
-			dst[len++] = '?';
-			s++;
-		} else {
-			memcpy(dst + len, s, n);
-			len += n;
-			s += n;
-		}
-	}
-	dst[len] = '\0';
-	return len;
-}
-
-/* A fresh copy of src cut to max bytes, as valid UTF-8. The caller frees. */
-static char *utf8_dup(const char *src, size_t max)
-{
-	size_t n = strnlen(src, max);
-	char *d = xmalloc(n + 1);
-	utf8_copy(d, n + 1, src);
-	return d;
 }
 
 /* A SplitMix64 step: the fallback when getrandom() fails, and the
@@ -236,324 +168,6 @@ void otel_traceparent_format(const struct otel_context *c, char out[OTEL_TRACEPA
 	out[52] = '-';
 	hex_put(out + 53, &c->flags, 1);
 	out[OTEL_TRACEPARENT_LEN] = '\0';
-}
-
-/* ---- configuration ---- */
-
-/* getenv, with "" read as unset. */
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
-static long env_number(const char *name, long def, long min, long max, int *bad)
-{
-	const char *v = env(name);
-	int64_t n;
-	if (v == NULL)
-		return def;
-	if (parse_i64(v, min, max, &n) == 0)
-		return (long)n;
-	log_warn("otel: %s=%s is not a number in %ld..%ld; using %ld", name, v, min, max, def);
-	++*bad;
-	return def;
-}
-
-static int env_true(const char *name, int *bad)
-{
-	const char *v = env(name);
-	if (v == NULL || strcasecmp(v, "false") == 0)
-		return 0;
-	if (strcasecmp(v, "true") == 0)
-		return 1;
-	log_warn("otel: %s=%s is neither true nor false; using false", name, v);
-	++*bad;
-	return 0;
-}
-
-static const char *const protocol_names[OTEL_PROTO_COUNT] = {
-	[OTEL_PROTO_GRPC] = "grpc",
-	[OTEL_PROTO_HTTP_PROTOBUF] = "http/protobuf",
-	[OTEL_PROTO_HTTP_JSON] = "http/json",
-};
-
-static enum otel_protocol env_protocol(const char *name, enum otel_protocol def, int *bad)
-{
-	const char *v = env(name);
-	if (v == NULL)
-		return def;
-	if (strcmp(v, "grpc") == 0)
-		return OTEL_PROTO_GRPC;
-	for (int p = 0; p < OTEL_PROTO_COUNT; p++)
-		if (strcmp(v, protocol_names[p]) == 0)
-			return p;
-	log_warn("otel: %s=%s is not supported (grpc, http/protobuf, http/json); using %s", name,
-		 v, protocol_names[def]);
-	++*bad;
-	return def;
-}
-
-/* OTEL_{TRACES,METRICS}_EXPORTER: a comma-separated list; the signal is
- * exported when it names otlp (the default). */
-static int env_exporter(const char *name, int *bad)
-{
-	const char *v = env(name), *p;
-	int on = 0;
-	if (v == NULL)
-		return 1;
-	for (p = v; *p;) {
-		size_t n = strcspn(p, ",");
-		char word[32] = "";
-		snprintf(word, sizeof word, "%.*s", (int)n, p);
-		if (strcmp(word, "otlp") == 0) {
-			on = 1;
-		} else if (strcmp(word, "none") != 0) {
-			log_warn("otel: %s: exporter '%s' is not supported (otlp, none)", name, word);
-			++*bad;
-		}
-		p += n + (p[n] == ',');
-	}
-	return on;
-}
-
-/* The URL of one signal: the signal's own endpoint (used as it is over
- * HTTP), else the general one plus the signal's path. NULL when
- * neither is set or the endpoint cannot be used. The caller frees. */
-static char *signal_url(const char *own_name, const char *grpc_path, const char *http_path,
-			enum otel_protocol protocol, int *bad)
-{
-	static const char general_name[] = "OTEL_EXPORTER_OTLP_ENDPOINT";
-	const char *own = env(own_name), *base = own ? own : env(general_name);
-	const char *name = own ? own_name : general_name, *scheme = "";
-	size_t n;
-	if (base == NULL)
-		return NULL;
-	for (const char *p = base; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-			log_warn("otel: %s has a space or a control character; not exporting", name);
-			++*bad;
-			return NULL;
-		}
-	}
-	if (strstr(base, "://") == NULL) {
-		scheme = "http://";
-	} else if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
-		log_warn("otel: %s=%s is not an http or https URL; not exporting", name, base);
-		++*bad;
-		return NULL;
-	}
-	n = strlen(base);
-	if (protocol != OTEL_PROTO_GRPC && own)
-		return xasprintf("%s%s", scheme, base);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	return xasprintf("%s%.*s%s", scheme, (int)n, base,
-			 protocol == OTEL_PROTO_GRPC ? grpc_path : http_path);
-}
-
-/* Decodes the %XX escapes of s[0..n). Returns a fresh string (the caller
- * frees), or NULL for a bad escape or an escaped NUL. */
-static char *percent_decode(const char *s, size_t n)
-{
-	char *d = xmalloc(n + 1), *o = d;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t byte;
-		char two[2];
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		if (i + 2 >= n)
-			goto bad;
-		for (int k = 0; k < 2; k++) {
-			char ch = s[i + 1 + k];
-			two[k] = ch >= 'A' && ch <= 'F' ? (char)(ch - 'A' + 'a') : ch;
-		}
-		if (hex_get(two, &byte, 1) != 0 || byte == 0)
-			goto bad;
-		*o++ = (char)byte;
-		i += 2;
-	}
-	*o = '\0';
-	return d;
-bad:
-	free(d);
-	return NULL;
-}
-
-static void trim(const char **s, size_t *n)
-{
-	while (*n > 0 && (**s == ' ' || **s == '\t')) {
-		++*s;
-		--*n;
-	}
-	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-		--*n;
-}
-
-/* Splits a "key=value,key=value" list (OTEL_EXPORTER_OTLP_HEADERS,
- * OTEL_RESOURCE_ATTRIBUTES: W3C Baggage without properties, values
- * percent-encoded) into at most LIST_MAX fresh keys and values (the caller
- * frees both). Entries without '=' or with a bad escape are reported and
- * skipped. Returns the number of pairs. */
-static size_t kv_list(const char *name, const char *v, char **keys, char **vals, int *bad)
-{
-	size_t count = 0;
-	for (const char *p = v; v && *p;) {
-		size_t n = strcspn(p, ","), kn, vn;
-		const char *eq = memchr(p, '=', n), *k = p, *val;
-		char *dv = NULL;
-		if (eq) {
-			kn = (size_t)(eq - p);
-			val = eq + 1;
-			vn = n - kn - 1;
-			trim(&k, &kn);
-			trim(&val, &vn);
-			dv = kn > 0 ? percent_decode(val, vn) : NULL;
-		}
-		if (dv && count < LIST_MAX) {
-			keys[count] = xstrndup(k, kn);
-			vals[count++] = dv;
-		} else if (n > 0) {
-			log_warn("otel: %s: ignoring the entry '%.*s'%s", name, (int)n, p,
-				 dv ? " (too many)" : "");
-			free(dv);
-			++*bad;
-		}
-		p += n + (p[n] == ',');
-	}
-	return count;
-}
-
-static int header_name_ok(const char *s)
-{
-	static const char tchar[] = "!#$%&'*+-.^_`|~";
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr(tchar, *s)))
-			return 0;
-	return 1;
-}
-
-static int header_value_ok(const char *s)
-{
-	for (; *s; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
-static void read_headers(struct otel_config *c, int *bad)
-{
-	char *keys[LIST_MAX], *vals[LIST_MAX];
-	size_t n = kv_list("OTEL_EXPORTER_OTLP_HEADERS", env("OTEL_EXPORTER_OTLP_HEADERS"), keys,
-			   vals, bad);
-	c->headers = xcalloc(n + 1, sizeof *c->headers);
-	for (size_t i = 0; i < n; i++) {
-		if (header_name_ok(keys[i]) && header_value_ok(vals[i])) {
-			c->headers[c->nheaders++] = xasprintf("%s: %s", keys[i], vals[i]);
-		} else {
-			log_warn("otel: OTEL_EXPORTER_OTLP_HEADERS: '%s' is not a usable header", keys[i]);
-			++*bad;
-		}
-		free(keys[i]);
-		free(vals[i]);
-	}
-}
-
-/* Sets the resource attribute key (replacing one of that key). Takes the
- * fresh strings key and value. */
-static void resource_put(struct otel_config *c, char *key, enum otelpb_type type, char *s,
-			 int64_t i)
-{
-	struct otelpb_kv *kv = NULL;
-	for (size_t j = 0; j < c->nresource && kv == NULL; j++)
-		if (strcmp(c->resource[j].key, key) == 0)
-			kv = &c->resource[j];
-	if (kv) {
-		free(key);
-		if (kv->type == OTELPB_STRING)
-			free(kv->v.s);
-	} else {
-		kv = &c->resource[c->nresource++];
-		kv->key = key;
-	}
-	kv->type = type;
-	if (type == OTELPB_STRING)
-		kv->v.s = s;
-	else
-		kv->v.i = i;
-}
-
-/* service.name (OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES', else
- * the program), service.version, host.name, process.pid, then the rest of
- * OTEL_RESOURCE_ATTRIBUTES. */
-static void read_resource(struct otel_config *c, const char *program, int *bad)
-{
-	char *keys[LIST_MAX], *vals[LIST_MAX], host[256] = "localhost";
-	size_t n = kv_list("OTEL_RESOURCE_ATTRIBUTES", env("OTEL_RESOURCE_ATTRIBUTES"), keys, vals,
-			   bad);
-	const char *service = env("OTEL_SERVICE_NAME");
-	c->resource = xcalloc(n + 4, sizeof *c->resource);
-	resource_put(c, xstrdup("service.name"), OTELPB_STRING,
-		     utf8_dup(program ? program : "codex", NAME_MAX_LEN), 0);
-	resource_put(c, xstrdup("service.version"), OTELPB_STRING, xstrdup(CODEX_VERSION), 0);
-	if (gethostname(host, sizeof host) != 0)
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
-	resource_put(c, xstrdup("host.name"), OTELPB_STRING, utf8_dup(host, sizeof host), 0);
-	resource_put(c, xstrdup("process.pid"), OTELPB_INT, NULL, getpid());
-	for (size_t i = 0; i < n; i++) {
-		resource_put(c, utf8_dup(keys[i], KEY_MAX_LEN), OTELPB_STRING,
-			     utf8_dup(vals[i], VALUE_MAX_LEN), 0);
-		free(keys[i]);
-		free(vals[i]);
-	}
-	if (service)
-		resource_put(c, xstrdup("service.name"), OTELPB_STRING,
-			     utf8_dup(service, NAME_MAX_LEN), 0);
-}
-
-int otel_config_from_env(struct otel_config *c, const char *program)
-{
-	int bad = 0, disabled = env_true("OTEL_SDK_DISABLED", &bad);
-	enum otel_protocol p = env_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_PROTO_GRPC, &bad);
-	memset(c, 0, sizeof *c);
-	c->traces.protocol = env_protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", p, &bad);
-	c->metrics.protocol = env_protocol("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", p, &bad);
-	c->traces.url = signal_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", TRACES_GRPC_PATH,
-				   "/v1/traces", c->traces.protocol, &bad);
-	c->metrics.url = signal_url("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", METRICS_GRPC_PATH,
-				    "/v1/metrics", c->metrics.protocol, &bad);
-	c->traces.on = !disabled && c->traces.url && env_exporter("OTEL_TRACES_EXPORTER", &bad);
-	c->metrics.on = !disabled && c->metrics.url && env_exporter("OTEL_METRICS_EXPORTER", &bad);
-	c->timeout_ms = env_number("OTEL_EXPORTER_OTLP_TIMEOUT", 10000, 1, 600000, &bad);
-	c->metric_interval_ms = env_number("OTEL_METRIC_EXPORT_INTERVAL", 60000, 1, 86400000, &bad);
-	c->bsp_delay_ms = env_number("OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3600000, &bad);
-	c->bsp_queue = env_number("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1000000, &bad);
-	c->bsp_batch = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1000000, &bad);
-	if (c->bsp_batch > c->bsp_queue)
-		c->bsp_batch = c->bsp_queue;
-	read_headers(c, &bad);
-	read_resource(c, program, &bad);
-	return bad;
-}
-
-void otel_config_free(struct otel_config *c)
-{
-	free(c->traces.url);
-	free(c->metrics.url);
-	for (size_t i = 0; i < c->nheaders; i++)
-		free(c->headers[i]);
-	free(c->headers);
-	for (size_t i = 0; i < c->nresource; i++) {
-		free(c->resource[i].key);
-		if (c->resource[i].type == OTELPB_STRING)
-			free(c->resource[i].v.s);
-	}
-	free(c->resource);
-	memset(c, 0, sizeof *c);
 }
 
 /* ---- the shared state ---- */
@@ -734,9 +348,9 @@ static struct otel_metric *instrument(enum instrument kind, const char *name, co
 		m = xcalloc(1, sizeof *m);
 		m->kind = kind;
 		m->epoch = g.epoch;
-		m->name = utf8_dup(name, NAME_MAX_LEN);
-		m->unit = utf8_dup(unit ? unit : "", NAME_MAX_LEN);
-		m->description = utf8_dup(description ? description : "", VALUE_MAX_LEN);
+		m->name = utf8_dup(name, OTEL_NAME_MAX);
+		m->unit = utf8_dup(unit ? unit : "", OTEL_NAME_MAX);
+		m->description = utf8_dup(description ? description : "", OTEL_VALUE_MAX);
 		if (kind == INSTR_HISTOGRAM) {
 			m->nbounds = nbounds;
 			m->bounds = xmalloc((nbounds + 1) * sizeof *m->bounds);
@@ -892,7 +506,7 @@ struct otel_span *otel_span_start_at(const char *name, enum otel_kind kind,
 		s->flags = OTEL_FLAG_SAMPLED;
 	}
 	random_id(s->pb.span_id, sizeof s->pb.span_id);
-	s->pb.name = utf8_dup(name ? name : "", NAME_MAX_LEN);
+	s->pb.name = utf8_dup(name ? name : "", OTEL_NAME_MAX);
 	s->pb.kind = kind >= OTEL_INTERNAL && kind <= OTEL_CONSUMER ? (enum otelpb_span_kind)kind
 								     : OTELPB_KIND_INTERNAL;
 	s->pb.start_ns = start_unix_ns ? start_unix_ns : (uint64_t)now_ns();
@@ -919,7 +533,7 @@ static struct otelpb_kv *span_attr(struct otel_span *s, const char *key)
 		return NULL;
 	}
 	kv = &s->pb.attrs[s->pb.nattrs++];
-	kv->key = utf8_dup(key, KEY_MAX_LEN);
+	kv->key = utf8_dup(key, OTEL_KEY_MAX);
 	return kv;
 }
 
@@ -928,7 +542,7 @@ void otel_span_set_str(struct otel_span *s, const char *key, const char *value)
 	struct otelpb_kv *kv = span_attr(s, key);
 	if (kv) {
 		kv->type = OTELPB_STRING;
-		kv->v.s = utf8_dup(value ? value : "", VALUE_MAX_LEN);
+		kv->v.s = utf8_dup(value ? value : "", OTEL_VALUE_MAX);
 	}
 }
 
@@ -965,7 +579,7 @@ void otel_span_set_error(struct otel_span *s, const char *error_type, const char
 		return;
 	s->pb.status = OTELPB_STATUS_ERROR;
 	free(s->pb.status_message);
-	s->pb.status_message = message ? utf8_dup(message, VALUE_MAX_LEN) : NULL;
+	s->pb.status_message = message ? utf8_dup(message, OTEL_VALUE_MAX) : NULL;
 	if (error_type)
 		otel_span_set_str(s, "error.type", error_type);
 }
@@ -1026,222 +640,39 @@ void otel_stats(struct otel_stats *out)
 	pthread_mutex_unlock(&g.mu);
 }
 
-/* ---- the exporter: transport ---- */
-
-int otel_retryable_grpc(long status)
-{
-	switch (status) {
-	case 1:		/* CANCELLED */
-	case 4:		/* DEADLINE_EXCEEDED */
-	case 8:		/* RESOURCE_EXHAUSTED */
-	case 10:	/* ABORTED */
-	case 11:	/* OUT_OF_RANGE */
-	case 14:	/* UNAVAILABLE */
-	case 15:	/* DATA_LOSS */
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-int otel_retryable_http(long status)
-{
-	return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-long otel_backoff_ms(int attempt, double u)
-{
-	long ms = BACKOFF_BASE_MS;
-	for (int i = 1; i < attempt && ms < BACKOFF_MAX_MS; i++)
-		ms *= 2;
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
-	return ms + (long)(u * (double)ms / 5);
-}
+/* ---- the exporter ---- */
 
 enum signal_kind {
 	TRACES,
 	METRICS,
 };
 
-enum outcome {
-	SENT,
-	RETRY,		/* worth another attempt */
-	FAILED,		/* the collector refused it */
-};
-
 struct exporter {
-	CURL *curl;
-	struct curl_slist *headers[OTEL_PROTO_COUNT];
+	struct otlp_client *client;	/* NULL: curl could not make a handle */
 	struct otelpb body;
-	char errbuf[CURL_ERROR_SIZE];
-	long grpc_status;		/* -1 until the header or trailer came */
-	char grpc_message[256];
 	int failing[2];			/* by signal: the failure was logged */
-	int h2c_fresh;			/* a new connection for each h2c request */
 	uint64_t jitter;
 	struct otel_span **batch;
 	struct otelpb_span **pbs;
 };
 
-/* Copies the value of the header line buf[0..len) into out when its name
- * is `name` (with the colon). Returns 1 when it was. */
-static int header_value(const char *buf, size_t len, const char *name, char *out, size_t size)
-{
-	size_t n = strlen(name);
-	if (len < n || strncasecmp(buf, name, n) != 0)
-		return 0;
-	buf += n;
-	len -= n;
-	while (len > 0 && (*buf == ' ' || *buf == '\t')) {
-		buf++;
-		len--;
-	}
-	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		len--;
-	snprintf(out, size, "%.*s", (int)len, buf);
-	return 1;
-}
-
-/* libcurl hands the trailers to the header callback too, so grpc-status
- * is found whether it came in the headers (a trailers-only response) or
- * after the body. */
-static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct exporter *x = arg;
-	size_t len = size * nitems;
-	char v[256];
-	int64_t status;
-	if (header_value(buf, len, "grpc-status:", v, sizeof v))
-		x->grpc_status = parse_i64(v, 0, 1000, &status) == 0 ? (long)status : 2;
-	else if (header_value(buf, len, "grpc-message:", v, sizeof v)) {
-		char *d = percent_decode(v, strlen(v));
-		utf8_copy(x->grpc_message, sizeof x->grpc_message, d ? d : v);
-		free(d);
-	}
-	return len;
-}
-
-static size_t on_body(char *buf, size_t size, size_t nitems, void *arg)
-{
-	(void)buf;
-	(void)arg;
-	return size * nitems;
-}
-
-static struct curl_slist *header_list(const char *content_type, int grpc)
-{
-	struct curl_slist *l = NULL;
-	char *ct = xasprintf("content-type: %s", content_type);
-	l = curl_slist_append(l, ct);
-	free(ct);
-	if (grpc)
-		l = curl_slist_append(l, "te: trailers");
-	l = curl_slist_append(l, "expect:");
-	l = curl_slist_append(l, "accept:");
-	for (size_t i = 0; i < g.conf.nheaders; i++)
-		l = curl_slist_append(l, g.conf.headers[i]);
-	if (l == NULL)
-		die(EXIT_TEMPORARY, "out of memory");
-	return l;
-}
-
-static int exporter_open(struct exporter *x)
+static void exporter_open(struct exporter *x)
 {
 	memset(x, 0, sizeof *x);
 	x->jitter = (uint64_t)now_ns();
 	x->batch = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->batch);
 	x->pbs = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->pbs);
-	x->headers[OTEL_PROTO_GRPC] = header_list("application/grpc", 1);
-	x->headers[OTEL_PROTO_HTTP_PROTOBUF] = header_list("application/x-protobuf", 0);
-	x->headers[OTEL_PROTO_HTTP_JSON] = header_list("application/json", 0);
-	x->curl = curl_easy_init();
-	if (x->curl == NULL)
-		return -1;
-	curl_easy_setopt(x->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "codex-otel/" CODEX_VERSION);
-	/* libcurl 7.88 (Debian 12) fails the second request on a reused
-	 * prior-knowledge HTTP/2 connection with CURLE_HTTP2 (curl issue
-	 * 10634, fixed in 8.0.0): there, each h2c request gets a connection
-	 * of its own. */
-	unsigned v = curl_version_info(CURLVERSION_NOW)->version_num;
-	x->h2c_fresh = v >= 0x075800 && v < 0x075900;
-	return 0;
+	x->client = otlp_client_new(g.conf.headers, g.conf.nheaders);
+	if (x->client == NULL)
+		log_warn("otel: curl_easy_init failed; nothing will be exported");
 }
 
 static void exporter_close(struct exporter *x)
 {
-	if (x->curl)
-		curl_easy_cleanup(x->curl);
-	for (int p = 0; p < OTEL_PROTO_COUNT; p++)
-		curl_slist_free_all(x->headers[p]);
+	otlp_client_free(x->client);
 	otelpb_free(&x->body);
 	free(x->batch);
 	free(x->pbs);
-}
-
-static long http_version(const struct otel_signal *sig)
-{
-	if (sig->protocol != OTEL_PROTO_GRPC)
-		return CURL_HTTP_VERSION_NONE;
-	if (strncasecmp(sig->url, "https://", 8) == 0)
-		return CURL_HTTP_VERSION_2TLS;
-	return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;	/* h2c: no upgrade dance */
-}
-
-static enum outcome grpc_outcome(const struct exporter *x, long code, char *why, size_t whylen)
-{
-	if (x->grpc_status < 0) {
-		snprintf(why, whylen, "HTTP status %ld without grpc-status", code);
-		return otel_retryable_http(code) ? RETRY : FAILED;
-	}
-	if (x->grpc_status == 0)
-		return SENT;
-	snprintf(why, whylen, "grpc-status %ld%s%s", x->grpc_status,
-		 x->grpc_message[0] ? ": " : "", x->grpc_message);
-	return otel_retryable_grpc(x->grpc_status) ? RETRY : FAILED;
-}
-
-/* One POST of x->body within timeout_ms. */
-static enum outcome send_once(struct exporter *x, const struct otel_signal *sig, long timeout_ms,
-			      char *why, size_t whylen)
-{
-	CURL *c = x->curl;
-	CURLcode rc;
-	long code = 0;
-	if (c == NULL) {
-		snprintf(why, whylen, "no curl handle");
-		return FAILED;
-	}
-	x->grpc_status = -1;
-	x->grpc_message[0] = '\0';
-	x->errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, sig->url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers[sig->protocol]);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, http_version(sig));
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE,
-			 (long)(x->h2c_fresh && http_version(sig) == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)x->body.p);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
-		return RETRY;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (sig->protocol == OTEL_PROTO_GRPC)
-		return grpc_outcome(x, code, why, whylen);
-	if (code >= 200 && code < 300)
-		return SENT;
-	snprintf(why, whylen, "HTTP status %ld", code);
-	return otel_retryable_http(code) ? RETRY : FAILED;
 }
 
 /* The time one attempt may take: the timeout, and during shutdown no more
@@ -1279,7 +710,7 @@ static void wait_until(int64_t until)
 static void backoff(struct exporter *x, int attempt)
 {
 	double u = (double)(splitmix(&x->jitter) >> 11) / 9007199254740992.0;
-	int64_t until = now_mono_ms() + otel_backoff_ms(attempt, u);
+	int64_t until = now_mono_ms() + otlp_backoff_ms(attempt, u);
 	pthread_mutex_lock(&g.mu);
 	while (!g.stop && now_mono_ms() < until)
 		wait_until(until);
@@ -1306,36 +737,22 @@ static int deliver(struct exporter *x, enum signal_kind k, size_t nspans)
 {
 	const struct otel_signal *sig = k == TRACES ? &g.conf.traces : &g.conf.metrics;
 	char why[512] = "the shutdown deadline passed";
-	enum outcome r = RETRY;
-	for (int attempt = 1; attempt <= EXPORT_ATTEMPTS && r == RETRY; attempt++) {
+	enum otlp_outcome r = OTLP_RETRY;
+	if (x->client == NULL) {
+		note(x, k, sig, 0, "no curl handle", nspans);
+		return -1;
+	}
+	for (int attempt = 1; attempt <= EXPORT_ATTEMPTS && r == OTLP_RETRY; attempt++) {
 		int stopping;
 		long budget = attempt_budget(&stopping);
 		if (budget <= 0)
 			break;
 		if (attempt > 1 && !stopping)
 			backoff(x, attempt - 1);
-		r = send_once(x, sig, budget, why, sizeof why);
+		r = otlp_send(x->client, sig, &x->body, budget, why, sizeof why);
 	}
-	note(x, k, sig, r == SENT, why, nspans);
-	return r == SENT ? 0 : -1;
-}
-
-/* Starts a request body: the gRPC message prefix (compressed flag, length)
- * goes before the protobuf message. */
-static void body_begin(struct exporter *x, const struct otel_signal *sig)
-{
-	x->body.len = 0;
-	if (sig->protocol == OTEL_PROTO_GRPC)
-		otelpb_put(&x->body, "\0\0\0\0\0", 5);
-}
-
-static void body_end(struct exporter *x, const struct otel_signal *sig)
-{
-	if (sig->protocol == OTEL_PROTO_GRPC) {
-		uint64_t n = x->body.len - 5;
-		for (int i = 0; i < 4; i++)
-			x->body.p[1 + i] = (unsigned char)(n >> (24 - 8 * i));
-	}
+	note(x, k, sig, r == OTLP_SENT, why, nspans);
+	return r == OTLP_SENT ? 0 : -1;
 }
 
 /* Takes up to a batch from the queue and exports it. Called and returns
@@ -1352,12 +769,7 @@ static void export_batch(struct exporter *x)
 		n++;
 	}
 	pthread_mutex_unlock(&g.mu);
-	body_begin(x, &g.conf.traces);
-	if (g.conf.traces.protocol == OTEL_PROTO_HTTP_JSON)
-		oteljson_trace_request(&x->body, &g.res, x->pbs, n);
-	else
-		otelpb_trace_request(&x->body, &g.res, x->pbs, n);
-	body_end(x, &g.conf.traces);
+	otlp_trace_body(&x->body, g.conf.traces.protocol, &g.res, x->pbs, n);
 	ok = deliver(x, TRACES, n) == 0;
 	for (size_t i = 0; i < n; i++)
 		span_free(x->batch[i]);
@@ -1460,12 +872,7 @@ static void export_metrics(struct exporter *x)
 		return;
 	}
 	pthread_mutex_unlock(&g.mu);
-	body_begin(x, &g.conf.metrics);
-	if (g.conf.metrics.protocol == OTEL_PROTO_HTTP_JSON)
-		oteljson_metrics_request(&x->body, &g.res, sn.metrics, sn.n);
-	else
-		otelpb_metrics_request(&x->body, &g.res, sn.metrics, sn.n);
-	body_end(x, &g.conf.metrics);
+	otlp_metrics_body(&x->body, g.conf.metrics.protocol, &g.res, sn.metrics, sn.n);
 	snapshot_free(&sn);
 	ok = deliver(x, METRICS, 0) == 0;
 	pthread_mutex_lock(&g.mu);
@@ -1482,8 +889,7 @@ static void *exporter_main(void *arg)
 	struct exporter x;
 	int64_t now, next_spans, next_metrics, until;
 	(void)arg;
-	if (exporter_open(&x) != 0)
-		log_warn("otel: curl_easy_init failed; nothing will be exported");
+	exporter_open(&x);
 	pthread_mutex_lock(&g.mu);
 	now = now_mono_ms();
 	next_spans = now + g.conf.bsp_delay_ms;
@@ -1595,8 +1001,7 @@ int otel_init(const char *program)
 	pthread_mutex_unlock(&g.mu);
 	if (running)
 		return 1;
-	if (!env("OTEL_EXPORTER_OTLP_ENDPOINT") && !env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") &&
-	    !env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+	if (!otel_config_has_endpoint())
 		return 0;
 	otel_config_from_env(&c, program);
 	if (!c.traces.on && !c.metrics.on) {

@@ -7,7 +7,8 @@
  * endpoint, one background thread owns the connection: ended spans wait in
  * a bounded queue (a full queue drops the span, never blocks), go out in
  * batches, and the metrics go out every OTEL_METRIC_EXPORT_INTERVAL and at
- * otel_shutdown(), over gRPC (HTTP/2 cleartext) or http/protobuf.
+ * otel_shutdown(), over gRPC (HTTP/2 cleartext), http/protobuf or http/json
+ * (lib/otlp.c; the settings: lib/otelconf.h).
  *
  * Threads: every function may be called from any thread; one span is used
  * by one thread at a time. fork(): the child of a process that called
@@ -20,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otelconf.h"
 #include "otelpb.h"
 
 /* ---- setup ---- */
@@ -171,52 +173,5 @@ struct otel_stats {
 /* The counts since otel_init() (kept after otel_shutdown()). The drops
  * are also exported as the counter otel.exporter.dropped{reason}. */
 void otel_stats(struct otel_stats *out);
-
-/* ---- configuration (read by otel_init; here for the tests) ---- */
-
-enum otel_protocol {
-	OTEL_PROTO_GRPC,
-	OTEL_PROTO_HTTP_PROTOBUF,
-	OTEL_PROTO_HTTP_JSON,
-	OTEL_PROTO_COUNT,
-};
-
-struct otel_signal {
-	int on;				/* has an endpoint and is not `none` */
-	enum otel_protocol protocol;
-	char *url;			/* the full URL POSTed to; owned */
-};
-
-struct otel_config {
-	struct otel_signal traces, metrics;
-	char **headers;			/* "name: value" lines; owned */
-	size_t nheaders;
-	long timeout_ms;		/* OTEL_EXPORTER_OTLP_TIMEOUT, 10000 */
-	long metric_interval_ms;	/* OTEL_METRIC_EXPORT_INTERVAL, 60000 */
-	long bsp_delay_ms;		/* OTEL_BSP_SCHEDULE_DELAY, 5000 */
-	long bsp_queue;			/* OTEL_BSP_MAX_QUEUE_SIZE, 2048 */
-	long bsp_batch;			/* OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512 */
-	struct otelpb_kv *resource;	/* service.name first; owned */
-	size_t nresource;
-};
-
-/* Fills *c from the environment, with `program` as the default
- * service.name. A value that cannot be used is reported on stderr and
- * replaced by its default (an endpoint that cannot be used turns its
- * signal off). Returns how many values were ignored. Free c with
- * otel_config_free(). */
-int otel_config_from_env(struct otel_config *c, const char *program);
-void otel_config_free(struct otel_config *c);
-
-/* Whether an export that failed this way is tried again: the gRPC
- * statuses CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED,
- * OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS; the HTTP statuses 429, 502, 503,
- * 504. Return 1 or 0. */
-int otel_retryable_grpc(long status);
-int otel_retryable_http(long status);
-
-/* The wait before retry `attempt` (1, 2, ...) in ms: 250 * 2^(attempt-1)
- * capped at 4000, plus u (in [0, 1)) times a fifth of that. */
-long otel_backoff_ms(int attempt, double u);
 
 #endif

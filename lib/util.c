@@ -195,3 +195,39 @@ char *read_exact(int fd, size_t size)
 	buf[size] = '\0';
 	return buf;
 }
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *percent_decode(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1), *o = d;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (s[i] != '%') {
+			*o++ = s[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			goto bad;
+		hi = hex_value(s[i + 1]);
+		lo = hex_value(s[i + 2]);
+		if (hi < 0 || lo < 0 || (hi | lo) == 0)
+			goto bad;
+		*o++ = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	*o = '\0';
+	return d;
+bad:
+	free(d);
+	return NULL;
+}

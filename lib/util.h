@@ -47,6 +47,10 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
  * 100: "name: 'v' is not a number in min..max". For programs' main.c. */
 long arg_number(const char *name, const char *v, long min, long max);
 
+/* Decodes the %XX escapes of s[0..n). Returns a fresh string (the caller
+ * frees), or NULL for a bad escape or an escaped NUL. */
+char *percent_decode(const char *s, size_t n);
+
 /* Monotonic clock in milliseconds and wall clock in milliseconds. */
 int64_t now_mono_ms(void);
 int64_t now_wall_ms(void);

@@ -20,6 +20,7 @@
 #include "otel.h"
 #include "oteljson.h"
 #include "otelpb.h"
+#include "otlp.h"
 #include "unit.h"
 #include "util.h"
 
@@ -615,19 +616,19 @@ static void test_retry_policy(void)
 		int want = 0;
 		for (size_t i = 0; i < sizeof retryable / sizeof retryable[0]; i++)
 			want |= retryable[i] == s;
-		CHECK_INT(otel_retryable_grpc(s), want);
+		CHECK_INT(otlp_retryable_grpc(s), want);
 	}
-	CHECK(otel_retryable_http(429) && otel_retryable_http(502) && otel_retryable_http(503) &&
-	      otel_retryable_http(504));
-	CHECK(!otel_retryable_http(200) && !otel_retryable_http(400) && !otel_retryable_http(404) &&
-	      !otel_retryable_http(500) && !otel_retryable_http(501));
-	CHECK_INT(otel_backoff_ms(1, 0), 250);
-	CHECK_INT(otel_backoff_ms(2, 0), 500);
-	CHECK_INT(otel_backoff_ms(3, 0), 1000);
-	CHECK_INT(otel_backoff_ms(5, 0), 4000);
-	CHECK_INT(otel_backoff_ms(40, 0), 4000);
-	CHECK_INT(otel_backoff_ms(1, 0.5), 275);
-	CHECK(otel_backoff_ms(5, 0.999) < 4800);
+	CHECK(otlp_retryable_http(429) && otlp_retryable_http(502) && otlp_retryable_http(503) &&
+	      otlp_retryable_http(504));
+	CHECK(!otlp_retryable_http(200) && !otlp_retryable_http(400) && !otlp_retryable_http(404) &&
+	      !otlp_retryable_http(500) && !otlp_retryable_http(501));
+	CHECK_INT(otlp_backoff_ms(1, 0), 250);
+	CHECK_INT(otlp_backoff_ms(2, 0), 500);
+	CHECK_INT(otlp_backoff_ms(3, 0), 1000);
+	CHECK_INT(otlp_backoff_ms(5, 0), 4000);
+	CHECK_INT(otlp_backoff_ms(40, 0), 4000);
+	CHECK_INT(otlp_backoff_ms(1, 0.5), 275);
+	CHECK(otlp_backoff_ms(5, 0.999) < 4800);
 }
 
 /* ---- the runtime ---- */
