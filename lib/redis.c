@@ -11,38 +11,16 @@
 
 /* ---- URLs ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out (size outlen). Returns 0, or -1 when
  * it does not fit, has a bad escape, or decodes to a NUL. */
 static int pct_decode(const char *s, size_t n, char *out, size_t outlen)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-			if (lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0 || o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
+	char *d = percent_decode(s, n);
+	int fits = d && strlen(d) < outlen;
+	if (fits)
+		strcpy(out, d);
+	free(d);
+	return fits ? 0 : -1;
 }
 
 /* "[user]:password" of s[0..n). */
