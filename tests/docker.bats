@@ -8,6 +8,8 @@
 # --restart), which stops the containers of every other pool too.
 bats_require_minimum_version 1.5.0
 load helpers
+source "$BATS_TEST_DIRNAME/otlp/env.bash"
+source "$BATS_TEST_DIRNAME/otlp/receiver.bash"
 
 POOL_CTL=$ROOT/bin/pool-ctl
 SCRIPTS=$ROOT/scripts
@@ -49,6 +51,7 @@ teardown() {
 	if [ -n "${WATCHER:-}" ]; then
 		kill "$WATCHER" 2> /dev/null || true
 	fi
+	otlp_receiver_stop
 	if [ -n "${OTHER_TABLE:-}" ]; then
 		CODEX_LANGUAGES=$OTHER_TABLE timeout 60 "$POOL_CTL" --backend docker down 2> /dev/null || true
 	fi
@@ -336,6 +339,35 @@ now_ms() {
 	assert_equal "$(slot_field go 1 .id)" "$other"
 	run -0 pool_names
 	assert_output "$(expected_names 2)"
+}
+
+@test "watch with an OTEL endpoint: a span per replaced container, codex.pool.replaced and codex.pool.slots" {
+	run -0 --separate-stderr pool_ctl --slots 2 up
+	old=$(slot_field python 1 .id)
+	kill_container "$POOL-python-1"
+	lock=$STATE/docker-go/slots/0.lock
+	flock "$lock" sleep 10 3>&- &
+	SLOT_HOLDER=$!
+	for ((i = 0; i < 50; i++)); do
+		flock -n "$lock" true || break
+		sleep 0.05
+	done
+	otlp_receiver_start "$BATS_TEST_TMPDIR/otlp.jsonl"
+	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_GRPC OTEL_BSP_SCHEDULE_DELAY=100 \
+		run -0 --separate-stderr pool_ctl --slots 2 watch --once
+	otlp_receiver_stop
+	new=$(slot_field python 1 .id)
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	run -0 jq -c -s '[.[] | select(.type == "span")] | map({name, kind, attributes,
+		status: .status.code, service: .resource["service.name"]})' "$BATS_TEST_TMPDIR/otlp.jsonl"
+	assert_output "[{\"name\":\"pool replace\",\"kind\":1,\"attributes\":{\"codex.language\":\"python\",\"codex.replace.reason\":\"dead\",\"codex.slot\":1,\"container.id\":\"$new\"},\"status\":0,\"service\":\"pool-ctl\"}]"
+	run -0 jq -c -s '[.[] | select(.type == "metric" and .name == "codex.pool.replaced")
+		| {attributes, value}]' "$BATS_TEST_TMPDIR/otlp.jsonl"
+	assert_output '[{"attributes":{"codex.language":"python","codex.replace.reason":"dead","outcome":"replaced"},"value":1}]'
+	run -0 jq -c -s '[.[] | select(.type == "metric" and .name == "codex.pool.slots"
+		and .value > 0) | "\(.attributes["codex.language"]) \(.attributes.state) \(.value)"] | sort' \
+		"$BATS_TEST_TMPDIR/otlp.jsonl"
+	assert_output '["go busy 1","go ready 1","javascript ready 2","python ready 2"]'
 }
 
 @test "watch heals every --interval seconds until SIGTERM, then exits 0" {

@@ -10,13 +10,13 @@ load '/usr/lib/bats/bats-assert/load'
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 EMIT=$ROOT/build/tests/otel-emit
-RECEIVER=$ROOT/tests/otlp/receiver.py
 PARENT=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 # Debian's python3 has python3-grpcio and python3-protobuf (scripts/bootstrap).
 PY=/usr/bin/python3
 
 # The OTEL_* settings under test are the file's own.
 source "$BATS_TEST_DIRNAME/otlp/env.bash"
+source "$BATS_TEST_DIRNAME/otlp/receiver.bash"
 
 setup_file() {
 	make -s -C "$ROOT" build/tests/otel-emit
@@ -30,30 +30,19 @@ setup_file() {
 setup() {
 	OUT=$BATS_TEST_TMPDIR/received.jsonl
 	MODE=$BATS_TEST_TMPDIR/mode
-	RPID=
 	: > "$OUT"
 }
 
 teardown() {
-	if [ -n "$RPID" ]; then
-		kill -TERM "$RPID" 2> /dev/null || true
-		wait "$RPID" 2> /dev/null || true
-	fi
+	otlp_receiver_stop
 }
 
 # start_receiver [MODE]: the receiver on free ports ($GRPC, $HTTP), answering
 # as MODE says (see receiver.py).
 start_receiver() {
-	local ready=$BATS_TEST_TMPDIR/ready i
 	[ -z "${1:-}" ] || echo "$1" > "$MODE"
-	timeout 300 "$PY" "$RECEIVER" --out "$OUT" --ready "$ready" --mode-file "$MODE" 3>&- &
-	RPID=$!
-	for i in $(seq 100); do
-		[ -s "$ready" ] && break
-		sleep 0.1
-	done
-	read -r GRPC HTTP < "$ready"
-	GRPC=${GRPC#grpc=} HTTP=${HTTP#http=}
+	otlp_receiver_start "$OUT" "$MODE"
+	GRPC=$OTLP_GRPC HTTP=$OTLP_HTTP
 }
 
 # emit [ARG...]: the emitter, under a time limit.

@@ -33,6 +33,7 @@
 #include "jsonx.h"
 #include "lang.h"
 #include "log.h"
+#include "otel.h"
 #include "pool.h"
 #include "sigfd.h"
 #include "slot.h"
@@ -59,6 +60,13 @@ struct pool {
 	struct lang_table table;
 	struct dk dk;
 	int docker;
+	struct otel_metric *replaced;	/* NULL with telemetry off */
+	struct otel_metric *slots;
+};
+
+/* Per language, one pass of heal_all() over its slots. */
+struct tally {
+	long ready, busy, broken;
 };
 
 static void usage_exit(int status)
@@ -183,6 +191,25 @@ static void open_docker(struct pool *p)
 		die(EXIT_TEMPORARY, "%s", st < 0 ? err : "dockerd: /_ping refused");
 }
 
+/* A `pool replace` span and the codex.pool.replaced counter for slot k of
+ * l, replaced because of why; err is the failure, or NULL. */
+static void report_replace(struct pool *p, const struct lang *l, int k, const char *why,
+			   const char *container, const char *err)
+{
+	struct otel_span *span = otel_span_start("pool replace", OTEL_INTERNAL, NULL);
+	struct otel_attr a[3] = {{"codex.language", l->name}, {"codex.replace.reason", why},
+				 {"outcome", err ? "failed" : "replaced"}};
+	otel_span_set_str(span, "codex.language", l->name);
+	otel_span_set_int(span, "codex.slot", k);
+	otel_span_set_str(span, "codex.replace.reason", why);
+	if (container)
+		otel_span_set_str(span, "container.id", container);
+	if (err)
+		otel_span_set_error(span, "docker", err);
+	otel_span_end(span);
+	otel_metric_add(p->replaced, 1, a, 3);
+}
+
 /* Replaces slot k of l when it must go; fd holds its lock. Returns 1 if it
  * was replaced, 0 if it was fine, -1 on an error (logged). */
 static int heal(struct pool *p, const struct lang *l, int k)
@@ -207,10 +234,23 @@ static int heal(struct pool *p, const struct lang *l, int k)
 	if (pool_create(&p->dk, &p->table, l, &s, err, sizeof err) != 0 ||
 	    pool_start(&p->dk, &s, err, sizeof err) != 0) {
 		log_error("%s slot %d: %s", l->name, k, err);
+		report_replace(p, l, k, why, NULL, err);
 		return -1;
 	}
 	log_info("%s slot %d: new container %.12s (%s)", l->name, k, s.id, why);
+	report_replace(p, l, k, why, s.id, NULL);
 	return 1;
+}
+
+/* The codex.pool.slots gauge of language l after a pass. */
+static void report_slots(struct pool *p, const struct lang *l, const struct tally *t)
+{
+	const char *states[] = {"ready", "busy", "broken"};
+	long counts[] = {t->ready, t->busy, t->broken};
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		struct otel_attr a[2] = {{"codex.language", l->name}, {"state", states[i]}};
+		otel_metric_set(p->slots, counts[i], a, 2);
+	}
 }
 
 /* One pass over every slot. With wait_ms > 0 (up), a busy slot is waited
@@ -224,6 +264,7 @@ static int heal_all(struct pool *p, long wait_ms)
 		pool_dir(&p->table, l->name, dir, sizeof dir);
 		if (mkdir(p->table.state_dir, 0700) != 0 && errno != EEXIST)
 			die_sys(EXIT_PERMANENT, "%s", p->table.state_dir);
+		struct tally t = {0};
 		for (long k = 0; k < slots_of(p); k++) {
 			int fd, rc;
 			int64_t deadline = now_mono_ms() + wait_ms;
@@ -231,11 +272,18 @@ static int heal_all(struct pool *p, long wait_ms)
 				usleep(20000);
 			if (rc == -2)
 				die_sys(EXIT_PERMANENT, "%s/slots/%ld.lock", dir, k);
-			if (rc == -1)
-				continue;	/* a job is in it: healthy enough */
-			errors += heal(p, l, (int)k) < 0;
+			if (rc == -1) {
+				t.busy++;	/* a job is in it: healthy enough */
+				continue;
+			}
+			if (heal(p, l, (int)k) < 0)
+				t.broken++;
+			else
+				t.ready++;
 			close(fd);
 		}
+		report_slots(p, l, &t);
+		errors += (int)t.broken;
 	}
 	return errors;
 }
@@ -362,6 +410,20 @@ static int ns_nothing(const char *command)
 	return EXIT_OK;
 }
 
+/* With an OTEL endpoint, up and watch report what they do to the docker
+ * pool: a span per replaced container and the slot metrics. */
+static void telemetry_init(struct pool *p)
+{
+	const char *c = p->opt.command;
+	if (strcmp(c, "up") != 0 && strcmp(c, "watch") != 0)
+		return;
+	otel_init("pool-ctl");
+	p->replaced = otel_counter("codex.pool.replaced", "{container}",
+				   "Pool containers created or replaced, by language, reason and outcome");
+	p->slots = otel_gauge("codex.pool.slots", "{slot}",
+			      "The docker pool's slots after pool-ctl's last pass, by language and state");
+}
+
 static int run(struct pool *p)
 {
 	const char *c = p->opt.command;
@@ -384,9 +446,12 @@ int main(int argc, char **argv)
 	if (lang_table_open(&p.table, p.opt.languages, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
 	p.docker = strcmp(p.opt.backend, "docker") == 0;
-	if (p.docker)
+	if (p.docker) {
 		open_docker(&p);
+		telemetry_init(&p);
+	}
 	int rc = run(&p);
+	otel_shutdown();
 	dk_close(&p.dk);
 	lang_table_free(&p.table);
 	if (fflush(stdout) != 0 || ferror(stdout))
