@@ -28,6 +28,9 @@ RDKAFKA_LIBS  := $(shell $(PKG) --libs rdkafka 2>/dev/null || echo -lrdkafka)
 HIREDIS_LIBS  := $(shell $(PKG) --libs hiredis 2>/dev/null || echo -lhiredis)
 JQ_LIBS       := -ljq -lonig
 CURL_LIBS     := $(shell $(PKG) --libs libcurl 2>/dev/null || echo -lcurl)
+ZLIB_LIBS     := $(shell $(PKG) --libs zlib 2>/dev/null || echo -lz)
+# lib/otel and the modules under it: what every program that exports links.
+OTEL_LIBS     := $(CURL_LIBS) $(ZLIB_LIBS)
 
 PROGRAMS := sandbox-exec judge kcat-jobs retryd pool-ctl codex-agent
 BINS     := $(addprefix bin/,$(PROGRAMS))
@@ -36,12 +39,12 @@ LIB_OBJ  := $(LIB_SRC:lib/%.c=build/lib/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
-bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(CURL_LIBS) -lpthread
-bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) $(CURL_LIBS) -lpthread -lm
-bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(CURL_LIBS) -lpthread -lm
-bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(CURL_LIBS) -lpthread -lm
-bin/pool-ctl_LIBS     := $(CJSON_LIBS) $(CURL_LIBS) $(SECCOMP_LIBS) -lpthread
-ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(CURL_LIBS) -lpthread -lm
+bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(OTEL_LIBS) -lpthread
+bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
+bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
+bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
+bin/pool-ctl_LIBS     := $(CJSON_LIBS) $(OTEL_LIBS) $(SECCOMP_LIBS) -lpthread
+ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(OTEL_LIBS) -lpthread -lm
 
 all: $(BINS)
 

@@ -648,7 +648,7 @@ enum signal_kind {
 };
 
 struct exporter {
-	struct otlp_client *client;	/* NULL: curl could not make a handle */
+	struct otlp_client *client[2];	/* by signal; NULL: off, or curl could not make a handle */
 	struct otelpb body;
 	int failing[2];			/* by signal: the failure was logged */
 	uint64_t jitter;
@@ -662,14 +662,20 @@ static void exporter_open(struct exporter *x)
 	x->jitter = (uint64_t)now_ns();
 	x->batch = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->batch);
 	x->pbs = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->pbs);
-	x->client = otlp_client_new(g.conf.headers, g.conf.nheaders);
-	if (x->client == NULL)
-		log_warn("otel: curl_easy_init failed; nothing will be exported");
+	const struct otel_signal *sigs[2] = {[TRACES] = &g.conf.traces, [METRICS] = &g.conf.metrics};
+	for (int k = TRACES; k <= METRICS; k++) {
+		if (!sigs[k]->on)
+			continue;
+		x->client[k] = otlp_client_new(sigs[k], g.conf.headers, g.conf.nheaders);
+		if (x->client[k] == NULL)
+			log_warn("otel: curl_easy_init failed; nothing will be exported");
+	}
 }
 
 static void exporter_close(struct exporter *x)
 {
-	otlp_client_free(x->client);
+	otlp_client_free(x->client[TRACES]);
+	otlp_client_free(x->client[METRICS]);
 	otelpb_free(&x->body);
 	free(x->batch);
 	free(x->pbs);
@@ -738,7 +744,7 @@ static int deliver(struct exporter *x, enum signal_kind k, size_t nspans)
 	const struct otel_signal *sig = k == TRACES ? &g.conf.traces : &g.conf.metrics;
 	char why[512] = "the shutdown deadline passed";
 	enum otlp_outcome r = OTLP_RETRY;
-	if (x->client == NULL) {
+	if (x->client[k] == NULL) {
 		note(x, k, sig, 0, "no curl handle", nspans);
 		return -1;
 	}
@@ -749,7 +755,7 @@ static int deliver(struct exporter *x, enum signal_kind k, size_t nspans)
 			break;
 		if (attempt > 1 && !stopping)
 			backoff(x, attempt - 1);
-		r = otlp_send(x->client, sig, &x->body, budget, why, sizeof why);
+		r = otlp_send(x->client[k], &x->body, budget, why, sizeof why);
 	}
 	note(x, k, sig, r == OTLP_SENT, why, nspans);
 	return r == OTLP_SENT ? 0 : -1;

@@ -1,5 +1,6 @@
 #include "otelconf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,65 @@ static void read_resource(struct otel_config *c, const char *program, int *bad)
 			     utf8_dup(service, OTEL_NAME_MAX), 0);
 }
 
+/* The signal's own variable OTEL_EXPORTER_OTLP_<SIGNAL>_<NAME>, else the
+ * general OTEL_EXPORTER_OTLP_<NAME>; NULL when neither is set. *name gets
+ * the variable's name (for messages). */
+static const char *signal_env(const char *signal, const char *what, char *name, size_t size)
+{
+	const char *v;
+	snprintf(name, size, "OTEL_EXPORTER_OTLP_%s_%s", signal, what);
+	if ((v = env(name)) != NULL)
+		return v;
+	snprintf(name, size, "OTEL_EXPORTER_OTLP_%s", what);
+	return env(name);
+}
+
+/* ..._COMPRESSION: gzip or none (the default). */
+static int signal_gzip(const char *signal, int *bad)
+{
+	char name[96];
+	const char *v = signal_env(signal, "COMPRESSION", name, sizeof name);
+	if (v == NULL || strcmp(v, "none") == 0)
+		return 0;
+	if (strcmp(v, "gzip") == 0)
+		return 1;
+	log_warn("otel: %s=%s is not supported (gzip, none); not compressing", name, v);
+	++*bad;
+	return 0;
+}
+
+/* A file named by ..._<WHAT>, for libcurl to read: a fresh copy of the
+ * path, or NULL. One that cannot be read is reported (and kept: the
+ * exports then fail, saying why, rather than go out without it). */
+static char *signal_file(const char *signal, const char *what, int *bad)
+{
+	char name[96];
+	const char *v = signal_env(signal, what, name, sizeof name);
+	if (v == NULL)
+		return NULL;
+	if (access(v, R_OK) != 0) {
+		log_warn("otel: %s=%s cannot be read: %s", name, v, strerror(errno));
+		++*bad;
+	}
+	return xstrdup(v);
+}
+
+static void read_transport(struct otel_signal *sig, const char *signal, int *bad)
+{
+	sig->gzip = signal_gzip(signal, bad);
+	sig->ca_file = signal_file(signal, "CERTIFICATE", bad);
+	sig->client_cert = signal_file(signal, "CLIENT_CERTIFICATE", bad);
+	sig->client_key = signal_file(signal, "CLIENT_KEY", bad);
+}
+
+static void signal_free(struct otel_signal *sig)
+{
+	free(sig->url);
+	free(sig->ca_file);
+	free(sig->client_cert);
+	free(sig->client_key);
+}
+
 int otel_config_has_endpoint(void)
 {
 	return env("OTEL_EXPORTER_OTLP_ENDPOINT") || env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ||
@@ -290,6 +350,8 @@ int otel_config_from_env(struct otel_config *c, const char *program)
 	c->bsp_batch = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1000000, &bad);
 	if (c->bsp_batch > c->bsp_queue)
 		c->bsp_batch = c->bsp_queue;
+	read_transport(&c->traces, "TRACES", &bad);
+	read_transport(&c->metrics, "METRICS", &bad);
 	read_headers(c, &bad);
 	read_resource(c, program, &bad);
 	return bad;
@@ -297,8 +359,8 @@ int otel_config_from_env(struct otel_config *c, const char *program)
 
 void otel_config_free(struct otel_config *c)
 {
-	free(c->traces.url);
-	free(c->metrics.url);
+	signal_free(&c->traces);
+	signal_free(&c->metrics);
 	for (size_t i = 0; i < c->nheaders; i++)
 		free(c->headers[i]);
 	free(c->headers);

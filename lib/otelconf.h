@@ -31,6 +31,9 @@ struct otel_signal {
 	int on;				/* has an endpoint and is not `none` */
 	enum otel_protocol protocol;
 	char *url;			/* the full URL POSTed to; owned */
+	int gzip;			/* ..._COMPRESSION=gzip */
+	char *ca_file;			/* ..._CERTIFICATE: the CAs that verify the collector; owned, NULL: the system's */
+	char *client_cert, *client_key;	/* ..._CLIENT_CERTIFICATE, ..._CLIENT_KEY (mutual TLS); owned, or NULL */
 };
 
 struct otel_config {

@@ -46,7 +46,7 @@ enum { TEMPORALITY_CUMULATIVE = 2 };
 
 /* ---- the buffer and the wire primitives ---- */
 
-static void reserve(struct otelpb *b, size_t n)
+void otelpb_reserve(struct otelpb *b, size_t n)
 {
 	if (b->cap - b->len >= n)
 		return;
@@ -68,7 +68,7 @@ void otelpb_put(struct otelpb *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
-	reserve(b, n);
+	otelpb_reserve(b, n);
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
@@ -94,7 +94,7 @@ static void varint_at(unsigned char *p, uint64_t v)
 
 void otelpb_varint(struct otelpb *b, uint64_t v)
 {
-	reserve(b, 10);
+	otelpb_reserve(b, 10);
 	varint_at(b->p + b->len, v);
 	b->len += varint_size(v);
 }
@@ -171,7 +171,7 @@ void otelpb_packed_double(struct otelpb *b, unsigned field, const double *v, siz
 size_t otelpb_open(struct otelpb *b, unsigned field)
 {
 	otelpb_tag(b, field, OTELPB_LEN);
-	reserve(b, 1);
+	otelpb_reserve(b, 1);
 	b->p[b->len++] = 0;
 	return b->len;
 }
@@ -180,7 +180,7 @@ void otelpb_close(struct otelpb *b, size_t mark)
 {
 	size_t body = b->len - mark, extra = varint_size(body) - 1;
 	if (extra > 0) {
-		reserve(b, extra);
+		otelpb_reserve(b, extra);
 		memmove(b->p + mark + extra, b->p + mark, body);
 		b->len += extra;
 	}

@@ -32,6 +32,8 @@ enum otelpb_wire {
 
 /* Frees b->p and empties b. */
 void otelpb_free(struct otelpb *b);
+/* Makes room for n more bytes (allocate or die). */
+void otelpb_reserve(struct otelpb *b, size_t n);
 /* Appends n raw bytes (allocate or die). */
 void otelpb_put(struct otelpb *b, const void *p, size_t n);
 /* Appends v as a base-128 varint. */

@@ -1,8 +1,10 @@
-/* otlp: one OTLP export request over HTTP with libcurl, for the exporter
- * thread of lib/otel.c: the body in the signal's protocol (gRPC's
- * length-prefixed protobuf, bare protobuf, or JSON), one POST, and what the
- * answer means. A client is one curl handle (one connection, kept between
- * requests) used by one thread. docs/telemetry.md has the wire details. */
+/* otlp: OTLP export requests over HTTP with libcurl, for the exporter
+ * thread of lib/otel.c: the message in the signal's encoding (protobuf or
+ * JSON), framed for its protocol (gRPC's length prefix), gzip when asked,
+ * one POST, and what the answer means. A client serves one signal: one
+ * curl handle (one connection, kept between requests, TLS as the signal's
+ * settings say) used by one thread. docs/telemetry.md has the wire
+ * details. */
 #ifndef OTLP_H
 #define OTLP_H
 
@@ -19,23 +21,26 @@ enum otlp_outcome {
 
 struct otlp_client;
 
-/* A client that sends the header lines headers[0..n) ("name: value",
- * copied) with every request. NULL when libcurl cannot make a handle.
- * Free it with otlp_client_free(). curl_global_init() comes first. */
-struct otlp_client *otlp_client_new(char *const *headers, size_t n);
+/* A client for the signal sig (borrowed: it outlives the client) that
+ * sends the header lines headers[0..n) ("name: value", copied) with every
+ * request. NULL when libcurl cannot make a handle. Free it with
+ * otlp_client_free(). curl_global_init() comes first. */
+struct otlp_client *otlp_client_new(const struct otel_signal *sig, char *const *headers,
+				    size_t n);
 void otlp_client_free(struct otlp_client *c);
 
-/* Replaces b's contents with the body of a trace (metrics) request in
- * protocol p. The data is borrowed for the call. */
+/* Replaces b's contents with a trace (metrics) request encoded for
+ * protocol p: JSON for http/json, else protobuf. The data is borrowed for
+ * the call. */
 void otlp_trace_body(struct otelpb *b, enum otel_protocol p, const struct otelpb_resource *r,
 		     struct otelpb_span *const *spans, size_t n);
 void otlp_metrics_body(struct otelpb *b, enum otel_protocol p, const struct otelpb_resource *r,
 		       const struct otelpb_metric *metrics, size_t n);
 
-/* POSTs body to sig's URL in sig's protocol, within timeout_ms. Returns
- * OTLP_SENT, or the outcome with the reason in why. */
-enum otlp_outcome otlp_send(struct otlp_client *c, const struct otel_signal *sig,
-			    const struct otelpb *body, long timeout_ms, char *why, size_t whylen);
+/* POSTs the request msg (from otlp_*_body) to the client's signal within
+ * timeout_ms. Returns OTLP_SENT, or the outcome with the reason in why. */
+enum otlp_outcome otlp_send(struct otlp_client *c, const struct otelpb *msg, long timeout_ms,
+			    char *why, size_t whylen);
 
 /* Whether an export that failed this way is tried again: the gRPC
  * statuses CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED,

@@ -131,6 +131,66 @@ assert_exported() {
 	assert_output --regexp '^\["","[0-9a-f]{16}"\]$'
 }
 
+@test "gzip: gRPC calls and HTTP bodies compressed, the spans and metrics whole; per signal too" {
+	start_receiver
+	OTEL_EXPORTER_OTLP_COMPRESSION=gzip OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$GRPC \
+		run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
+	assert_exported grpc	# grpcio inflates the calls itself: whole spans are the proof
+	: > "$OUT"
+	OTEL_EXPORTER_OTLP_COMPRESSION=gzip OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+		OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$HTTP run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
+	assert_exported http
+	run received '[.[] | select(.type == "request") | "\(.signal) \(.encoding) \(.headers["content-encoding"])"]'
+	assert_output '["traces gzip gzip","metrics gzip gzip"]'
+	: > "$OUT"
+	OTEL_EXPORTER_OTLP_METRICS_COMPRESSION=gzip OTEL_EXPORTER_OTLP_COMPRESSION=none \
+		OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$HTTP run -0 emit
+	run received '[.[] | select(.type == "request") | "\(.signal) \(.encoding)"]'
+	assert_output '["traces identity","metrics gzip"]'
+	run received '[.[] | select(.type == "span")] | length'
+	assert_output 2
+}
+
+@test "TLS: gRPC and http/protobuf to a collector whose CA is OTEL_EXPORTER_OTLP_CERTIFICATE" {
+	otlp_test_certs "$BATS_TEST_TMPDIR/tls"
+	otlp_receiver_start "$OUT" "$MODE" --tls-cert "$BATS_TEST_TMPDIR/tls/server.pem" \
+		--tls-key "$BATS_TEST_TMPDIR/tls/server.key"
+	export OTEL_EXPORTER_OTLP_CERTIFICATE=$BATS_TEST_TMPDIR/tls/ca.pem
+	OTEL_EXPORTER_OTLP_ENDPOINT=https://127.0.0.1:$OTLP_GRPC run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
+	assert_exported grpc
+	[ -z "$stderr" ]
+	: > "$OUT"
+	OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_EXPORTER_OTLP_ENDPOINT=https://127.0.0.1:$OTLP_HTTP \
+		run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
+	assert_exported http
+	[ -z "$stderr" ]
+}
+
+@test "TLS with a collector the CAs do not vouch for: every export fails, saying why" {
+	otlp_test_certs "$BATS_TEST_TMPDIR/tls"
+	otlp_receiver_start "$OUT" "$MODE" --tls-cert "$BATS_TEST_TMPDIR/tls/server.pem" \
+		--tls-key "$BATS_TEST_TMPDIR/tls/server.key"
+	OTEL_EXPORTER_OTLP_ENDPOINT=https://127.0.0.1:$OTLP_GRPC run -0 --separate-stderr emit
+	assert_line 'exported=0 dropped=2 metric_exports=0 metric_failed=1'
+	[[ "$stderr" == *"SSL certificate problem"* ]] || fail "stderr: $stderr"
+	run received '[.[] | select(.type == "request")] | length'
+	assert_output 0
+}
+
+@test "mutual TLS: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY are presented; without them the collector refuses" {
+	local tls=$BATS_TEST_TMPDIR/tls
+	otlp_test_certs "$tls"
+	otlp_receiver_start "$OUT" "$MODE" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" \
+		--tls-client-ca "$tls/ca.pem"
+	export OTEL_EXPORTER_OTLP_CERTIFICATE=$tls/ca.pem OTEL_EXPORTER_OTLP_ENDPOINT=https://127.0.0.1:$OTLP_GRPC
+	OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=$tls/client.pem OTEL_EXPORTER_OTLP_CLIENT_KEY=$tls/client.key \
+		run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
+	assert_exported grpc
+	run -0 --separate-stderr emit
+	assert_line 'exported=0 dropped=2 metric_exports=0 metric_failed=1'
+	[[ "$stderr" == *"otel: exporting traces to https://127.0.0.1:$OTLP_GRPC/"*"failed"* ]] || fail "stderr: $stderr"
+}
+
 @test "headers, service name and resource attributes go out with every request" {
 	start_receiver
 	export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$GRPC

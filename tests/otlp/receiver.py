@@ -3,7 +3,7 @@
 and http/json.
 
     receiver.py --out FILE --ready FILE [--grpc-port N] [--http-port N]
-                [--mode-file FILE]
+                [--mode-file FILE] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 
 Listens on 127.0.0.1 (port 0: any free port), writes "grpc=PORT http=PORT"
 to the ready file once both listen, and decodes every Export request into
@@ -29,6 +29,13 @@ signal it applies to ("traces" or "metrics"; default both), e.g.
 UNAVAILABLE is gRPC status 14 / HTTP 503, invalid is INVALID_ARGUMENT (3) /
 HTTP 400. SIGTERM stops it at once.
 
+With --tls-cert and --tls-key both servers speak TLS only (gRPC over
+HTTP/2 with ALPN, HTTPS); with --tls-client-ca as well they require a
+client certificate signed by that CA. A gzip body (Content-Encoding: gzip
+over HTTP; grpcio inflates gRPC messages itself) is inflated first; the
+request record's "encoding" is the body's (HTTP) or the call's
+grpc-encoding (gRPC), "identity" when none.
+
 An http/json body is read strictly: its ids must be hex (the OTLP JSON
 mapping), then protobuf's json_format parses the rest and refuses unknown
 field names. A body that does not parse gets HTTP 400 and an
@@ -39,10 +46,12 @@ the message classes are compiled from tests/otlp/proto/ at start.
 """
 import argparse
 import base64
+import gzip
 import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -183,11 +192,11 @@ SIGNALS = {
 }
 
 
-def handle(sink, signal_name, transport, req, headers):
+def handle(sink, signal_name, transport, req, headers, encoding):
     """Records the request and its contents; returns the answer."""
     answer = sink.answer(signal_name)
     sink.write([{"type": "request", "signal": signal_name, "transport": transport,
-                 "answer": answer[0], "headers": headers}])
+                 "answer": answer[0], "headers": headers, "encoding": encoding}])
     if answer[0] == "sleep":
         STOPPING.wait(answer[1])
         answer = ("ok",)
@@ -200,8 +209,10 @@ def grpc_handler(sink, signal_name):
     _, response, _ = SIGNALS[signal_name]
 
     def export(req, context):
-        headers = {k: v for k, v in context.invocation_metadata() if not k.startswith("grpc-")}
-        answer = handle(sink, signal_name, "grpc", req, headers)
+        metadata = context.invocation_metadata()
+        headers = {k: v for k, v in metadata if not k.startswith("grpc-")}
+        encoding = dict(metadata).get("grpc-encoding", "identity")
+        answer = handle(sink, signal_name, "grpc", req, headers, encoding)
         if answer == "unavailable":
             context.abort(grpc.StatusCode.UNAVAILABLE, "told to be unavailable")
         if answer == "invalid":
@@ -211,7 +222,7 @@ def grpc_handler(sink, signal_name):
     return export
 
 
-def start_grpc(sink, port):
+def start_grpc(sink, port, tls):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     for signal_name, service in (("traces", "opentelemetry.proto.collector.trace.v1.TraceService"),
                                  ("metrics", "opentelemetry.proto.collector.metrics.v1.MetricsService")):
@@ -220,7 +231,13 @@ def start_grpc(sink, port):
             grpc_handler(sink, signal_name), request_deserializer=request.FromString,
             response_serializer=response.SerializeToString)
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler}),))
-    bound = server.add_insecure_port("127.0.0.1:%d" % port)
+    if tls:
+        cert, key, client_ca = tls
+        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
+                                            require_client_auth=client_ca is not None)
+        bound = server.add_secure_port("127.0.0.1:%d" % port, creds)
+    else:
+        bound = server.add_insecure_port("127.0.0.1:%d" % port)
     server.start()
     return server, bound
 
@@ -276,9 +293,13 @@ def http_handler_class(sink):
                 return
             request, response, _ = SIGNALS[signal_name]
             headers = {k.lower(): v for k, v in self.headers.items()}
+            encoding = headers.get("content-encoding", "identity")
+            if encoding == "gzip":
+                body = gzip.decompress(body)
             codes = {"ok": 200, "unavailable": 503, "invalid": 400}
             if content_type == "application/x-protobuf":
-                answer = handle(sink, signal_name, "http", request.FromString(body), headers)
+                answer = handle(sink, signal_name, "http", request.FromString(body), headers,
+                                encoding)
                 self.reply(codes[answer], response().SerializeToString() if answer == "ok" else b"")
                 return
             try:
@@ -287,7 +308,7 @@ def http_handler_class(sink):
                 sink.write([{"type": "error", "transport": "json", "error": str(e)}])
                 self.reply(400, b"{}", "application/json")
                 return
-            answer = handle(sink, signal_name, "json", req, headers)
+            answer = handle(sink, signal_name, "json", req, headers, encoding)
             self.reply(codes[answer], b"{}", "application/json")
 
     return Handler
@@ -300,11 +321,28 @@ def main():
     ap.add_argument("--grpc-port", type=int, default=0)
     ap.add_argument("--http-port", type=int, default=0)
     ap.add_argument("--mode-file")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca")
     args = ap.parse_args()
 
+    tls = None
+    if args.tls_cert:
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+        tls = (read(args.tls_cert), read(args.tls_key),
+               read(args.tls_client_ca) if args.tls_client_ca else None)
     sink = Sink(args.out, args.mode_file)
-    server, grpc_port = start_grpc(sink, args.grpc_port)
+    server, grpc_port = start_grpc(sink, args.grpc_port, tls)
     httpd = ThreadingHTTPServer(("127.0.0.1", args.http_port), http_handler_class(sink))
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            ctx.load_verify_locations(args.tls_client_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 

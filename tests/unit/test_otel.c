@@ -395,7 +395,13 @@ static const char *const otel_vars[] = {
 	"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_SERVICE_NAME",
 	"OTEL_RESOURCE_ATTRIBUTES", "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_TRACES_EXPORTER",
 	"OTEL_METRICS_EXPORTER", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE",
-	"OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+	"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_EXPORTER_OTLP_COMPRESSION",
+	"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+	"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_CLIENT_KEY", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+	"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
 };
 
 static void clear_env(void)
@@ -507,6 +513,42 @@ static void test_config_endpoints(void)
 	CHECK_INT(c.metrics.protocol, OTEL_PROTO_HTTP_JSON);
 	CHECK_STR(c.traces.url, "http://x:1/v1/traces");
 	CHECK_STR(c.metrics.url, "http://m:4318/custom");
+	otel_config_free(&c);
+	clear_env();
+}
+
+/* Compression and TLS files: the general variable, a signal's own over it. */
+static void test_config_transport(void)
+{
+	struct otel_config c;
+	clear_env();
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317", 1);
+	CHECK_INT(otel_config_from_env(&c, "judge"), 0);
+	CHECK(!c.traces.gzip && !c.metrics.gzip);
+	CHECK(c.traces.ca_file == NULL && c.traces.client_cert == NULL && c.traces.client_key == NULL);
+	otel_config_free(&c);
+
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none", 1);
+	setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/hostname", 1);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/etc/passwd", 1);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/etc/group", 1);
+	CHECK_INT(otel_config_from_env(&c, "judge"), 0);
+	CHECK(c.traces.gzip && !c.metrics.gzip);
+	CHECK_STR(c.traces.ca_file, "/etc/hostname");
+	CHECK_STR(c.metrics.ca_file, "/etc/hostname");
+	CHECK_STR(c.traces.client_cert, "/etc/passwd");
+	CHECK_STR(c.traces.client_key, "/etc/group");
+	CHECK(c.metrics.client_cert == NULL && c.metrics.client_key == NULL);
+	otel_config_free(&c);
+
+	/* Unusable values are counted: an unknown compression (not used), an
+	 * unreadable file (kept, so the exports fail saying why). */
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "/nonexistent/ca.pem", 1);
+	CHECK_INT(otel_config_from_env(&c, "judge"), 2);
+	CHECK(!c.traces.gzip && !c.metrics.gzip);
+	CHECK_STR(c.metrics.ca_file, "/nonexistent/ca.pem");
 	otel_config_free(&c);
 	clear_env();
 }
@@ -930,6 +972,7 @@ int main(void)
 	UNIT_RUN(test_tracestate);
 	UNIT_RUN(test_config_defaults);
 	UNIT_RUN(test_config_endpoints);
+	UNIT_RUN(test_config_transport);
 	UNIT_RUN(test_config_switches);
 	UNIT_RUN(test_config_numbers);
 	UNIT_RUN(test_config_headers);
