@@ -666,7 +666,7 @@ static void exporter_open(struct exporter *x)
 	for (int k = TRACES; k <= METRICS; k++) {
 		if (!sigs[k]->on)
 			continue;
-		x->client[k] = otlp_client_new(sigs[k], g.conf.headers, g.conf.nheaders);
+		x->client[k] = otlp_client_new(sigs[k]);
 		if (x->client[k] == NULL)
 			log_warn("otel: curl_easy_init failed; nothing will be exported");
 	}
@@ -681,13 +681,13 @@ static void exporter_close(struct exporter *x)
 	free(x->pbs);
 }
 
-/* The time one attempt may take: the timeout, and during shutdown no more
- * than what is left before the deadline (<= 0: none left). */
-static long attempt_budget(int *stopping)
+/* The time one attempt of sig may take: its timeout, and during shutdown
+ * no more than what is left before the deadline (<= 0: none left). */
+static long attempt_budget(const struct otel_signal *sig, int *stopping)
 {
 	long budget;
 	pthread_mutex_lock(&g.mu);
-	budget = g.conf.timeout_ms;
+	budget = sig->timeout_ms;
 	*stopping = g.stop;
 	if (g.stop && g.deadline - now_mono_ms() < budget)
 		budget = (long)(g.deadline - now_mono_ms());
@@ -750,7 +750,7 @@ static int deliver(struct exporter *x, enum signal_kind k, size_t nspans)
 	}
 	for (int attempt = 1; attempt <= EXPORT_ATTEMPTS && r == OTLP_RETRY; attempt++) {
 		int stopping;
-		long budget = attempt_budget(&stopping);
+		long budget = attempt_budget(sig, &stopping);
 		if (budget <= 0)
 			break;
 		if (attempt > 1 && !stopping)

@@ -27,6 +27,19 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* The signal's own variable OTEL_EXPORTER_OTLP_<SIGNAL>_<NAME>, else the
+ * general OTEL_EXPORTER_OTLP_<NAME>; NULL when neither is set. *name gets
+ * the variable's name (for messages). */
+static const char *signal_env(const char *signal, const char *what, char *name, size_t size)
+{
+	const char *v;
+	snprintf(name, size, "OTEL_EXPORTER_OTLP_%s_%s", signal, what);
+	if ((v = env(name)) != NULL)
+		return v;
+	snprintf(name, size, "OTEL_EXPORTER_OTLP_%s", what);
+	return env(name);
+}
+
 static long env_number(const char *name, long def, long min, long max, int *bad)
 {
 	const char *v = env(name);
@@ -194,22 +207,47 @@ static int header_value_ok(const char *s)
 	return 1;
 }
 
-static void read_headers(struct otel_config *c, int *bad)
+/* The header lines ("name: value") of the list in the variable `name`
+ * into a fresh array *out (the caller frees each and it); returns how many. */
+static size_t parse_headers(const char *name, char ***out, int *bad)
 {
 	char *keys[LIST_MAX], *vals[LIST_MAX];
-	size_t n = kv_list("OTEL_EXPORTER_OTLP_HEADERS", env("OTEL_EXPORTER_OTLP_HEADERS"), keys,
-			   vals, bad);
-	c->headers = xcalloc(n + 1, sizeof *c->headers);
+	size_t n = kv_list(name, env(name), keys, vals, bad), kept = 0;
+	*out = xcalloc(n + 1, sizeof **out);
 	for (size_t i = 0; i < n; i++) {
 		if (header_name_ok(keys[i]) && header_value_ok(vals[i])) {
-			c->headers[c->nheaders++] = xasprintf("%s: %s", keys[i], vals[i]);
+			(*out)[kept++] = xasprintf("%s: %s", keys[i], vals[i]);
 		} else {
-			log_warn("otel: OTEL_EXPORTER_OTLP_HEADERS: '%s' is not a usable header", keys[i]);
+			log_warn("otel: %s: '%s' is not a usable header", name, keys[i]);
 			++*bad;
 		}
 		free(keys[i]);
 		free(vals[i]);
 	}
+	return kept;
+}
+
+/* ..._HEADERS: a signal's own list replaces the general one. */
+static void read_headers(struct otel_config *c, int *bad)
+{
+	struct otel_signal *sigs[] = {&c->traces, &c->metrics};
+	const char *own[] = {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"};
+	char **general;
+	size_t n = parse_headers("OTEL_EXPORTER_OTLP_HEADERS", &general, bad);
+	for (size_t k = 0; k < 2; k++) {
+		struct otel_signal *sig = sigs[k];
+		if (env(own[k])) {
+			sig->nheaders = parse_headers(own[k], &sig->headers, bad);
+			continue;
+		}
+		sig->headers = xcalloc(n + 1, sizeof *sig->headers);
+		for (size_t i = 0; i < n; i++)
+			sig->headers[i] = xstrdup(general[i]);
+		sig->nheaders = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(general[i]);
+	free(general);
 }
 
 /* Sets the resource attribute key (replacing one of that key). Takes the
@@ -265,19 +303,6 @@ static void read_resource(struct otel_config *c, const char *program, int *bad)
 			     utf8_dup(service, OTEL_NAME_MAX), 0);
 }
 
-/* The signal's own variable OTEL_EXPORTER_OTLP_<SIGNAL>_<NAME>, else the
- * general OTEL_EXPORTER_OTLP_<NAME>; NULL when neither is set. *name gets
- * the variable's name (for messages). */
-static const char *signal_env(const char *signal, const char *what, char *name, size_t size)
-{
-	const char *v;
-	snprintf(name, size, "OTEL_EXPORTER_OTLP_%s_%s", signal, what);
-	if ((v = env(name)) != NULL)
-		return v;
-	snprintf(name, size, "OTEL_EXPORTER_OTLP_%s", what);
-	return env(name);
-}
-
 /* ..._COMPRESSION: gzip or none (the default). */
 static int signal_gzip(const char *signal, int *bad)
 {
@@ -308,8 +333,12 @@ static char *signal_file(const char *signal, const char *what, int *bad)
 	return xstrdup(v);
 }
 
-static void read_transport(struct otel_signal *sig, const char *signal, int *bad)
+/* The settings of one signal's requests; def_timeout is the general one. */
+static void read_transport(struct otel_signal *sig, const char *signal, long def_timeout, int *bad)
 {
+	char name[96];
+	snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_TIMEOUT", signal);
+	sig->timeout_ms = env_number(name, def_timeout, 1, 600000, bad);
 	sig->gzip = signal_gzip(signal, bad);
 	sig->ca_file = signal_file(signal, "CERTIFICATE", bad);
 	sig->client_cert = signal_file(signal, "CLIENT_CERTIFICATE", bad);
@@ -322,6 +351,9 @@ static void signal_free(struct otel_signal *sig)
 	free(sig->ca_file);
 	free(sig->client_cert);
 	free(sig->client_key);
+	for (size_t i = 0; i < sig->nheaders; i++)
+		free(sig->headers[i]);
+	free(sig->headers);
 }
 
 int otel_config_has_endpoint(void)
@@ -350,8 +382,8 @@ int otel_config_from_env(struct otel_config *c, const char *program)
 	c->bsp_batch = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1000000, &bad);
 	if (c->bsp_batch > c->bsp_queue)
 		c->bsp_batch = c->bsp_queue;
-	read_transport(&c->traces, "TRACES", &bad);
-	read_transport(&c->metrics, "METRICS", &bad);
+	read_transport(&c->traces, "TRACES", c->timeout_ms, &bad);
+	read_transport(&c->metrics, "METRICS", c->timeout_ms, &bad);
 	read_headers(c, &bad);
 	read_resource(c, program, &bad);
 	return bad;
@@ -361,9 +393,6 @@ void otel_config_free(struct otel_config *c)
 {
 	signal_free(&c->traces);
 	signal_free(&c->metrics);
-	for (size_t i = 0; i < c->nheaders; i++)
-		free(c->headers[i]);
-	free(c->headers);
 	for (size_t i = 0; i < c->nresource; i++) {
 		free(c->resource[i].key);
 		if (c->resource[i].type == OTELPB_STRING)

@@ -34,13 +34,14 @@ struct otel_signal {
 	int gzip;			/* ..._COMPRESSION=gzip */
 	char *ca_file;			/* ..._CERTIFICATE: the CAs that verify the collector; owned, NULL: the system's */
 	char *client_cert, *client_key;	/* ..._CLIENT_CERTIFICATE, ..._CLIENT_KEY (mutual TLS); owned, or NULL */
+	char **headers;			/* ..._HEADERS as "name: value" lines; owned */
+	size_t nheaders;
+	long timeout_ms;		/* ..._TIMEOUT */
 };
 
 struct otel_config {
 	struct otel_signal traces, metrics;
-	char **headers;			/* "name: value" lines; owned */
-	size_t nheaders;
-	long timeout_ms;		/* OTEL_EXPORTER_OTLP_TIMEOUT, 10000 */
+	long timeout_ms;		/* OTEL_EXPORTER_OTLP_TIMEOUT, 10000: the shutdown deadline */
 	long metric_interval_ms;	/* OTEL_METRIC_EXPORT_INTERVAL, 60000 */
 	long bsp_delay_ms;		/* OTEL_BSP_SCHEDULE_DELAY, 5000 */
 	long bsp_queue;			/* OTEL_BSP_MAX_QUEUE_SIZE, 2048 */

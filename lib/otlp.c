@@ -181,8 +181,7 @@ static size_t on_body(char *buf, size_t size, size_t nitems, void *arg)
 	return size * nitems;
 }
 
-static struct curl_slist *header_list(const struct otel_signal *sig, char *const *headers,
-				      size_t n)
+static struct curl_slist *header_list(const struct otel_signal *sig)
 {
 	static const char *const content_type[OTEL_PROTO_COUNT] = {
 		[OTEL_PROTO_GRPC] = "content-type: application/grpc",
@@ -197,8 +196,8 @@ static struct curl_slist *header_list(const struct otel_signal *sig, char *const
 		l = curl_slist_append(l, grpc ? "grpc-encoding: gzip" : "content-encoding: gzip");
 	l = curl_slist_append(l, "expect:");
 	l = curl_slist_append(l, "accept:");
-	for (size_t i = 0; i < n; i++)
-		l = curl_slist_append(l, headers[i]);
+	for (size_t i = 0; i < sig->nheaders; i++)
+		l = curl_slist_append(l, sig->headers[i]);
 	if (l == NULL)
 		die(EXIT_TEMPORARY, "out of memory");
 	return l;
@@ -213,8 +212,7 @@ static long http_version(const struct otel_signal *sig)
 	return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;	/* h2c: no upgrade dance */
 }
 
-struct otlp_client *otlp_client_new(const struct otel_signal *sig, char *const *headers,
-				    size_t n)
+struct otlp_client *otlp_client_new(const struct otel_signal *sig)
 {
 	struct otlp_client *c;
 	CURL *curl = curl_easy_init();
@@ -223,7 +221,7 @@ struct otlp_client *otlp_client_new(const struct otel_signal *sig, char *const *
 	c = xcalloc(1, sizeof *c);
 	c->sig = sig;
 	c->curl = curl;
-	c->headers = header_list(sig, headers, n);
+	c->headers = header_list(sig);
 	curl_easy_setopt(curl, CURLOPT_URL, sig->url);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, c->headers);

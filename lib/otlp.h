@@ -21,12 +21,11 @@ enum otlp_outcome {
 
 struct otlp_client;
 
-/* A client for the signal sig (borrowed: it outlives the client) that
- * sends the header lines headers[0..n) ("name: value", copied) with every
- * request. NULL when libcurl cannot make a handle. Free it with
- * otlp_client_free(). curl_global_init() comes first. */
-struct otlp_client *otlp_client_new(const struct otel_signal *sig, char *const *headers,
-				    size_t n);
+/* A client for the signal sig (borrowed: it outlives the client): its
+ * URL, protocol, headers, compression and TLS files. NULL when libcurl
+ * cannot make a handle. Free it with otlp_client_free().
+ * curl_global_init() comes first. */
+struct otlp_client *otlp_client_new(const struct otel_signal *sig);
 void otlp_client_free(struct otlp_client *c);
 
 /* Replaces b's contents with a trace (metrics) request encoded for

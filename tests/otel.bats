@@ -191,7 +191,7 @@ assert_exported() {
 	[[ "$stderr" == *"otel: exporting traces to https://127.0.0.1:$OTLP_GRPC/"*"failed"* ]] || fail "stderr: $stderr"
 }
 
-@test "headers, service name and resource attributes go out with every request" {
+@test "headers (per signal too), service name and resource attributes go out with every request" {
 	start_receiver
 	export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$GRPC
 	export OTEL_EXPORTER_OTLP_HEADERS='x-tenant=team%20a,authorization=Bearer%20t0k'
@@ -201,6 +201,11 @@ assert_exported() {
 	assert_output '[{"x-tenant":"team a","authorization":"Bearer t0k"}]'
 	run received '[.[] | select(.type != "request") | .resource | {"service.name", "deployment.environment"}] | unique'
 	assert_output '[{"service.name":"codex-judge","deployment.environment":"test"}]'
+	# A signal's own headers replace the general ones for that signal.
+	: > "$OUT"
+	OTEL_EXPORTER_OTLP_METRICS_HEADERS='x-tenant=metrics' run -0 --separate-stderr emit
+	run received '[.[] | select(.type == "request") | "\(.signal) \(.headers["x-tenant"]) \(.headers.authorization)"]'
+	assert_output '["traces team a Bearer t0k","metrics metrics null"]'
 }
 
 @test "UNAVAILABLE is retried with backoff until the collector takes the batch" {

@@ -401,7 +401,9 @@ static const char *const otel_vars[] = {
 	"OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
 	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
 	"OTEL_EXPORTER_OTLP_CLIENT_KEY", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-	"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+	"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+	"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+	"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
 };
 
 static void clear_env(void)
@@ -437,7 +439,8 @@ static void test_config_defaults(void)
 	CHECK_INT(c.bsp_delay_ms, 5000);
 	CHECK_INT(c.bsp_queue, 2048);
 	CHECK_INT(c.bsp_batch, 512);
-	CHECK_INT(c.nheaders, 0);
+	CHECK_INT(c.traces.nheaders, 0);
+	CHECK_INT(c.traces.timeout_ms, 10000);
 	CHECK_STR(c.resource[0].key, "service.name");
 	CHECK_STR(c.resource[0].v.s, "judge");
 	CHECK(resource_str(&c, "service.version") != NULL);
@@ -592,8 +595,11 @@ static void test_config_numbers(void)
 	setenv("OTEL_BSP_SCHEDULE_DELAY", "100", 1);
 	setenv("OTEL_BSP_MAX_QUEUE_SIZE", "10", 1);
 	setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64", 1);	/* cut to the queue */
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "2000", 1);
 	CHECK_INT(otel_config_from_env(&c, "p"), 0);
 	CHECK_INT(c.timeout_ms, 500);
+	CHECK_INT(c.traces.timeout_ms, 500);
+	CHECK_INT(c.metrics.timeout_ms, 2000);
 	CHECK_INT(c.metric_interval_ms, 250);
 	CHECK_INT(c.bsp_delay_ms, 100);
 	CHECK_INT(c.bsp_queue, 10);
@@ -603,8 +609,10 @@ static void test_config_numbers(void)
 	setenv("OTEL_METRIC_EXPORT_INTERVAL", "0", 1);
 	setenv("OTEL_BSP_MAX_QUEUE_SIZE", "-1", 1);
 	unsetenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+	unsetenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT");
 	CHECK_INT(otel_config_from_env(&c, "p"), 3);
 	CHECK_INT(c.timeout_ms, 10000);
+	CHECK_INT(c.metrics.timeout_ms, 10000);
 	CHECK_INT(c.metric_interval_ms, 60000);
 	CHECK_INT(c.bsp_queue, 2048);
 	CHECK_INT(c.bsp_batch, 512);
@@ -620,11 +628,24 @@ static void test_config_headers(void)
 	       "api-key=abc%20def, x-tenant = t1 ,novalue,=v,x-crlf=a%0D%0Ab,x bad=1,k=%zz,"
 	       "authorization=Basic%20dXNlcjpwYXNz,x-eq=a=b", 1);
 	CHECK_INT(otel_config_from_env(&c, "p"), 5);
-	CHECK_INT(c.nheaders, 4);
-	CHECK_STR(c.headers[0], "api-key: abc def");
-	CHECK_STR(c.headers[1], "x-tenant: t1");
-	CHECK_STR(c.headers[2], "authorization: Basic dXNlcjpwYXNz");
-	CHECK_STR(c.headers[3], "x-eq: a=b");
+	for (int k = 0; k < 2; k++) {
+		const struct otel_signal *sig = k ? &c.metrics : &c.traces;
+		CHECK_INT(sig->nheaders, 4);
+		CHECK_STR(sig->headers[0], "api-key: abc def");
+		CHECK_STR(sig->headers[1], "x-tenant: t1");
+		CHECK_STR(sig->headers[2], "authorization: Basic dXNlcjpwYXNz");
+		CHECK_STR(sig->headers[3], "x-eq: a=b");
+	}
+	otel_config_free(&c);
+
+	/* A signal's own list replaces the general one. */
+	setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=2", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "c=3", 1);
+	CHECK_INT(otel_config_from_env(&c, "p"), 0);
+	CHECK_INT(c.traces.nheaders, 2);
+	CHECK_STR(c.traces.headers[1], "b: 2");
+	CHECK_INT(c.metrics.nheaders, 1);
+	CHECK_STR(c.metrics.headers[0], "c: 3");
 	otel_config_free(&c);
 	clear_env();
 }
