@@ -37,6 +37,7 @@ enum agent_tag {
 enum {
 	AGENT_FIELDS_MAX = 1024,
 	AGENT_FRAME_MAX = 192 << 20,	/* a compiled binary, with room */
+	AGENT_READ_MAX = AGENT_FRAME_MAX / 2,	/* the most a read asks for */
 };
 
 struct agent_field {

@@ -366,6 +366,7 @@ static int run_reply(struct dbox *b, const struct agent_msg *m, struct box_resul
 		char *msg = agent_str(m, AT_MSG);
 		snprintf(err, errlen, "%s", msg ? msg : "codex-agent: the step did not run");
 		free(msg);
+		b->replace = 1;	/* whatever stopped the step may stop the next job's */
 		return -1;
 	}
 	if (m->op != AGENT_RESULT || result_from(m, r, oom, pids) != 0) {
@@ -389,9 +390,19 @@ static int d_run(void *box, const struct box_step *s, struct box_result *r, char
 	rc = request(b, &req, m, s->limits->wall_ms + RUN_GRACE_MS, err, errlen);
 	if (rc == 0)
 		rc = run_reply(b, m, r, &oom, &pids, err, errlen);
-	else if (pool_oom_killed(&b->dk, &b->slot)) {
+	else if (!b->oom_seen && pool_oom_killed(&b->dk, &b->slot)) {
 		lost_to_oom(b, r, start);
+		oom = 1;
 		rc = 0;
+	}
+	if (rc == 0 && (r->out_len > (size_t)s->limits->output_bytes ||
+			r->err_len > (size_t)s->limits->output_bytes)) {
+		snprintf(err, errlen, "codex-agent: output past the cap");
+		b->broken = 1;
+		free(r->out);
+		free(r->err);
+		r->out = r->err = NULL;
+		rc = -1;
 	}
 	agent_msg_free(m);
 	free(m);
@@ -400,9 +411,14 @@ static int d_run(void *box, const struct box_step *s, struct box_result *r, char
 	if ((peak = memcg_peak_kb(b)) >= 0)
 		r->memory_kb = peak;
 	box_classify(r, s, oom, pids);
-	/* A step killed for time may have left the container in any state. */
+	/* A step killed for time may have left the container in any state.
+	 * dockerd's State.OOMKilled says whether the container ever had an OOM
+	 * kill (it is set when the container stops): after one, the container
+	 * goes, so that lost_to_oom() only ever sees the current step's. */
 	if (r->limit && (strcmp(r->limit, "time") == 0 || strcmp(r->limit, "wall") == 0))
 		b->replace = 1;
+	if (oom > 0)
+		b->oom_seen = b->replace = 1;
 	return 0;
 }
 
@@ -416,6 +432,8 @@ static int d_read_file(void *box, const char *path, size_t cap, char **data, siz
 	*data = NULL;
 	*len = 0;
 	*why = "unreadable";
+	if (cap > AGENT_READ_MAX)
+		cap = AGENT_READ_MAX;	/* larger files are too-large */
 	agent_begin(&req, AGENT_READ);
 	agent_put_str(&req, AT_PATH, path);
 	agent_put_num(&req, AT_CAP, (int64_t)cap);
@@ -428,7 +446,8 @@ static int d_read_file(void *box, const char *path, size_t cap, char **data, siz
 	static const char *const whys[] = {"missing", "symlink", "not-regular", "hard-link", "too-large", "unreadable"};
 	const struct agent_field *w = agent_get(m, AT_WHY);
 	int rc = -1;
-	if (m->op == AGENT_FILE && w == NULL && agent_get(m, AT_DATA)) {
+	if (m->op == AGENT_FILE && w == NULL && agent_get(m, AT_DATA) &&
+	    agent_get(m, AT_DATA)->len <= cap) {
 		*data = copy_field(m, AT_DATA, len);
 		*why = NULL;
 		rc = 0;

@@ -26,7 +26,8 @@ struct dbox {
 	struct sbuf in;		/* agent replies read but not consumed */
 	int lock;		/* the slot's flock fd */
 	int broken;		/* the stream is unusable: replace the container */
-	int replace;		/* a step timed out: replace it after this job */
+	int replace;		/* replace it after this job (a step timed out, ...) */
+	int oom_seen;		/* a step of this job had an OOM kill */
 	char memcg[PATH_MAX];	/* the container's memory cgroup (v1), or "" */
 };
 

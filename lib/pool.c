@@ -12,7 +12,7 @@
 
 #include "util.h"
 
-enum { STATE_MAX = 4096, SANDBOX_UID = 1000 };
+enum { STATE_MAX = 4096, DOCKER_UID_OFFSET = 100000, SLOTS_PER_LANGUAGE = 1024 };
 
 /* The work dirs every job may write; the agent wipes them between jobs. */
 static const char *const tmpfs_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
@@ -104,14 +104,20 @@ static int64_t max64(int64_t a, int64_t b)
 	return a > b ? a : b;
 }
 
-static void add_tmpfs(cJSON *tmpfs, const char *dir, int64_t mb)
+long pool_uid(const struct lang_table *t, const struct lang *l, int k)
 {
-	char opts[160];
+	return t->uid_base + DOCKER_UID_OFFSET + (long)(l - t->langs) * SLOTS_PER_LANGUAGE + k;
+}
+
+static void add_tmpfs(cJSON *tmpfs, const char *dir, int64_t mb, long uid)
+{
+	char opts[200], owner[64];
+	snprintf(owner, sizeof owner, "uid=%ld,gid=%ld,mode=0755", uid, uid);
 	/* Docker mounts tmpfs noexec by default; the compiled program runs
 	 * from /sandbox/bin. */
 	snprintf(opts, sizeof opts, "rw,nosuid,nodev,%s,size=%lldm,nr_inodes=4096,%s",
 		 strcmp(dir, "/sandbox/bin") == 0 ? "exec" : "noexec", (long long)mb,
-		 strcmp(dir, "/tmp") == 0 ? "mode=1777" : "uid=1000,gid=1000,mode=0755");
+		 strcmp(dir, "/tmp") == 0 ? "mode=1777" : owner);
 	cJSON_AddStringToObject(tmpfs, dir, opts);
 }
 
@@ -122,7 +128,7 @@ static void add_strings(cJSON *o, const char *name, const char *const *v, size_t
 		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
 }
 
-static cJSON *host_config(const struct lang_table *t, const struct lang *l)
+static cJSON *host_config(const struct lang_table *t, const struct lang *l, long uid)
 {
 	const struct sbx_limits *run = &l->limits, *cc = &l->compile_limits;
 	int compiles = l->compile != NULL;
@@ -150,7 +156,7 @@ static cJSON *host_config(const struct lang_table *t, const struct lang *l)
 	cJSON_AddStringToObject(log, "Type", "none");	/* job data never lands in a log file */
 	cJSON *tmpfs = cJSON_AddObjectToObject(h, "Tmpfs");
 	for (size_t i = 0; i < sizeof tmpfs_dirs / sizeof tmpfs_dirs[0]; i++)
-		add_tmpfs(tmpfs, tmpfs_dirs[i], work);
+		add_tmpfs(tmpfs, tmpfs_dirs[i], work, uid);
 	cJSON *ul = cJSON_AddArrayToObject(h, "Ulimits");
 	cJSON *nofile = cJSON_CreateObject();
 	cJSON_AddStringToObject(nofile, "Name", "nofile");
@@ -163,12 +169,14 @@ static cJSON *host_config(const struct lang_table *t, const struct lang *l)
 char *pool_spec(const struct lang_table *t, const struct lang *l, int k)
 {
 	static const char *const cmd[] = {"/usr/local/bin/codex-agent"};
-	char slot[16];
+	char slot[16], user[48];
+	long uid = pool_uid(t, l, k);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "Image", t->image);
 	add_strings(o, "Entrypoint", cmd, 1);
 	cJSON_AddArrayToObject(o, "Cmd");
-	cJSON_AddStringToObject(o, "User", "1000:1000");
+	snprintf(user, sizeof user, "%ld:%ld", uid, uid);
+	cJSON_AddStringToObject(o, "User", user);
 	cJSON_AddStringToObject(o, "WorkingDir", "/sandbox/code");
 	cJSON_AddBoolToObject(o, "OpenStdin", 1);
 	cJSON_AddBoolToObject(o, "StdinOnce", 0);
@@ -182,7 +190,7 @@ char *pool_spec(const struct lang_table *t, const struct lang *l, int k)
 	cJSON_AddStringToObject(labels, "codex.pool", t->pool);
 	cJSON_AddStringToObject(labels, "codex.language", l->name);
 	cJSON_AddStringToObject(labels, "codex.slot", slot);
-	cJSON_AddItemToObject(o, "HostConfig", host_config(t, l));
+	cJSON_AddItemToObject(o, "HostConfig", host_config(t, l, uid));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL)

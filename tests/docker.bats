@@ -153,14 +153,19 @@ now_ms() {
 	done
 }
 
-@test "pool containers are hardened: no network, read-only root, no capabilities, limits, tmpfs work dirs" {
+@test "pool containers are hardened: no network, read-only root, no capabilities, limits, tmpfs work dirs, a uid per slot" {
 	run -0 --separate-stderr pool_ctl --slots 2 up
-	for l in "${LANGS[@]}"; do
+	local i l k uid base
+	base=$(($(table_value uid_base) + 100000))
+	for i in "${!LANGS[@]}"; do
+		l=${LANGS[$i]}
 		for k in 0 1; do
+			# A uid per slot (lib/pool.c), above the ns backend's.
+			uid=$((base + i * 1024 + k))
 			# codex-agent is the container's pid 1 (lib/pool.c): no
 			# docker-init, which would be a process of the job's uid
 			# outliving the job.
-			assert_json "$(inspect "$POOL-$l-$k")" \
+			assert_json "$(inspect "$POOL-$l-$k")" --arg user "$uid:$uid" --arg owner "uid=$uid,gid=$uid" \
 				'.HostConfig as $h
 				 | $h.NetworkMode == "none" and .Config.NetworkDisabled == true
 				 and $h.ReadonlyRootfs == true and $h.CapDrop == ["ALL"]
@@ -174,7 +179,8 @@ now_ms() {
 				 and ($h.Tmpfs | to_entries | all(.value | test("nosuid") and test("nodev")))
 				 and ($h.Tmpfs["/tmp"] | test("noexec"))
 				 and ($h.Tmpfs["/sandbox/code"] | test("noexec"))
-				 and .Config.User == "1000:1000" and $h.LogConfig.Type == "none"
+				 and .Config.User == $user and $h.LogConfig.Type == "none"
+				 and ($h.Tmpfs["/sandbox/results"] | contains($owner))
 				 and (.Mounts | length) == 0'
 		done
 	done
@@ -242,27 +248,56 @@ now_ms() {
 	assert_json "$(status_of python 1 .)" '.state == "ready" and .jobs == 1'
 }
 
-@test "a job leaves nothing behind: files (unreadable dirs too), a SysV segment, a daemon of its own session" {
+@test "a job leaves nothing behind: files (unreadable dirs too), work dir xattrs, a SysV segment, a daemon of its own session" {
 	run -0 --separate-stderr pool_ctl --slots 2 up
 	id=$(slot_field python 0 .id)
 	custom_job leave python "$DOCKER_FIXTURES/leave-behind.py" > "$BATS_TEST_TMPDIR/leave.json"
 	custom_job look python "$DOCKER_FIXTURES/look.py" > "$BATS_TEST_TMPDIR/look.json"
 	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR"/{leave,look}.json
 	assert_job leave '.error == null and .exec.slot == 0 and .exec.runs[0].exitCode == 0
-		and (.exec.runs[0].stdout | test("^left behind: /tmp/x /sandbox/code/locked shm yes sleep [0-9]+\n$"))'
+		and (.exec.runs[0].stdout | test("^left behind: /tmp/x /sandbox/code/locked xattrs shm yes sleep [0-9]+\n$"))'
 	assert_job look '.error == null and .exec.slot == 0 and .exec.runs[0].exitCode == 0'
 	run -0 job_field look '.exec.runs[0].stdout'
 	assert_line --index 0 '/tmp: '
 	assert_line --index 1 '/sandbox/code: code.py'
-	assert_line --index 2 'shm: 0'
+	assert_line --index 2 'xattrs: 0'
+	assert_line --index 3 'shm: 0'
 	# Only the agent (pid 1) and this job's python3.
-	assert_line --index 3 'pid 1: /usr/local/bin/codex-agent'
-	assert_line --index 4 --regexp '^pid [0-9]+: /usr/bin/python3 -I -B code.py$'
-	[ "${#lines[@]}" -eq 5 ]
+	assert_line --index 4 'pid 1: /usr/local/bin/codex-agent'
+	assert_line --index 5 --regexp '^pid [0-9]+: /usr/bin/python3 -I -B code.py$'
+	[ "${#lines[@]}" -eq 6 ]
 	refute_output --partial sleep
 	# The same container served both: it was cleaned, not replaced.
 	assert_equal "$(slot_field python 0 .id)" "$id"
 	assert_equal "$(slot_field python 0 .dirty)" false
+}
+
+@test "a program that changes its agent (prlimit, setpriority, sched_setaffinity on pid 1): the next job runs in a new container" {
+	run -0 --separate-stderr pool_ctl --slots 1 up
+	id=$(slot_field python 0 .id)
+	custom_job tamper python "$DOCKER_FIXTURES/tamper-agent.py" > "$BATS_TEST_TMPDIR/tamper.json"
+	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR"/{tamper,hello}.json
+	assert_job tamper '.error == null and .exec.runs[0].exitCode == 0
+		and (.exec.runs[0].stdout | startswith("tampered: nproc nice"))'
+	assert_job hello '.error == null and .exec.slot == 0 and .exec.runs[0].exitCode == 0
+		and .exec.runs[0].stdout == "hello\n"'
+	[[ "$stderr" == *"the agent's limits or scheduling were changed by a program"* ]] || fail "stderr: $stderr"
+	new=$(slot_field python 0 .id)
+	[ -n "$new" ] && [ "$new" != "$id" ]
+}
+
+@test "a step killed by the OOM killer: the container is replaced after the job (dockerd's OOMKilled is then this job's only)" {
+	run -0 --separate-stderr pool_ctl --slots 1 up
+	id=$(slot_field python 0 .id)
+	custom_job alloc python "$FIXTURES/alloc-100m.py" '{"memoryMb":64}' > "$BATS_TEST_TMPDIR/alloc.json"
+	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR/alloc.json"
+	assert_job alloc '.error == null and .exec.runs[0].limit == "memory" and .exec.runs[0].signal == "SIGKILL"'
+	assert_equal "$(slot_field python 0 .dirty)" true
+	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR/hello.json"
+	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
+	new=$(slot_field python 0 .id)
+	[ -n "$new" ] && [ "$new" != "$id" ]
+	assert_json "$(inspect "$new")" '.State.OOMKilled | not'
 }
 
 @test "a pool container killed from outside: the next job still runs, in a new container" {

@@ -136,7 +136,8 @@ teardown() {
 	if [ "$BACKEND" = ns ]; then
 		assert_runs read-host '.stdout | test("^uid=6100[0-9] gid=6100[0-9]"; "m")'
 	else
-		assert_runs read-host '.stdout | test("^uid=1000 gid=1000"; "m")'
+		# A uid per docker slot: uid_base + 100000 + language * 1024 + slot.
+		assert_runs read-host '.stdout | test("^uid=16[0-9]{4} gid=16[0-9]{4}"; "m")'
 	fi
 	assert_runs read-host '.stdout | contains("/var/run/docker.sock: absent") or contains("/var/run/docker.sock: no such file")'
 	run -0 cat "$SBX_OUT"

@@ -101,6 +101,20 @@ in_runner() {
 	assert_equal "${lines[*]}" "1 42"
 }
 
+@test "every slot uid of the docker pool has a passwd entry (sandbox, home /tmp), so a program can ask who it is" {
+	local first last
+	first=$(($(awk '/^\[/ { box = ($0 == "[box]") } box && $1 == "uid_base" { print $3 }' \
+		"$BATS_TEST_DIRNAME/../etc/languages.conf") + 100000))
+	last=$((first + ($(grep -c '^\[' "$BATS_TEST_DIRNAME/../etc/languages.conf") - 1) * 1024 - 1))
+	run -0 timeout 60 "$DOCKER" run --rm --network none --entrypoint /usr/bin/getent "$IMAGE" \
+		passwd "$first" "$last"
+	assert_line --index 0 "sandbox:x:$first:$first:sandbox:/tmp:/usr/sbin/nologin"
+	assert_line --index 1 "sandbox:x:$last:$last:sandbox:/tmp:/usr/sbin/nologin"
+	run -0 timeout 60 "$DOCKER" run --rm --network none --user "$last:$last" \
+		--entrypoint /usr/bin/node "$IMAGE" -e 'console.log(require("os").userInfo().username)'
+	assert_output sandbox
+}
+
 @test "the /sandbox directories belong to 1000:1000, /tmp is 1777" {
 	run -0 timeout 60 "$DOCKER" run --rm --network none --entrypoint /usr/bin/stat "$IMAGE" \
 		-c '%n %u:%g %a' /sandbox /sandbox/code /sandbox/bin /sandbox/results /tmp

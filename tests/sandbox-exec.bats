@@ -516,6 +516,20 @@ assert_examples() {
 	assert_job platform-output '.exec.runs[0] | .limit == "output" and .stdoutTruncated and .stdout == "xxxxxxxxxx"'
 }
 
+@test "a Go binary is kept by the hash of its sources: the same program again skips the compiler, another compiles" {
+	table_copy "s|^binary_cache = .*|binary_cache = $BATS_TEST_TMPDIR/go-bin|"
+	custom_job first go "$FIXTURES/print-env.go" > "$BATS_TEST_TMPDIR/first"
+	custom_job again go "$FIXTURES/print-env.go" > "$BATS_TEST_TMPDIR/again"
+	{ cat "$FIXTURES/print-env.go"; echo "// another program"; } > "$BATS_TEST_TMPDIR/other.go"
+	custom_job other go "$BATS_TEST_TMPDIR/other.go" > "$BATS_TEST_TMPDIR/other"
+	sbx_run -j 1 -- "$BATS_TEST_TMPDIR"/{first,again,other}
+	assert_job first '.exec.compile.exitCode == 0 and .exec.compile.cached != true and .exec.runs[0].exitCode == 0'
+	assert_job again '.exec.compile.cached == true and .exec.runs[0].exitCode == 0'
+	assert_job other '.exec.compile.exitCode == 0 and .exec.compile.cached != true'
+	[ "$(find "$BATS_TEST_TMPDIR/go-bin" -type f | wc -l)" -eq 2 ]
+	[ "$(job_field first .exec.runs[0].stdout)" = "$(job_field again .exec.runs[0].stdout)" ]
+}
+
 # --- what the program sees ---------------------------------------------------
 
 @test "the environment is the table's whitelist only: nothing of the caller's" {

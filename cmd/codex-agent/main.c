@@ -12,8 +12,14 @@
  * delivers no signal from inside the container to it. The program runs with
  * the agent's uid (the container has no capability to change it), so the
  * agent makes itself non-dumpable: the program can neither ptrace it nor
- * open its /proc files. Should the stream break anyway, the backend
- * replaces the container.
+ * open its /proc files. What a process of the same uid may still change
+ * in another (its rlimits with prlimit, its nice value, scheduling, CPU
+ * affinity and I/O priority) is taken at start and checked before every
+ * step and at every clean: a change fails the step or the clean, and the
+ * backend replaces the container, so nothing a job did to the agent
+ * reaches the next job. Extended attributes and times of the work dirs
+ * (the tmpfs roots, which the job owns) are reset by the clean too.
+ * Should the stream break anyway, the backend replaces the container.
  *
  * Exit: 0 at end of input, 100 on bad usage, 111 on a broken stream.
  */
@@ -22,6 +28,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -158,6 +166,45 @@ struct step {
 	int killed;
 	int64_t start, kill_at, cpu0, cpu_us, maxrss_kb, rusage_us;
 };
+
+/* What a program of the agent's uid can change in the agent without
+ * ptrace: prlimit(2), setpriority(2), sched_setscheduler(2),
+ * sched_setaffinity(2), ioprio_set(2). */
+struct self {
+	struct rlimit rl[RLIM_NLIMITS];
+	int nice, policy, ioprio;
+	struct sched_param param;
+	cpu_set_t cpus;
+};
+
+static struct self self_at_start;
+
+static void self_take(struct self *s)
+{
+	memset(s, 0, sizeof *s);
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		getrlimit(r, &s->rl[r]);
+	errno = 0;
+	s->nice = getpriority(PRIO_PROCESS, 0);
+	s->policy = sched_getscheduler(0);
+	sched_getparam(0, &s->param);
+	sched_getaffinity(0, sizeof s->cpus, &s->cpus);
+	s->ioprio = (int)syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+}
+
+/* Whether the agent is as it started. Returns 1 or 0. */
+static int self_intact(void)
+{
+	struct self now;
+	self_take(&now);
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		if (now.rl[r].rlim_cur != self_at_start.rl[r].rlim_cur ||
+		    now.rl[r].rlim_max != self_at_start.rl[r].rlim_max)
+			return 0;
+	return now.nice == self_at_start.nice && now.policy == self_at_start.policy &&
+	       now.param.sched_priority == self_at_start.param.sched_priority &&
+	       CPU_EQUAL(&now.cpus, &self_at_start.cpus) && now.ioprio == self_at_start.ioprio;
+}
 
 static void set_limit(int resource, rlim_t v)
 {
@@ -360,6 +407,8 @@ static void do_run(const struct agent_msg *m)
 	int64_t oom0 = oom_kills(), pids0 = pids_max_hits();
 	if (parse_step(&s, m) != 0) {
 		reply_op(AGENT_FAIL, "run: bad request");
+	} else if (!self_intact()) {
+		reply_op(AGENT_FAIL, "run: the agent's limits or scheduling were changed by a program");
 	} else if (start(&s, msg, sizeof msg) != 0) {
 		kill(-1, SIGKILL);
 		reap(&s, 1);
@@ -433,7 +482,7 @@ static void do_read(const struct agent_msg *m)
 	char *rel = agent_str(m, AT_PATH), path[4200];
 	int64_t cap;
 	struct sbuf data = {0}, b = {0};
-	if (rel == NULL || agent_num(m, AT_CAP, 0, AGENT_FRAME_MAX / 2, &cap) != 0 ||
+	if (rel == NULL || agent_num(m, AT_CAP, 0, AGENT_READ_MAX, &cap) != 0 ||
 	    strncmp(rel, "sandbox/", 8) != 0 || !valid_rel(rel + 8)) {
 		reply_op(AGENT_FAIL, "read: bad request");
 		free(rel);
@@ -478,6 +527,24 @@ static int wipe(int dfd)
 	}
 	closedir(d);
 	return rc;
+}
+
+/* Clears what a job can leave on a work dir's root, which it owns and
+ * cannot remove: its extended attributes (user.* on tmpfs) and its times.
+ * Returns 0, or -1 when an attribute stayed. */
+static int reset_root(int dfd)
+{
+	char names[8192];
+	ssize_t n;
+	while ((n = flistxattr(dfd, names, sizeof names)) > 0) {
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1)
+			if (fremovexattr(dfd, names + i) != 0)
+				return -1;
+	}
+	if (n < 0 && errno != ENOTSUP)
+		return -1;
+	futimens(dfd, NULL);
+	return 0;
 }
 
 /* Processes in the container besides ourselves. */
@@ -539,13 +606,15 @@ static void do_clean(void)
 		int fd = open(work_dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == EACCES && chmod(work_dirs[i], 0755) == 0)	/* the job's chmod */
 			fd = open(work_dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || wipe(fd) != 0)
+		if (fd < 0 || reset_root(fd) != 0 || wipe(fd) != 0)
 			rc = -1;
 	}
 	if (rc != 0)
 		reply_op(AGENT_FAIL, "clean: a work dir or an IPC object could not be removed");
 	else if (others_alive())
 		reply_op(AGENT_FAIL, "clean: processes survived the kill");
+	else if (!self_intact())
+		reply_op(AGENT_FAIL, "clean: the agent's limits or scheduling were changed by a program");
 	else
 		reply_op(AGENT_OK, NULL);
 }
@@ -587,6 +656,7 @@ int main(int argc, char **argv)
 	/* Orphans come to us, so their CPU and memory count and they get reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
+	self_take(&self_at_start);
 	serve();
 	return 0;
 }
