@@ -62,7 +62,7 @@ bin/%: cmd/%/main.c build/libcodex.a $(wildcard lib/*.h)
 # The agent runs inside the runner image: static, so it needs nothing there.
 bin/codex-agent: cmd/codex-agent/main.c build/libcodex.a $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static-pie $(filter-out -pie,$(LDFLAGS)) -o $@ $< build/libcodex.a
+	$(CC) $(CFLAGS) -static-pie $(filter-out -pie,$(LDFLAGS)) -o $@ $< build/libcodex.a -l:libseccomp.a
 
 build/tests/%: tests/unit/%.c tests/unit/unit.h build/libcodex.a
 	@mkdir -p $(@D)

@@ -25,6 +25,47 @@ static const char *const denied[] = {
 	"mlock", "mlock2", "mlockall",
 };
 
+/* Calls that act on another process when given its pid (0: the caller),
+ * or on every process of the caller's uid (PRIO_USER, IOPRIO_WHO_USER): a
+ * program may change its own limits and scheduling, never another's. In
+ * the docker backend its supervisor, codex-agent, has the program's uid,
+ * and these need no more than that (ptrace rules do not apply to them). */
+static const struct {
+	const char *name;
+	unsigned pid_arg;	/* the argument that must be 0 */
+	int user_arg;		/* the "which" argument (0), -1 when none */
+	unsigned long user_which;	/* its value that means "the whole uid" */
+} self_only[] = {
+	{"prlimit64", 0, -1, 0},
+	{"setpriority", 1, 0, 2 /* PRIO_USER */},
+	{"ioprio_set", 1, 0, 3 /* IOPRIO_WHO_USER */},
+	{"sched_setaffinity", 0, -1, 0},
+	{"sched_setscheduler", 0, -1, 0},
+	{"sched_setparam", 0, -1, 0},
+	{"sched_setattr", 0, -1, 0},
+};
+
+static int add_self_only(scmp_filter_ctx ctx)
+{
+	for (size_t i = 0; i < sizeof self_only / sizeof self_only[0]; i++) {
+		int nr = seccomp_syscall_resolve_name(self_only[i].name);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+				     SCMP_CMP(self_only[i].pid_arg, SCMP_CMP_NE, 0)) != 0)
+			return -1;
+		/* The kernel reads "which" as an int: compare its low 32 bits,
+		 * or 0x100000002 would pass for PRIO_USER. (A pid with zero low
+		 * bits but not zero is refused above: only harmless EPERMs.) */
+		if (self_only[i].user_arg >= 0 &&
+		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+				     SCMP_CMP((unsigned)self_only[i].user_arg, SCMP_CMP_MASKED_EQ,
+					      0xffffffffUL, self_only[i].user_which)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const unsigned long ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
 	CLONE_NEWNET, CLONE_NEWCGROUP,
@@ -47,10 +88,12 @@ static int add_rules(scmp_filter_ctx ctx)
 			return -1;
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
 		return -1;
+	/* socket's domain is an int: its low 32 bits, or 0x100000028 would
+	 * pass for AF_VSOCK (vsock is not namespaced: it reaches a VM's host). */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-			     SCMP_A0(SCMP_CMP_EQ, AF_VSOCK)) != 0)
+			     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, AF_VSOCK)) != 0)
 		return -1;
-	return 0;
+	return add_self_only(ctx);
 }
 
 int policy_load(void)

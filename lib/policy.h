@@ -1,6 +1,8 @@
-/* policy: the seccomp filter applied last before execve in every box.
- * Default allow, with a deny list of what a judged program never needs
- * and what sandbox escapes are made of (DESIGN.md section 4). */
+/* policy: the seccomp filter applied last before execve in every box (the
+ * ns backend's init, codex-agent in a docker container). Default allow,
+ * with a deny list of what a judged program never needs and what sandbox
+ * escapes are made of (DESIGN.md section 4), and calls that would change
+ * another process's limits or scheduling. */
 #ifndef POLICY_H
 #define POLICY_H
 

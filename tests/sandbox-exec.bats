@@ -577,6 +577,24 @@ assert_examples() {
 	assert_line 'Seccomp=2'
 }
 
+@test "the seccomp filter refuses io_uring, userfaultfd, AF_VSOCK (whatever the high bits say) and another process's limits or priority" {
+	custom_job syscalls python "$FIXTURES/syscalls.py" > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	assert_job syscalls '.exec.runs[0].exitCode == 0'
+	run -0 job_field syscalls '.exec.runs[0].stdout'
+	assert_output "prlimit own: ok
+prlimit pid 1: EPERM
+setpriority own: ok
+setpriority pid 1: EPERM
+setpriority user: EPERM
+setpriority user high bits: EPERM
+sched_setaffinity pid 1: EPERM
+io_uring_setup: EPERM
+userfaultfd: EPERM
+socket vsock: EAFNOSUPPORT
+socket vsock high bits: EAFNOSUPPORT"
+}
+
 # --- several jobs, signals, slots ----------------------------------------------
 
 @test "-j 2 with 4 jobs: every job comes out exactly once, in any order" {
