@@ -377,6 +377,19 @@ static int run_reply(struct dbox *b, const struct agent_msg *m, struct box_resul
 	return 0;
 }
 
+/* Whether the agent kept to the step's output cap, as it must; when not,
+ * the streams are dropped. Returns 1 or 0. */
+static int within_caps(struct box_result *r, const struct box_step *s)
+{
+	size_t cap = (size_t)s->limits->output_bytes;
+	if (r->out_len <= cap && r->err_len <= cap)
+		return 1;
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+	return 0;
+}
+
 static int d_run(void *box, const struct box_step *s, struct box_result *r, char *err, size_t errlen)
 {
 	struct dbox *b = box;
@@ -395,13 +408,9 @@ static int d_run(void *box, const struct box_step *s, struct box_result *r, char
 		oom = 1;
 		rc = 0;
 	}
-	if (rc == 0 && (r->out_len > (size_t)s->limits->output_bytes ||
-			r->err_len > (size_t)s->limits->output_bytes)) {
+	if (rc == 0 && !within_caps(r, s)) {
 		snprintf(err, errlen, "codex-agent: output past the cap");
 		b->broken = 1;
-		free(r->out);
-		free(r->err);
-		r->out = r->err = NULL;
 		rc = -1;
 	}
 	agent_msg_free(m);

@@ -106,6 +106,21 @@ assert_json() {
 		batslib_decorate 'JSON does not match' | fail
 }
 
+# hold_slot LANGUAGE K SECONDS: holds the lock of slot K of LANGUAGE for
+# SECONDS in the background ($SLOT_HOLDER; teardown kills it), as a job in
+# it would, and returns once it is held.
+hold_slot() {
+	local lock=$STATE/docker-$1/slots/$2.lock i
+	mkdir -p "$(dirname "$lock")"
+	touch "$lock"
+	flock "$lock" sleep "$3" 3>&- &
+	SLOT_HOLDER=$!
+	for ((i = 0; i < 50; i++)); do
+		flock -n "$lock" true || break
+		sleep 0.05
+	done
+}
+
 # inspect NAME: the container's inspection, which must succeed.
 inspect() {
 	local reply
@@ -379,13 +394,7 @@ now_ms() {
 	run -0 --separate-stderr pool_ctl --slots 2 up
 	old=$(slot_field python 1 .id)
 	kill_container "$POOL-python-1"
-	lock=$STATE/docker-go/slots/0.lock
-	flock "$lock" sleep 10 3>&- &
-	SLOT_HOLDER=$!
-	for ((i = 0; i < 50; i++)); do
-		flock -n "$lock" true || break
-		sleep 0.05
-	done
+	hold_slot go 0 10
 	otlp_receiver_start "$BATS_TEST_TMPDIR/otlp.jsonl"
 	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_GRPC OTEL_BSP_SCHEDULE_DELAY=100 \
 		run -0 --separate-stderr pool_ctl --slots 2 watch --once
@@ -430,15 +439,7 @@ now_ms() {
 	sed -e 's|^acquire_ms = .*|acquire_ms = 300|' "$BATS_FILE_TMPDIR/languages.conf" \
 		> "$BATS_TEST_TMPDIR/languages.conf"
 	export CODEX_LANGUAGES=$BATS_TEST_TMPDIR/languages.conf
-	lock=$STATE/docker-python/slots/0.lock
-	mkdir -p "$(dirname "$lock")"
-	touch "$lock"
-	flock "$lock" sleep 5 3>&- &
-	SLOT_HOLDER=$!
-	for ((i = 0; i < 50; i++)); do
-		flock -n "$lock" true || break
-		sleep 0.05
-	done
+	hold_slot python 0 5
 	SLOTS=1 run -0 status_of python 0 .state
 	assert_output busy
 	start=$(now_ms)

@@ -14,10 +14,11 @@
  * agent makes itself non-dumpable: the program can neither ptrace it nor
  * open its /proc files. What a process of the same uid may still change
  * in another (its rlimits with prlimit, its nice value, scheduling, CPU
- * affinity and I/O priority) is taken at start and checked before every
- * step and at every clean: a change fails the step or the clean, and the
- * backend replaces the container, so nothing a job did to the agent
- * reaches the next job. Extended attributes and times of the work dirs
+ * affinity and I/O priority) the seccomp filter on every program refuses;
+ * as a second wall, it is taken at start and checked before every step and
+ * at every clean: a change fails the step or the clean, and the backend
+ * replaces the container, so nothing a job did to the agent reaches the
+ * next job. Extended attributes and times of the work dirs
  * (the tmpfs roots, which the job owns) are reset by the clean too.
  * Should the stream break anyway, the backend replaces the container.
  *
@@ -185,7 +186,6 @@ static void self_take(struct self *s)
 	memset(s, 0, sizeof *s);
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		getrlimit(r, &s->rl[r]);
-	errno = 0;
 	s->nice = getpriority(PRIO_PROCESS, 0);
 	s->policy = sched_getscheduler(0);
 	sched_getparam(0, &s->param);
@@ -612,7 +612,11 @@ static void do_clean(void)
 		int fd = open(work_dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == EACCES && chmod(work_dirs[i], 0755) == 0)	/* the job's chmod */
 			fd = open(work_dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || reset_root(fd) != 0 || wipe(fd) != 0)
+		if (fd >= 0 && reset_root(fd) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0 || wipe(fd) != 0)
 			rc = -1;
 	}
 	if (rc != 0)
