@@ -369,3 +369,22 @@ int cg_destroy(const struct cg *g)
 	rc |= remove_dir(g->cpu);
 	return rc;
 }
+
+int cg_favordynmods(const char *mounts)
+{
+	char line[1024], dev[256], dir[512], type[64], opts[512];
+	int on = 0;
+	FILE *f = fopen(mounts, "re");
+	if (f == NULL)
+		return -1;
+	while (!on && fgets(line, sizeof line, f)) {
+		if (sscanf(line, "%255s %511s %63s %511s", dev, dir, type, opts) != 4)
+			continue;
+		if (strcmp(type, "cgroup") != 0 && strcmp(type, "cgroup2") != 0)
+			continue;
+		for (char *o = strtok(opts, ","); o && !on; o = strtok(NULL, ","))
+			on = strcmp(o, "favordynmods") == 0;
+	}
+	fclose(f);
+	return on;
+}

@@ -93,6 +93,16 @@ setup() {
 	[ "$(jq -r .state <<< "$output" | sort -u)" = free ]
 }
 
+@test "up says when no cgroup hierarchy has favordynmods (each job's cgroup move may wait for RCU)" {
+	run -0 --separate-stderr timeout 60 "$POOL_CTL" up
+	if awk '$3 == "cgroup" || $3 == "cgroup2" { print $4 }' /proc/mounts | tr , '\n' | grep -qx favordynmods; then
+		[[ "$stderr" != *favordynmods* ]] || fail "a warning although favordynmods is on: $stderr"
+	else
+		[[ "$stderr" == *"no cgroup hierarchy has favordynmods"*"mount -o remount,favordynmods"* ]] ||
+			fail "no warning: $stderr"
+	fi
+}
+
 @test "up prepares the cgroup parent (SANDBOX_CGROUP_ROOT names it)" {
 	export SANDBOX_CGROUP_ROOT="codex-bats-pool-ctl-$$"
 	run -0 --separate-stderr timeout 60 "$POOL_CTL" up --slots 1

@@ -176,6 +176,10 @@ static int ns_up(struct pool *p)
 			close(fd);
 	}
 	log_info("ns pool: %ld slots ready in %s", slots_of(p), p->table.state_dir);
+	if (cg_favordynmods("/proc/mounts") == 0)
+		log_warn("ns pool: no cgroup hierarchy has favordynmods: each job may wait 10-20 ms "
+			 "for an RCU grace period to enter its cgroup; on Linux 6.0+, "
+			 "mount -o remount,favordynmods on the cgroup2 mount turns it on (docs/sandbox.md)");
 	return EXIT_OK;
 }
 
