@@ -300,6 +300,23 @@ now_ms() {
 	assert_equal "$(slot_field python 0 .dirty)" false
 }
 
+@test "an agent changed from outside its container (renice from the host): the step fails, the container is replaced" {
+	# What the seccomp filter keeps a program from doing; the agent's own
+	# check is the second wall, tested by changing it from the host.
+	run -0 --separate-stderr pool_ctl --slots 1 up
+	id=$(slot_field python 0 .id)
+	pid=$(inspect "$id" | jq -r .State.Pid)
+	renice -n 5 -p "$pid" > /dev/null
+	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR/hello.json"
+	assert_job hello '.exec == null and .error.kind == "infrastructure" and .error.code == "docker"
+		and (.error.message | contains("the agent'"'"'s limits or scheduling were changed"))'
+	assert_equal "$(slot_field python 0 .dirty)" true
+	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR/hello.json"
+	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
+	new=$(slot_field python 0 .id)
+	[ -n "$new" ] && [ "$new" != "$id" ]
+}
+
 @test "a step killed by the OOM killer: the container is replaced after the job (dockerd's OOMKilled is then this job's only)" {
 	run -0 --separate-stderr pool_ctl --slots 1 up
 	id=$(slot_field python 0 .id)
@@ -411,6 +428,25 @@ now_ms() {
 		and .value > 0) | "\(.attributes["codex.language"]) \(.attributes.state) \(.value)"] | sort' \
 		"$BATS_TEST_TMPDIR/otlp.jsonl"
 	assert_output '["go busy 1","go ready 1","javascript ready 2","python ready 2"]'
+}
+
+@test "up that cannot make a container: exit 111, and its failed 'pool replace' spans and metric still reach the collector" {
+	# A pool of its own: the file's pool has running containers.
+	sed -e 's|^image = .*|image = codex-runner:nonexistent|' -e "s|^pool = .*|pool = ${POOL}x|" \
+		-e "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/state|" \
+		"$BATS_FILE_TMPDIR/languages.conf" > "$BATS_TEST_TMPDIR/languages.conf"
+	export CODEX_LANGUAGES=$BATS_TEST_TMPDIR/languages.conf
+	otlp_receiver_start "$BATS_TEST_TMPDIR/otlp.jsonl"
+	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_GRPC run -111 --separate-stderr pool_ctl --slots 1 up
+	otlp_receiver_stop
+	assert_stderr_has '3 slots could not be readied'
+	run -0 jq -c -s '[.[] | select(.type == "span")] | map({name, status: .status.code,
+		error: .attributes["error.type"], lang: .attributes["codex.language"]}) | sort_by(.lang)' \
+		"$BATS_TEST_TMPDIR/otlp.jsonl"
+	assert_output '[{"name":"pool replace","status":2,"error":"docker","lang":"go"},{"name":"pool replace","status":2,"error":"docker","lang":"javascript"},{"name":"pool replace","status":2,"error":"docker","lang":"python"}]'
+	run -0 jq -c -s '[.[] | select(.type == "metric" and .name == "codex.pool.replaced") | .attributes.outcome] | unique' \
+		"$BATS_TEST_TMPDIR/otlp.jsonl"
+	assert_output '["failed"]'
 }
 
 @test "watch heals every --interval seconds until SIGTERM, then exits 0" {

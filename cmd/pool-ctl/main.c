@@ -295,8 +295,11 @@ static int heal_all(struct pool *p, long wait_ms)
 static int docker_up(struct pool *p)
 {
 	int errors = heal_all(p, p->table.acquire_ms);
-	if (errors)
-		die(EXIT_TEMPORARY, "%d slots could not be readied", errors);
+	if (errors) {
+		/* Not die(): main's otel_shutdown() sends the failed spans first. */
+		log_error("%d slots could not be readied", errors);
+		return EXIT_TEMPORARY;
+	}
 	log_info("docker pool: %ld slots per language ready", slots_of(p));
 	return EXIT_OK;
 }
