@@ -53,14 +53,8 @@ int64_t cg_read_value(const char *dir, const char *file, const char *key)
 	return -1;
 }
 
-/* The figures of a step: 0 for what the kernel does not have. */
-static int64_t read_i64(const char *dir, const char *file)
-{
-	int64_t v = cg_read_value(dir, file, NULL);
-	return v > 0 ? v : 0;
-}
-
-static int64_t read_key(const char *dir, const char *file, const char *key)
+/* A figure of a step (cg_read_value): 0 for what the kernel does not have. */
+static int64_t read_count(const char *dir, const char *file, const char *key)
 {
 	int64_t v = cg_read_value(dir, file, key);
 	return v > 0 ? v : 0;
@@ -305,8 +299,8 @@ int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen)
 int64_t cg_cpu_us(const struct cg *g)
 {
 	if (g->sys->version == CG_V2)
-		return read_key(g->v2, "cpu.stat", "usage_usec");
-	return read_i64(g->cpu, "cpuacct.usage") / 1000;
+		return read_count(g->v2, "cpu.stat", "usage_usec");
+	return read_count(g->cpu, "cpuacct.usage", NULL) / 1000;
 }
 
 void cg_read_stats(const struct cg *g, struct cg_stats *st)
@@ -316,16 +310,16 @@ void cg_read_stats(const struct cg *g, struct cg_stats *st)
 		char path[PATH_MAX + 32];
 		snprintf(path, sizeof path, "%s/memory.peak", g->v2);
 		/* memory.peak arrived in Linux 5.19; before it, current is the best left. */
-		st->peak_kb = (access(path, F_OK) == 0 ? read_i64(g->v2, "memory.peak")
-						      : read_i64(g->v2, "memory.current")) / 1024;
-		st->oom_kills = read_key(g->v2, "memory.events", "oom_kill");
-		st->pids_max_hits = read_key(g->v2, "pids.events", "max");
+		st->peak_kb = (access(path, F_OK) == 0 ? read_count(g->v2, "memory.peak", NULL)
+						      : read_count(g->v2, "memory.current", NULL)) / 1024;
+		st->oom_kills = read_count(g->v2, "memory.events", "oom_kill");
+		st->pids_max_hits = read_count(g->v2, "pids.events", "max");
 		return;
 	}
-	st->peak_kb = read_i64(g->mem, "memory.max_usage_in_bytes") / 1024;
+	st->peak_kb = read_count(g->mem, "memory.max_usage_in_bytes", NULL) / 1024;
 	/* oom_kill in memory.oom_control exists since Linux 4.13. */
-	st->oom_kills = read_key(g->mem, "memory.oom_control", "oom_kill");
-	st->pids_max_hits = read_key(g->pids, "pids.events", "max");
+	st->oom_kills = read_count(g->mem, "memory.oom_control", "oom_kill");
+	st->pids_max_hits = read_count(g->pids, "pids.events", "max");
 }
 
 static void kill_procs(const char *dir)

@@ -16,12 +16,6 @@ static const char *language_of(const cJSON *line)
 	return l ? l : jsonx_str(cJSON_GetObjectItemCaseSensitive(line, "exec"), "language");
 }
 
-void jobtrace_set(struct otel_span *s, const char *key, const char *value)
-{
-	if (value)
-		otel_span_set_str(s, key, value);
-}
-
 struct otel_span *jobtrace_start_at(const char *name, enum otel_kind kind, const cJSON *line,
 				    uint64_t start_unix_ns)
 {
@@ -29,9 +23,9 @@ struct otel_span *jobtrace_start_at(const char *name, enum otel_kind kind, const
 	int has_parent = jobtrace_context(line, &parent) == 0;
 	struct otel_span *s = otel_span_start_at(name, kind, has_parent ? &parent : NULL,
 						 start_unix_ns);
-	jobtrace_set(s, "codex.lane",
-		     jsonx_str(cJSON_GetObjectItemCaseSensitive(line, "meta"), "lane"));
-	jobtrace_set(s, "codex.language", language_of(line));
+	otel_span_set_str(s, "codex.lane",
+			  jsonx_str(cJSON_GetObjectItemCaseSensitive(line, "meta"), "lane"));
+	otel_span_set_str(s, "codex.language", language_of(line));
 	return s;
 }
 

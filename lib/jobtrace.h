@@ -25,9 +25,6 @@ struct otel_span *jobtrace_start(const char *name, enum otel_kind kind, const cJ
 struct otel_span *jobtrace_start_at(const char *name, enum otel_kind kind, const cJSON *line,
 				    uint64_t start_unix_ns);
 
-/* otel_span_set_str() when value is not NULL. */
-void jobtrace_set(struct otel_span *s, const char *key, const char *value);
-
 /* The traceparent and tracestate headers of a message sent for a line:
  * the span's context, or with no span (tracing off) the line's
  * meta.traceparent and meta.tracestate as they are. */

@@ -164,6 +164,7 @@ static void send_msg(struct pending_msg *pm, const cJSON *line, const char *topi
 		set_header(headers, "traceparent", th.traceparent);
 		set_header(headers, "tracestate", th.tracestate);
 	}
+	size_t sent_len = strlen(pl->sent_to);
 	note_sent(pl, topic, pm->span);
 	pl->messages++;
 	rd_kafka_resp_err_t e;
@@ -179,6 +180,7 @@ static void send_msg(struct pending_msg *pm, const cJSON *line, const char *topi
 	}
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		log_error("send to %s: %s", topic, rd_kafka_err2str(e));
+		pl->sent_to[sent_len] = '\0';	/* not produced to it */
 		otel_span_set_error(pm->span, rd_kafka_err2name(e), rd_kafka_err2str(e));
 		otel_span_end(pm->span);
 		msg_free(pm);

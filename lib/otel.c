@@ -35,21 +35,6 @@ const size_t otel_ms_nbounds = sizeof otel_ms_bounds / sizeof otel_ms_bounds[0];
 
 /* ---- small helpers ---- */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 /* A SplitMix64 step: the fallback when getrandom() fails, and the
  * exporter's jitter. */
 static uint64_t splitmix(uint64_t *state)
@@ -76,11 +61,11 @@ static void random_id(uint8_t *p, size_t n)
 				break;
 		}
 		for (size_t i = got; i < n; i++) {
-			uint64_t st = atomic_fetch_add(&fallback, 1) ^ (uint64_t)now_ns() ^
+			uint64_t st = atomic_fetch_add(&fallback, 1) ^ now_unix_ns() ^
 				      (uint64_t)getpid() << 32;
 			p[i] = (uint8_t)splitmix(&st);
 		}
-	} while (all_zero(p, n));
+	} while (mem_is_zero(p, n));
 }
 
 static const char HEX[] = "0123456789abcdef";
@@ -119,7 +104,8 @@ static int hex_get(const char *s, uint8_t *out, size_t n)
 
 int otel_context_valid(const struct otel_context *c)
 {
-	return !all_zero(c->trace_id, sizeof c->trace_id) && !all_zero(c->span_id, sizeof c->span_id);
+	return !mem_is_zero(c->trace_id, sizeof c->trace_id) &&
+	       !mem_is_zero(c->span_id, sizeof c->span_id);
 }
 
 static int tracestate_ok(const char *s)
@@ -271,7 +257,7 @@ static int series_is(const struct series *s, const struct attr_set *a)
 static struct series *series_new(const struct otel_metric *m)
 {
 	struct series *s = xcalloc(1, sizeof *s);
-	s->start_ns = (uint64_t)now_ns();
+	s->start_ns = now_unix_ns();
 	if (m->kind == INSTR_HISTOGRAM)
 		s->buckets = xcalloc(m->nbounds + 1, sizeof *s->buckets);
 	return s;
@@ -509,7 +495,7 @@ struct otel_span *otel_span_start_at(const char *name, enum otel_kind kind,
 	s->pb.name = utf8_dup(name ? name : "", OTEL_NAME_MAX);
 	s->pb.kind = kind >= OTEL_INTERNAL && kind <= OTEL_CONSUMER ? (enum otelpb_span_kind)kind
 								     : OTELPB_KIND_INTERNAL;
-	s->pb.start_ns = start_unix_ns ? start_unix_ns : (uint64_t)now_ns();
+	s->pb.start_ns = start_unix_ns ? start_unix_ns : now_unix_ns();
 	return s;
 }
 
@@ -539,10 +525,10 @@ static struct otelpb_kv *span_attr(struct otel_span *s, const char *key)
 
 void otel_span_set_str(struct otel_span *s, const char *key, const char *value)
 {
-	struct otelpb_kv *kv = span_attr(s, key);
+	struct otelpb_kv *kv = value ? span_attr(s, key) : NULL;
 	if (kv) {
 		kv->type = OTELPB_STRING;
-		kv->v.s = utf8_dup(value ? value : "", OTEL_VALUE_MAX);
+		kv->v.s = utf8_dup(value, OTEL_VALUE_MAX);
 	}
 }
 
@@ -606,7 +592,7 @@ void otel_span_end_at(struct otel_span *s, uint64_t end_unix_ns)
 {
 	if (s == NULL)
 		return;
-	s->pb.end_ns = end_unix_ns ? end_unix_ns : (uint64_t)now_ns();
+	s->pb.end_ns = end_unix_ns ? end_unix_ns : now_unix_ns();
 	/* A span never ends before it starts (collectors reject that). */
 	if (s->pb.end_ns < s->pb.start_ns)
 		s->pb.end_ns = s->pb.start_ns;
@@ -659,7 +645,7 @@ struct exporter {
 static void exporter_open(struct exporter *x)
 {
 	memset(x, 0, sizeof *x);
-	x->jitter = (uint64_t)now_ns();
+	x->jitter = now_unix_ns();
 	x->batch = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->batch);
 	x->pbs = xcalloc((size_t)g.conf.bsp_batch, sizeof *x->pbs);
 	const struct otel_signal *sigs[2] = {[TRACES] = &g.conf.traces, [METRICS] = &g.conf.metrics};
@@ -825,7 +811,7 @@ static void snapshot_take(struct snapshot *sn)
 		[INSTR_HISTOGRAM] = OTELPB_HISTOGRAM,
 	};
 	size_t nm = 0, np = 0, nb = 0;
-	uint64_t now = (uint64_t)now_ns();
+	uint64_t now = now_unix_ns();
 	struct otelpb_point *p;
 	uint64_t *b;
 	for (const struct otel_metric *m = g.instruments; m; m = m->next) {

@@ -97,7 +97,8 @@ struct otel_span *otel_span_start_at(const char *name, enum otel_kind kind,
 
 /* Sets an attribute (key and value are copied; a key set again is
  * replaced; past OTELPB_SPAN_ATTRS keys the attribute is counted as
- * dropped). Strings are cut to 1 KiB, invalid UTF-8 becomes '?'. */
+ * dropped). Strings are cut to 1 KiB, invalid UTF-8 becomes '?'; a NULL
+ * value sets nothing. */
 void otel_span_set_str(struct otel_span *s, const char *key, const char *value);
 void otel_span_set_int(struct otel_span *s, const char *key, int64_t value);
 void otel_span_set_double(struct otel_span *s, const char *key, double value);

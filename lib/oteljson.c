@@ -77,14 +77,6 @@ static void add_hex(cJSON *obj, const char *key, const uint8_t *p, size_t n)
 	add(obj, key, cJSON_CreateString(s));
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 static cJSON *object(void)
 {
 	return made(cJSON_CreateObject());
@@ -175,7 +167,7 @@ static cJSON *span(const struct otelpb_span *s)
 	add_hex(o, "traceId", s->trace_id, sizeof s->trace_id);
 	add_hex(o, "spanId", s->span_id, sizeof s->span_id);
 	add_str(o, "traceState", s->trace_state);
-	if (!all_zero(s->parent_span_id, sizeof s->parent_span_id))
+	if (!mem_is_zero(s->parent_span_id, sizeof s->parent_span_id))
 		add_hex(o, "parentSpanId", s->parent_span_id, sizeof s->parent_span_id);
 	add_str(o, "name", s->name);
 	add_int(o, "kind", s->kind);

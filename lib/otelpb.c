@@ -207,14 +207,6 @@ static void opt_fixed64(struct otelpb *b, unsigned field, uint64_t v)
 		otelpb_fixed64_field(b, field, v);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 /* ---- common, resource ---- */
 
 static void put_kv(struct otelpb *b, unsigned field, const struct otelpb_kv *kv)
@@ -272,7 +264,7 @@ static void put_span(struct otelpb *b, const struct otelpb_span *s)
 	otelpb_bytes_field(b, F_SPAN_TRACE_ID, s->trace_id, sizeof s->trace_id);
 	otelpb_bytes_field(b, F_SPAN_SPAN_ID, s->span_id, sizeof s->span_id);
 	opt_string(b, F_SPAN_TRACE_STATE, s->trace_state);
-	if (!all_zero(s->parent_span_id, sizeof s->parent_span_id))
+	if (!mem_is_zero(s->parent_span_id, sizeof s->parent_span_id))
 		otelpb_bytes_field(b, F_SPAN_PARENT, s->parent_span_id, sizeof s->parent_span_id);
 	opt_string(b, F_SPAN_NAME, s->name);
 	opt_uint(b, F_SPAN_KIND, s->kind);

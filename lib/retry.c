@@ -724,8 +724,8 @@ static struct otel_span *publish_span(struct retry_entry *e, const struct lane *
 	otel_span_set_str(s, "messaging.system", "kafka");
 	otel_span_set_str(s, "messaging.operation.type", "send");
 	otel_span_set_str(s, "messaging.destination.name", e->topic);
-	jobtrace_set(s, "messaging.kafka.message.key", e->key);
-	jobtrace_set(s, "codex.lane", lane ? lane->name : NULL);
+	otel_span_set_str(s, "messaging.kafka.message.key", e->key);
+	otel_span_set_str(s, "codex.lane", lane ? lane->name : NULL);
 	if (count && parse_i64(count, 0, RETRY_MAX_ATTEMPT, &retries) == 0)
 		otel_span_set_int(s, "codex.attempt", retries + 1);
 	otel_traceparent_format(&ctx, tp);

@@ -231,3 +231,12 @@ bad:
 	free(d);
 	return NULL;
 }
+
+int mem_is_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}

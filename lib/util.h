@@ -64,4 +64,7 @@ char *read_exact(int fd, size_t size);
 /* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* Whether the n bytes at p are all zero. Returns 1 or 0. */
+int mem_is_zero(const void *p, size_t n);
+
 #endif

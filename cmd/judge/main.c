@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jobtrace.h"
 #include "jsonx.h"
@@ -115,13 +114,6 @@ static void log_outcome(const struct verdict_output *out, const struct otel_span
 
 /* ---- telemetry ---- */
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The `judge` span of a line judged from start_ns on (it is known to be a
  * job only once judged): a child of its meta.traceparent, with what the
  * exec section says and the verdict; an error for an internal_error or an
@@ -135,8 +127,8 @@ static struct otel_span *judge_span(const struct verdict_output *out, uint64_t s
 	struct otel_span *s = jobtrace_start_at("judge", OTEL_INTERNAL, out->line, start_ns);
 	if (s == NULL)
 		return NULL;
-	jobtrace_set(s, "codex.mode", jsonx_str(exec, "mode"));
-	jobtrace_set(s, "codex.shape", jsonx_str(exec, "shape"));
+	otel_span_set_str(s, "codex.mode", jsonx_str(exec, "mode"));
+	otel_span_set_str(s, "codex.shape", jsonx_str(exec, "shape"));
 	if (out->status == VERDICT_STATUS_ERROR) {
 		otel_span_set_error(s, jsonx_str(error, "code"), jsonx_str(error, "message"));
 		return s;
@@ -161,7 +153,7 @@ static void record_duration(const struct verdict_output *out, uint64_t start_ns)
 		a[n++] = (struct otel_attr){"codex.language", language};
 	if (mode)
 		a[n++] = (struct otel_attr){"codex.mode", mode};
-	otel_metric_record(judge_duration, (double)(wall_ns() - start_ns) / 1e6, a, n);
+	otel_metric_record(judge_duration, (double)(now_unix_ns() - start_ns) / 1e6, a, n);
 }
 
 /* The input line again, byte for byte. */
@@ -189,7 +181,7 @@ static void write_output(const struct options *o, const struct line *l,
 static enum outcome judge_line(const struct options *o, const struct line *l)
 {
 	struct verdict_output out;
-	uint64_t start_ns = wall_ns();
+	uint64_t start_ns = now_unix_ns();
 	verdict_line(l->text, l->len, l->oversized, &out);
 	if (out.status == VERDICT_STATUS_SKIPPED)
 		return OUTCOME_ACCEPTED;

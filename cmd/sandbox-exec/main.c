@@ -74,6 +74,7 @@ struct worker {
 
 /* Telemetry of the main process (the workers have none: lib/otel.h). */
 struct metrics {
+	int exporting;		/* otel_init() started an exporter */
 	struct otel_metric *jobs, *duration, *slots;
 };
 
@@ -333,7 +334,8 @@ static void trace_phases(struct otel_span *parent, const cJSON *phases)
 	if (otel_span_context(parent, &ctx) != 0)
 		return;
 	cJSON_ArrayForEach(p, phases) {
-		const char *name = phase_span(cJSON_GetStringValue(cJSON_GetArrayItem(p, 0)) ?: "");
+		const char *phase = cJSON_GetStringValue(cJSON_GetArrayItem(p, 0));
+		const char *name = phase ? phase_span(phase) : NULL;
 		double start = cJSON_GetNumberValue(cJSON_GetArrayItem(p, 1));
 		double end = cJSON_GetNumberValue(cJSON_GetArrayItem(p, 2));
 		if (name == NULL || !(start > 0 && end >= start))
@@ -349,6 +351,8 @@ static void trace_phases(struct otel_span *parent, const cJSON *phases)
 static void trace_job(struct state *s, const struct worker *w, const char *trace, size_t len,
 		      const char *error)
 {
+	if (!s->m.exporting)
+		return;		/* no spans and no metrics to make */
 	cJSON *t = trace ? cJSON_ParseWithLength(trace, len) : NULL;
 	if (error == NULL)
 		error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "error"));
@@ -524,7 +528,7 @@ int main(int argc, char **argv)
 	log_init("sandbox-exec");
 	parse_args(&s.opt, argc, argv);
 	setup(&s);
-	otel_init("sandbox-exec");
+	s.m.exporting = otel_init("sandbox-exec");
 	metrics_init(&s);
 	loop(&s);
 	line_free(&s.in);
