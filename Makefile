@@ -39,7 +39,7 @@ LIB_OBJ  := $(LIB_SRC:lib/%.c=build/lib/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
-bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(OTEL_LIBS) -lpthread
+bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
 bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
 bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
 bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
@@ -75,12 +75,38 @@ build/tests/otel-emit: tests/otlp/otel-emit.c build/libcodex.a
 
 units: $(UNITS) build/tests/otel-emit
 
+# libFuzzer targets (tests/fuzz/): the library built again with clang,
+# AddressSanitizer (LeakSanitizer with it) and UBSan. `make fuzz` runs each
+# for FUZZ_TIME seconds (scripts/fuzz).
+FUZZ_CC     ?= clang-14
+FUZZ_TIME   ?= 60
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DCODEX_VERSION='"$(VERSION)"' -Ilib \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libcodex.a: $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h build/fuzz/libcodex.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libcodex.a $(ALL_LIBS)
+
+fuzzers: $(FUZZERS)
+
+fuzz:
+	scripts/fuzz $(FUZZ_TIME)
+
 # The whole suite: C unit tests, then the bats suites. scripts/test-env
 # installs what is missing and prepares the machine (Go cache, dockerd,
-# runner images); the dockerd it started is stopped at the end.
+# runner images); the dockerd it started, and only that one, is stopped at
+# the end (a daemon that was running before is somebody else's).
 test: all units
-	scripts/test-env
-	scripts/run-tests; rc=$$?; scripts/dockerd-down; exit $$rc
+	CODEX_DOCKERD_OWNER=make-test:$(CURDIR) scripts/test-env
+	scripts/run-tests; rc=$$?; scripts/dockerd-down --owner make-test:$(CURDIR); exit $$rc
 
 check: test
 
@@ -95,4 +121,4 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all units test check install clean
+.PHONY: all units fuzzers fuzz test check install clean

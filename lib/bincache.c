@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,7 +27,7 @@ int bincache_get(const char *dir, const char *key, size_t cap, char **data, size
 		return -1;
 	}
 	char *buf = read_exact(fd, (size_t)st.st_size);
-	futimens(fd, NULL);	/* mtime = last use, for trim_one() */
+	futimens(fd, NULL);	/* mtime = last use, for trim() */
 	close(fd);
 	if (buf == NULL)
 		return -1;
@@ -35,40 +36,81 @@ int bincache_get(const char *dir, const char *key, size_t cap, char **data, size
 	return 0;
 }
 
-static int older(const struct timespec *a, const struct timespec *b)
+/* An entry seen by trim(). */
+struct entry {
+	char name[NAME_MAX + 1];
+	struct timespec used;
+	size_t bytes;
+};
+
+static int by_use(const void *x, const void *y)
 {
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+	const struct entry *a = x, *b = y;
+	if (a->used.tv_sec != b->used.tv_sec)
+		return a->used.tv_sec < b->used.tv_sec ? -1 : 1;
+	return (a->used.tv_nsec > b->used.tv_nsec) - (a->used.tv_nsec < b->used.tv_nsec);
 }
 
-/* Removes the least recently used entry if there are more than max.
- * Returns 1 if one was removed and more may have to go. */
-static int trim_one(const char *dir, long max)
+enum { STALE_NEW_S = 600 };	/* a .new file this old lost its writer */
+
+/* Reads dir's entries into *out (the caller frees); removes stale .new
+ * files on the way. Returns the count. */
+static long scan(DIR *d, struct entry **out)
 {
-	DIR *d = opendir(dir);
 	struct dirent *e;
-	struct timespec when = {0, 0};
-	char oldest[NAME_MAX + 1] = "";
-	long n = 0;
-	if (d == NULL)
-		return 0;
+	long n = 0, cap = 0;
+	time_t now = time(NULL);
+	*out = NULL;
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
-		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		n++;
-		if (oldest[0] == '\0' || older(&st.st_mtim, &when)) {
-			snprintf(oldest, sizeof oldest, "%s", e->d_name);
-			when = st.st_mtim;
+		if (e->d_name[0] == '.') {
+			if (now - st.st_mtim.tv_sec > STALE_NEW_S)
+				unlinkat(dirfd(d), e->d_name, 0);
+			continue;
 		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			*out = xrealloc(*out, (size_t)cap * sizeof **out);
+		}
+		struct entry *x = &(*out)[n++];
+		snprintf(x->name, sizeof x->name, "%s", e->d_name);
+		x->used = st.st_mtim;
+		x->bytes = (size_t)st.st_size;
 	}
-	int removed = n > max && oldest[0] && unlinkat(dirfd(d), oldest, 0) == 0;
-	closedir(d);
-	return removed && n - 1 > max;
+	return n;
 }
 
-void bincache_put(const char *dir, const char *key, const char *data, size_t len, long max)
+/* Removes the least recently used entries until dir is within lim. */
+static void trim(const char *dir, const struct bincache_limits *lim)
+{
+	DIR *d = opendir(dir);
+	struct entry *v;
+	size_t total = 0;
+	if (d == NULL)
+		return;
+	long n = scan(d, &v);
+	for (long i = 0; i < n; i++)
+		total += v[i].bytes;
+	qsort(v, (size_t)n, sizeof *v, by_use);
+	for (long i = 0; i < n && (n - i > lim->entries || total > lim->total_bytes); i++)
+		if (unlinkat(dirfd(d), v[i].name, 0) == 0)
+			total -= v[i].bytes;
+	free(v);
+	closedir(d);
+}
+
+void bincache_put(const char *dir, const char *key, const char *data, size_t len,
+		  const struct bincache_limits *lim)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
+	if (len > lim->entry_bytes || len > lim->total_bytes) {
+		log_info("binary cache: a binary of %zu bytes is not kept (at most %zu)", len,
+			 lim->entry_bytes < lim->total_bytes ? lim->entry_bytes : lim->total_bytes);
+		return;
+	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_warn("binary cache %s: %s", dir, strerror(errno));
 		return;
@@ -85,8 +127,6 @@ void bincache_put(const char *dir, const char *key, const char *data, size_t len
 	if (bad || rename(tmp, path) != 0) {
 		log_warn("binary cache %s: %s", tmp, strerror(errno));
 		unlink(tmp);
-		return;
 	}
-	while (trim_one(dir, max))
-		;
+	trim(dir, lim);
 }

@@ -237,8 +237,8 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 	memset(b, 0, sizeof *b);
 	b->rootfd = -1;
 	b->slot = slot;
-	b->uid = (uid_t)(t->uid_base + slot);
-	b->gid = (gid_t)(t->uid_base + slot);
+	b->uid = (uid_t)lang_slot_uid(t, NULL, slot);
+	b->gid = (gid_t)lang_slot_uid(t, NULL, slot);
 	b->cgs = cgs;
 	if (make_root(b, t->state_dir, workdir_mb, err, errlen) != 0)
 		return -1;

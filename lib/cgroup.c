@@ -132,7 +132,7 @@ static int mkdir_p(const char *path)
 	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int v1_base(const char *controller, const char *override, char *out,
+static int v1_base(const char *controller, const char *override, const char *name, char *out,
 		   size_t len, char *err, size_t errlen)
 {
 	char mnt[PATH_MAX], own[PATH_MAX] = "";
@@ -145,7 +145,7 @@ static int v1_base(const char *controller, const char *override, char *out,
 	else {
 		if (own_group(controller, own, sizeof own) != 0)
 			own[0] = '\0';
-		snprintf(out, len, "%s%s/codex-sandbox", mnt, own);
+		snprintf(out, len, "%s%s/%s", mnt, own, name);
 	}
 	if (mkdir_p(out) != 0) {
 		snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
@@ -159,7 +159,8 @@ static int v2_enable(const char *dir)
 	return cg_write_value(dir, "cgroup.subtree_control", "+memory +pids");
 }
 
-static int v2_setup(struct cg_sys *cs, const char *override, char *err, size_t errlen)
+static int v2_setup(struct cg_sys *cs, const char *override, const char *name, char *err,
+		    size_t errlen)
 {
 	char own[PATH_MAX] = "", parent[PATH_MAX];
 	if (override) {
@@ -169,7 +170,7 @@ static int v2_setup(struct cg_sys *cs, const char *override, char *err, size_t e
 	} else {
 		own_group("", own, sizeof own);
 		snprintf(parent, sizeof parent, "/sys/fs/cgroup%s", own);
-		snprintf(cs->v2, sizeof cs->v2, "%s/codex-sandbox", parent);
+		snprintf(cs->v2, sizeof cs->v2, "%s/%s", parent, name);
 	}
 	if (v2_enable(parent) != 0 && errno == EBUSY && !override && own[0]) {
 		/* Our group has processes: move into a leaf, then enable. */
@@ -192,8 +193,10 @@ static int v2_setup(struct cg_sys *cs, const char *override, char *err, size_t e
 	return 0;
 }
 
-int cg_setup(struct cg_sys *cs, char *err, size_t errlen)
+int cg_setup(struct cg_sys *cs, const char *instance, char *err, size_t errlen)
 {
+	char name[128];
+	snprintf(name, sizeof name, "%s-sandbox", instance);
 	struct stat st;
 	const char *override = getenv("SANDBOX_CGROUP_ROOT");
 	memset(cs, 0, sizeof *cs);
@@ -201,12 +204,12 @@ int cg_setup(struct cg_sys *cs, char *err, size_t errlen)
 		override = NULL;
 	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
 		cs->version = CG_V2;
-		return v2_setup(cs, override, err, errlen);
+		return v2_setup(cs, override, name, err, errlen);
 	}
 	cs->version = CG_V1;
-	if (v1_base("memory", override, cs->mem, sizeof cs->mem, err, errlen) != 0 ||
-	    v1_base("pids", override, cs->pids, sizeof cs->pids, err, errlen) != 0 ||
-	    v1_base("cpuacct", override, cs->cpu, sizeof cs->cpu, err, errlen) != 0)
+	if (v1_base("memory", override, name, cs->mem, sizeof cs->mem, err, errlen) != 0 ||
+	    v1_base("pids", override, name, cs->pids, sizeof cs->pids, err, errlen) != 0 ||
+	    v1_base("cpuacct", override, name, cs->cpu, sizeof cs->cpu, err, errlen) != 0)
 		return -1;
 	return 0;
 }

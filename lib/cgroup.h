@@ -34,12 +34,13 @@ struct cg_stats {
 	int64_t pids_max_hits;	/* fork/clone refused by pids.max */
 };
 
-/* Detects the cgroup version and prepares "<own group>/codex-sandbox" (or
- * $SANDBOX_CGROUP_ROOT, a path below the cgroup mount) as the parent of
- * every box group. On v2 the controllers are enabled down to it; if our own
+/* Detects the cgroup version and prepares "<own group>/<instance>-sandbox"
+ * (or $SANDBOX_CGROUP_ROOT, a path below the cgroup mount) as the parent of
+ * every box group of the instance (instance.h: "codex-sandbox" for the
+ * default one). On v2 the controllers are enabled down to it; if our own
  * group holds processes, we first move into a "<own>/supervisor" leaf (the
  * no-internal-process rule). Returns 0, or -1 with err. */
-int cg_setup(struct cg_sys *cs, char *err, size_t errlen);
+int cg_setup(struct cg_sys *cs, const char *instance, char *err, size_t errlen);
 
 /* Creates (after removing any stale one) the group `name` with the memory
  * limit (no swap) and pids limit. Returns 0, or -1 with err. */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jcanon.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -100,32 +101,6 @@ static size_t next_token(const char **p)
 	return n;
 }
 
-/* A decimal number, whole: [+-] digits [. digits] [e [+-] digits]. */
-static int numeric_token(const char *t, size_t n)
-{
-	size_t i = 0, digits = 0;
-	if (i < n && (t[i] == '+' || t[i] == '-'))
-		i++;
-	for (; i < n && isdigit((unsigned char)t[i]); i++)
-		digits++;
-	if (i < n && t[i] == '.')
-		for (i++; i < n && isdigit((unsigned char)t[i]); i++)
-			digits++;
-	if (digits == 0)
-		return 0;
-	if (i < n && (t[i] == 'e' || t[i] == 'E')) {
-		size_t exp = 0;
-		i++;
-		if (i < n && (t[i] == '+' || t[i] == '-'))
-			i++;
-		for (; i < n && isdigit((unsigned char)t[i]); i++)
-			exp++;
-		if (exp == 0)
-			return 0;
-	}
-	return i == n;
-}
-
 static double token_value(const char *t, size_t n)
 {
 	char *copy = xstrndup(t, n);
@@ -134,21 +109,36 @@ static double token_value(const char *t, size_t n)
 	return v;
 }
 
-/* Equal tokens, or two numbers within the absolute or relative epsilon. */
-static int tokens_match(const char *a, size_t an, const char *b, size_t bn,
-			double epsilon)
+/* Two numbers within the absolute or relative epsilon. */
+static int close_enough(double x, double y, double epsilon)
 {
-	if (an == bn && memcmp(a, b, an) == 0)
-		return 1;
-	if (epsilon < 0 || !numeric_token(a, an) || !numeric_token(b, bn))
-		return 0;
-	double x = token_value(a, an), y = token_value(b, bn);
 	if (x == y)
 		return 1;	/* the same infinity */
 	if (isinf(x) || isinf(y))
 		return 0;	/* else the relative bound would be infinite too */
 	double diff = fabs(x - y);
 	return diff <= epsilon || diff <= epsilon * fmax(fabs(x), fabs(y));
+}
+
+/* Equal tokens, or two decimal numbers ([+-]digits[.digits][e[+-]digits])
+ * of equal value: two integers exactly, whatever their size (as doubles
+ * 2^53 + 1 would pass for 2^53), others within the epsilon. */
+static int tokens_match(const char *a, size_t an, const char *b, size_t bn,
+			double epsilon)
+{
+	struct sbuf x = {0}, y = {0};
+	int ia, ib, same;
+	if (an == bn && memcmp(a, b, an) == 0)
+		return 1;
+	if (epsilon < 0 || jcanon_decimal(a, an, &x, &ia) != 0 || jcanon_decimal(b, bn, &y, &ib) != 0)
+		same = 0;
+	else if (ia && ib)
+		same = jcanon_same(&x, &y);
+	else
+		same = close_enough(token_value(a, an), token_value(b, bn), epsilon);
+	free(x.p);
+	free(y.p);
+	return same;
 }
 
 /* Token by token; epsilon < 0 asks for equal tokens only. */
@@ -165,168 +155,81 @@ static enum cmp_outcome check_tokens(const char *a, const char *b, double epsilo
 	}
 }
 
-/* ---- JSON comparators ---- */
+/* ---- JSON comparators (exact values: jcanon.h) ---- */
 
-static void canon_string(struct sbuf *b, const char *s)
+/* The form of the expected text, then of the actual one: an expected text
+ * that is not JSON is the comparator's error, an actual one the program's. */
+static enum cmp_outcome forms(const char *actual, const char *expected,
+			      struct sbuf *a, struct sbuf *e, char **why)
 {
-	sbuf_put(b, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			sbuf_put(b, "\\", 1);
-		sbuf_put(b, s, 1);
-	}
-	sbuf_put(b, "\"", 1);
-}
-
-static void canon_value(struct sbuf *b, const cJSON *v);
-
-static int by_string(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* Members as "key":value texts, sorted, so key order does not matter. */
-static void canon_object(struct sbuf *b, const cJSON *obj)
-{
-	size_t n = (size_t)cJSON_GetArraySize(obj), i = 0;
-	char **members = xcalloc(n, sizeof *members);
-	for (const cJSON *it = obj->child; it; it = it->next) {
-		struct sbuf m = {0};
-		canon_string(&m, it->string ? it->string : "");
-		sbuf_put(&m, ":", 1);
-		canon_value(&m, it);
-		members[i++] = m.p;
-	}
-	qsort(members, n, sizeof *members, by_string);
-	sbuf_put(b, "{", 1);
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			sbuf_put(b, ",", 1);
-		sbuf_put(b, members[i], strlen(members[i]));
-		free(members[i]);
-	}
-	sbuf_put(b, "}", 1);
-	free(members);
-}
-
-static void canon_value(struct sbuf *b, const cJSON *v)
-{
-	char num[40];
-	if (cJSON_IsNumber(v)) {
-		double d = v->valuedouble == 0 ? 0 : v->valuedouble;	/* -0 == 0 */
-		snprintf(num, sizeof num, "%.17g", d);
-		sbuf_put(b, num, strlen(num));
-	} else if (cJSON_IsString(v)) {
-		canon_string(b, v->valuestring);
-	} else if (cJSON_IsArray(v)) {
-		sbuf_put(b, "[", 1);
-		for (const cJSON *it = v->child; it; it = it->next) {
-			canon_value(b, it);
-			if (it->next)
-				sbuf_put(b, ",", 1);
-		}
-		sbuf_put(b, "]", 1);
-	} else if (cJSON_IsObject(v)) {
-		canon_object(b, v);
-	} else if (cJSON_IsTrue(v)) {
-		sbuf_put(b, "true", 4);
-	} else if (cJSON_IsFalse(v)) {
-		sbuf_put(b, "false", 5);
-	} else {
-		sbuf_put(b, "null", 4);
-	}
-}
-
-/* A canonical text of v: equal texts iff equal JSON values. Caller frees. */
-static char *canon(const cJSON *v)
-{
-	struct sbuf b = {0};
-	sbuf_put(&b, "", 0);
-	canon_value(&b, v);
-	return b.p;
-}
-
-int cmp_json_equal(const cJSON *a, const cJSON *b)
-{
-	char *x = canon(a), *y = canon(b);
-	int same = strcmp(x, y) == 0;
-	free(x);
-	free(y);
-	return same;
-}
-
-/* Parses both texts; a bad expected text is the comparator's error. */
-static enum cmp_outcome parse_pair(const char *actual, const char *expected,
-				   cJSON **a, cJSON **e, char **why)
-{
-	*a = NULL;
-	*e = cJSON_ParseWithOpts(expected, NULL, 1);
-	if (*e == NULL) {
+	if (jcanon(expected, strlen(expected), e) != 0) {
 		*why = xstrdup("expected output is not JSON");
 		return CMP_ERROR;
 	}
-	*a = cJSON_ParseWithOpts(actual, NULL, 1);
-	return *a ? CMP_PASS : CMP_FAIL;
+	return jcanon(actual, strlen(actual), a) == 0 ? CMP_PASS : CMP_FAIL;
 }
 
 static enum cmp_outcome check_json(const char *actual, const char *expected,
 				   char **why)
 {
-	cJSON *a, *e;
-	enum cmp_outcome r = parse_pair(actual, expected, &a, &e, why);
-	if (r == CMP_PASS && !cmp_json_equal(a, e))
+	struct sbuf a = {0}, e = {0};
+	enum cmp_outcome r = forms(actual, expected, &a, &e, why);
+	if (r == CMP_PASS && !jcanon_same(&a, &e))
 		r = CMP_FAIL;
-	cJSON_Delete(a);
-	cJSON_Delete(e);
+	free(a.p);
+	free(e.p);
 	return r;
 }
 
-/* Canonical texts of an array's elements, sorted. Caller frees each and all. */
-static char **sorted_elements(const cJSON *arr, size_t *n)
+static int by_form(const void *x, const void *y)
 {
-	size_t i = 0;
-	*n = (size_t)cJSON_GetArraySize(arr);
-	char **el = xcalloc(*n, sizeof *el);
-	for (const cJSON *it = arr->child; it; it = it->next)
-		el[i++] = canon(it);
-	qsort(el, *n, sizeof *el, by_string);
-	return el;
+	const struct sbuf *a = x, *b = y;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->p, b->p, n);
+	if (c == 0 && a->len != b->len)
+		c = a->len < b->len ? -1 : 1;
+	return c;
 }
 
-static void free_elements(char **el, size_t n)
+static void free_forms(struct sbuf *el, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(el[i]);
+		free(el[i].p);
 	free(el);
 }
 
-static int same_multiset(const cJSON *a, const cJSON *e)
+/* Equal as multisets: the sorted forms of the elements are equal. */
+static int same_multiset(struct sbuf *a, size_t an, struct sbuf *e, size_t en)
 {
-	size_t an, en;
-	if (cJSON_GetArraySize(a) != cJSON_GetArraySize(e))
+	if (an != en)
 		return 0;
-	char **x = sorted_elements(a, &an), **y = sorted_elements(e, &en);
-	int same = 1;
-	for (size_t i = 0; i < an && same; i++)
-		same = strcmp(x[i], y[i]) == 0;
-	free_elements(x, an);
-	free_elements(y, en);
-	return same;
+	if (an < 2)
+		return an == 0 || jcanon_same(&a[0], &e[0]);
+	qsort(a, an, sizeof *a, by_form);
+	qsort(e, en, sizeof *e, by_form);
+	for (size_t i = 0; i < an; i++)
+		if (!jcanon_same(&a[i], &e[i]))
+			return 0;
+	return 1;
 }
 
 static enum cmp_outcome check_unordered(const char *actual, const char *expected,
 					char **why)
 {
-	cJSON *a, *e;
-	enum cmp_outcome r = parse_pair(actual, expected, &a, &e, why);
-	if (r == CMP_PASS && !cJSON_IsArray(e)) {
-		*why = xstrdup("expected output is not a JSON array");
+	struct sbuf *a = NULL, *e = NULL;
+	size_t an = 0, en = 0;
+	enum cmp_outcome r = CMP_PASS;
+	int rc = jcanon_elements(expected, strlen(expected), &e, &en);
+	if (rc != 0) {
+		*why = xstrdup(rc == -1 ? "expected output is not JSON"
+					: "expected output is not a JSON array");
 		r = CMP_ERROR;
-	} else if (r == CMP_PASS && !(cJSON_IsArray(a) && same_multiset(a, e))) {
+	} else if (jcanon_elements(actual, strlen(actual), &a, &an) != 0 ||
+		   !same_multiset(a, an, e, en)) {
 		r = CMP_FAIL;
 	}
-	cJSON_Delete(a);
-	cJSON_Delete(e);
+	free_forms(a, an);
+	free_forms(e, en);
 	return r;
 }
 
@@ -627,6 +530,29 @@ static enum cmp_outcome check_jq(const struct cmp *c, const char *actual,
 		kill(pid, SIGKILL);
 	reap(pid, &status);
 	return jq_answer(buf, got, status, c->jq_timeout_ms, why);
+}
+
+int cmp_expected_ok(const struct cmp *c, enum cmp_operands ops, const char *expected,
+		    char **why)
+{
+	struct sbuf *el = NULL;
+	size_t n = 0;
+	int rc = 0;
+	*why = NULL;
+	if (c->type == CMP_UNORDERED) {
+		rc = jcanon_elements(expected, strlen(expected), &el, &n);
+		free_forms(el, n);
+		if (rc != 0)
+			*why = xstrdup(rc == -1 ? "not JSON, which the unordered comparator needs"
+						: "not a JSON array, which the unordered comparator needs");
+	} else if (c->type == CMP_JSON || (c->type == CMP_JQ && ops == CMP_AS_JSON)) {
+		struct sbuf form = {0};
+		rc = jcanon(expected, strlen(expected), &form);
+		free(form.p);
+		if (rc != 0)
+			*why = xasprintf("not JSON, which the %s comparator needs", cmp_type_name(c->type));
+	}
+	return rc == 0 ? 0 : -1;
 }
 
 enum cmp_outcome cmp_check(const struct cmp *c, const char *actual,

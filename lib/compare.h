@@ -11,8 +11,10 @@ enum cmp_type {
 	CMP_EXACT,	/* byte equal */
 	CMP_TRIMMED,	/* equal after trimming the text and each line's end */
 	CMP_TOKENS,	/* equal white-space separated tokens */
-	CMP_FLOAT,	/* tokens; numbers within an absolute or relative epsilon */
-	CMP_JSON,	/* JSON values equal: key order ignored, 1 == 1.0 */
+	CMP_FLOAT,	/* tokens; integers exactly, other numbers within an absolute
+			 * or relative epsilon */
+	CMP_JSON,	/* JSON values equal (jcanon.h): key order ignored, numbers
+			 * by exact value (1 == 1.0), strings by every character */
 	CMP_UNORDERED,	/* two JSON arrays equal as multisets */
 	CMP_JQ,		/* a jq program over $actual and $expected */
 };
@@ -63,11 +65,13 @@ enum cmp_outcome cmp_check(const struct cmp *c, const char *actual,
 			   const char *expected, enum cmp_operands ops,
 			   char **why);
 
+/* Can the comparator compare with the expected text: JSON for the json,
+ * unordered (an array) and, on JSON operands, jq comparators; anything
+ * for the others. Returns 0, or -1 with *why set (the caller frees). */
+int cmp_expected_ok(const struct cmp *c, enum cmp_operands ops, const char *expected,
+		    char **why);
+
 /* The name of a comparator type, as written in `compare`. */
 const char *cmp_type_name(enum cmp_type t);
-
-/* JSON equality of two parsed values (borrowed): objects regardless of key
- * order, numbers by value. Returns 1 when equal. */
-int cmp_json_equal(const cJSON *a, const cJSON *b);
 
 #endif

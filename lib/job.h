@@ -24,11 +24,18 @@ struct job {
 	const cJSON *tests;		/* testCases array or NULL; borrowed */
 	int ntests;
 	struct sbx_limits limits, compile_limits;
+	int64_t budget_ms;		/* the whole job's wall time in its slot */
 };
 
 /* Validates line (taking ownership of it: job_free() deletes it, also on
- * failure). Returns 0, or -1 with *code set to a poison code of
- * docs/formats.md ("invalid-job", "unknown-language") and a message. */
+ * failure): everything that can be known from the line alone, so that a
+ * job that could never run is refused before a slot is taken: the shape
+ * and its fields, the language (and its harness for function jobs), the
+ * mode, limits the language can start within, the comparator (a jq
+ * expression compiles), function inputs that are JSON, expected outputs
+ * the comparator can read. Returns 0, or -1 with *code set to a poison
+ * code of docs/formats.md ("invalid-job", "unknown-language") and a
+ * message naming what is allowed. */
 int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
 	      const char **code, char *msg, size_t msglen);
 void job_free(struct job *j);

@@ -21,6 +21,32 @@ cJSON *jsonx_parse_line(const char *text, size_t len)
 	return cJSON_ParseWithOpts(text, NULL, 1);
 }
 
+int jsonx_check_text(const char *text, size_t len, char *msg, size_t msglen)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	int in_string = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+		if (n == 0) {
+			snprintf(msg, msglen, "the line is not valid UTF-8 (byte %zu)", i);
+			return -1;
+		}
+		if (in_string && p[i] == '\\' && i + 1 < len) {
+			if (p[i + 1] == 'u' && len - i >= 6 && memcmp(p + i + 2, "0000", 4) == 0) {
+				snprintf(msg, msglen, "a string holds \\u0000 (NUL, byte %zu), "
+					 "which no field may carry", i);
+				return -1;
+			}
+			i += 2;	/* the escaped character, whatever it is */
+			continue;
+		}
+		if (p[i] == '"')
+			in_string = !in_string;
+		i += n;
+	}
+	return 0;
+}
+
 void jsonx_set(cJSON *obj, const char *key, cJSON *item)
 {
 	if (cJSON_HasObjectItem(obj, key))
@@ -56,6 +82,31 @@ void jsonx_set_bytes(cJSON *obj, const char *key, const char *buf, size_t len)
 	char *s = jsonx_utf8(buf, len);
 	jsonx_set(obj, key, cJSON_CreateString(s));
 	free(s);
+}
+
+static size_t escaped_char(unsigned char c)
+{
+	if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+		return 2;
+	return c < 0x20 ? 6 : 1;
+}
+
+size_t jsonx_escaped_len(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += escaped_char((unsigned char)s[i]);
+	return n;
+}
+
+size_t jsonx_fit_prefix(const char *s, size_t len, size_t budget)
+{
+	size_t used = 0, i = 0;
+	while (i < len && used + escaped_char((unsigned char)s[i]) <= budget)
+		used += escaped_char((unsigned char)s[i++]);
+	while (i > 0 && i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;	/* not inside a UTF-8 sequence */
+	return i;
 }
 
 int jsonx_write_line(FILE *f, const cJSON *obj)

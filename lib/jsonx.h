@@ -15,6 +15,11 @@ const char *jsonx_str(const cJSON *obj, const char *key);
  * the result. */
 cJSON *jsonx_parse_line(const char *text, size_t len);
 
+/* Checks the text of a JSON line: valid UTF-8, and no string holding
+ * \u0000 (a cJSON string ends there, so "ab\u0000x" would be taken for
+ * "ab"). Returns 0, or -1 with a message saying where. */
+int jsonx_check_text(const char *text, size_t len, char *msg, size_t msglen);
+
 /* Replaces (or adds) obj[key] with item; takes ownership of item. */
 void jsonx_set(cJSON *obj, const char *key, cJSON *item);
 
@@ -24,6 +29,15 @@ void jsonx_set_bytes(cJSON *obj, const char *key, const char *buf, size_t len);
 
 /* A copy of buf[0..len) as valid UTF-8, NUL-terminated; the caller frees. */
 char *jsonx_utf8(const char *buf, size_t len);
+
+/* The bytes a string s[0..len) takes once printed in a JSON line, without
+ * its quotes, as cJSON escapes it: \" \\ \b \f \n \r \t take 2, other
+ * control characters 6 (\u00XX), everything else 1 per byte. */
+size_t jsonx_escaped_len(const char *s, size_t len);
+
+/* The length of the longest prefix of the UTF-8 text s[0..len) that
+ * ends on a character boundary and takes at most `budget` bytes printed. */
+size_t jsonx_fit_prefix(const char *s, size_t len, size_t budget);
 
 /* Prints obj as one line plus newline to f and flushes.
  * Returns 0, or -1 on a write error (errno set). */

@@ -7,101 +7,182 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answer.h"
+#include "caps.h"
 #include "job.h"
 #include "jobtrace.h"
 #include "jsonx.h"
 #include "log.h"
 #include "util.h"
 
-enum { SPAN_BUCKETS = 1024 };
+enum { JOB_BUCKETS = 1024 };
 
-/* Where a message came from: the DLQ producer's per-message opaque. */
-struct origin {
+/* A job out and not yet acknowledged (acked mode). */
+struct kconsume_job {
+	struct kconsume_job *next;		/* in its hash bucket */
+	struct kconsume_job *older, *newer;	/* in the order they went out */
 	char *topic;
 	int32_t partition;
 	int64_t offset;
-	char *code;			/* x-error */
-	struct otel_span *span;		/* its consumer span, ended at the delivery */
+	int64_t out_ms;				/* when it went out (monotonic) */
+	int claimed;				/* its line came back: its answer is on the way */
+	int gone;				/* its partition was revoked: its next owner
+						 * answers it, unless our line comes first */
+	struct otel_span *span;			/* its consumer span; may be NULL */
+	/* The message, to answer it if its line never comes back (kept only
+	 * when answer_ms is set). */
+	char *key, *payload;
+	size_t key_len, len;
+	rd_kafka_headers_t *headers;
 };
 
-/* A job's consumer span, waiting for the job's acknowledgement. */
-struct kconsume_span {
-	struct kconsume_span *next;
-	char *topic;
-	int32_t partition;
-	int64_t offset;
-	struct otel_span *span;
-};
+/* ---- jobs out, waiting for their acknowledgement ---- */
 
-/* ---- consumer spans waiting for their acknowledgement ---- */
-
-static size_t span_bucket(const char *topic, int32_t partition, int64_t offset)
+static size_t out_bucket(const char *topic, int32_t partition, int64_t offset)
 {
 	uint64_t h = 1469598103934665603u;	/* FNV-1a over the three */
 	for (const char *p = topic; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211u;
 	h = (h ^ (uint32_t)partition) * 1099511628211u;
 	h = (h ^ (uint64_t)offset) * 1099511628211u;
-	return (size_t)(h % SPAN_BUCKETS);
+	return (size_t)(h % JOB_BUCKETS);
 }
 
-/* Takes the span of topic/partition/offset out of the table (the caller
- * ends it), or NULL. */
-static struct otel_span *span_take(struct kconsume *c, const char *topic, int32_t partition,
-				   int64_t offset)
+static struct kconsume_job **out_slot(const struct kconsume *c, const char *topic,
+				      int32_t partition, int64_t offset)
 {
-	if (c->spans == NULL)
+	if (c->jobs == NULL)
 		return NULL;
-	for (struct kconsume_span **pp = &c->spans[span_bucket(topic, partition, offset)]; *pp;
+	for (struct kconsume_job **pp = &c->jobs[out_bucket(topic, partition, offset)]; *pp;
 	     pp = &(*pp)->next) {
-		struct kconsume_span *e = *pp;
-		if (e->offset == offset && e->partition == partition && strcmp(e->topic, topic) == 0) {
-			struct otel_span *span = e->span;
-			*pp = e->next;
-			free(e->topic);
-			free(e);
-			return span;
-		}
+		struct kconsume_job *e = *pp;
+		if (e->offset == offset && e->partition == partition && strcmp(e->topic, topic) == 0)
+			return pp;
 	}
 	return NULL;
 }
 
-/* Keeps span (taken; NULL: tracing is off) until the job's ack. The same
- * offset out again (its partition revoked and given back before the first
- * ack came) ends the older span. */
-static void span_put(struct kconsume *c, const char *topic, int32_t partition, int64_t offset,
-		     struct otel_span *span)
+/* Takes job e out of the table and the list; the caller frees it. */
+static void out_unlink(struct kconsume *c, struct kconsume_job **pp)
 {
-	struct otel_span *old;
-	if (span == NULL)
-		return;
-	if (c->spans == NULL)
-		c->spans = xcalloc(SPAN_BUCKETS, sizeof *c->spans);
-	if ((old = span_take(c, topic, partition, offset)) != NULL) {
-		otel_span_set_error(old, "redelivered", "handed out again before its acknowledgement");
-		otel_span_end(old);
-	}
-	struct kconsume_span *e = xmalloc(sizeof *e);
-	size_t b = span_bucket(topic, partition, offset);
-	*e = (struct kconsume_span){c->spans[b], xstrdup(topic), partition, offset, span};
-	c->spans[b] = e;
+	struct kconsume_job *e = *pp;
+	*pp = e->next;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		c->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		c->newest = e->older;
 }
 
-/* Ends every span still waiting: their jobs were not acknowledged. */
-static void spans_end_all(struct kconsume *c)
+/* Frees e, ending its span: with an error (code, why) unless code is NULL. */
+static void out_free(struct kconsume_job *e, const char *code, const char *why)
 {
-	for (size_t b = 0; c->spans && b < SPAN_BUCKETS; b++)
-		while (c->spans[b]) {
-			struct kconsume_span *e = c->spans[b];
-			c->spans[b] = e->next;
-			otel_span_set_error(e->span, "not_acknowledged",
-					    "not acknowledged before the consumer closed: it runs again");
-			otel_span_end(e->span);
-			free(e->topic);
-			free(e);
+	if (code)
+		otel_span_set_error(e->span, code, why);
+	otel_span_end(e->span);
+	if (e->headers)
+		rd_kafka_headers_destroy(e->headers);
+	free(e->topic);
+	free(e->key);
+	free(e->payload);
+	free(e);
+}
+
+/* Takes the job of topic/partition/offset out, or NULL. */
+static struct kconsume_job *out_take(struct kconsume *c, const char *topic, int32_t partition,
+				     int64_t offset)
+{
+	struct kconsume_job **pp = out_slot(c, topic, partition, offset);
+	struct kconsume_job *e = pp ? *pp : NULL;
+	if (pp)
+		out_unlink(c, pp);
+	return e;
+}
+
+/* A copy of p[0..n) with a NUL after it (cJSON wants one at the end of
+ * what it parses); the caller frees. */
+static char *bytes_dup(const void *p, size_t n)
+{
+	char *d = xmalloc(n + 1);
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* Keeps the job of m (taking span) until its acknowledgement. The same
+ * offset out again (its partition revoked and given back before the first
+ * ack came) ends the older one. */
+static void out_put(struct kconsume *c, const rd_kafka_message_t *m, struct otel_span *span)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct kconsume_job *old = out_take(c, topic, m->partition, m->offset), *e;
+	const rd_kafka_headers_t *h = NULL;
+	if (old)
+		out_free(old, "redelivered", "handed out again before its acknowledgement");
+	if (c->jobs == NULL)
+		c->jobs = xcalloc(JOB_BUCKETS, sizeof *c->jobs);
+	e = xcalloc(1, sizeof *e);
+	*e = (struct kconsume_job){.topic = xstrdup(topic), .partition = m->partition,
+				   .offset = m->offset, .out_ms = now_mono_ms(), .span = span};
+	if (c->opt.answer_ms > 0) {
+		e->payload = bytes_dup(m->payload, m->len);
+		e->len = m->len;
+		if (m->key) {
+			e->key = bytes_dup(m->key, m->key_len);
+			e->key_len = m->key_len;
 		}
-	free(c->spans);
-	c->spans = NULL;
+		if (rd_kafka_message_headers(m, (rd_kafka_headers_t **)&h) == RD_KAFKA_RESP_ERR_NO_ERROR)
+			e->headers = rd_kafka_headers_copy(h);
+	}
+	size_t b = out_bucket(topic, m->partition, m->offset);
+	e->next = c->jobs[b];
+	c->jobs[b] = e;
+	e->older = c->newest;
+	if (c->newest)
+		c->newest->newer = e;
+	else
+		c->oldest = e;
+	c->newest = e;
+}
+
+/* The jobs of a partition given away: its next owner runs them again from
+ * the last commit, and answers them, so the time-out here does not. Their
+ * lines, when they come back, are still answered: a client may get two
+ * answers then, never none (the next owner may be us, and librdkafka may
+ * go on from where it was rather than from the commit). */
+static void outs_drop(struct kconsume *c, const char *topic, int32_t partition)
+{
+	for (struct kconsume_job *e = c->oldest; e; e = e->newer)
+		if (!e->gone && e->partition == partition && strcmp(e->topic, topic) == 0) {
+			e->gone = 1;
+			otel_span_set_error(e->span, "revoked",
+					    "its partition was revoked before its acknowledgement");
+			otel_span_end(e->span);
+			e->span = NULL;
+		}
+}
+
+/* Ends every job still waiting: they were not acknowledged. */
+static void outs_end_all(struct kconsume *c)
+{
+	while (c->oldest)
+		out_free(out_take(c, c->oldest->topic, c->oldest->partition, c->oldest->offset),
+			 "not_acknowledged", "not acknowledged before the consumer closed: it runs again");
+	free(c->jobs);
+	c->jobs = NULL;
+}
+
+int kconsume_claim(struct kconsume *c, const char *topic, int32_t partition, int64_t offset)
+{
+	struct kconsume_job **pp = out_slot(c, topic, partition, offset);
+	if (pp == NULL || (*pp)->claimed)
+		return 0;
+	(*pp)->claimed = 1;
+	return 1;
 }
 
 static void store(struct kconsume *c, const char *topic, int32_t partition, int64_t next)
@@ -117,8 +198,10 @@ static void store(struct kconsume *c, const char *topic, int32_t partition, int6
 void kconsume_ack(struct kconsume *c, const char *topic, int32_t partition, int64_t offset)
 {
 	int64_t next;
+	struct kconsume_job *e = out_take(c, topic, partition, offset);
 	/* Also for a partition since revoked: the job itself is finished. */
-	otel_span_end(span_take(c, topic, partition, offset));
+	if (e)
+		out_free(e, NULL, NULL);
 	if (offsets_done(c->offs, topic, partition, offset, &next))
 		store(c, topic, partition, next);
 }
@@ -164,27 +247,45 @@ static void count_dead(const struct kconsume *c, const char *code)
 	otel_metric_add(c->dead, 1, a, 2);
 }
 
-/* DLQ delivery: the poison message is safe, its offset is done. A failed
- * send is not: the offset stays out and the message comes back after a
- * restart. */
-static void dlq_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+/* A message answered here, by its DLQ message and its error result: its
+ * offset is done once both are delivered. A failed send is not: the
+ * offset stays out and the message comes back after a restart. */
+struct delivery {
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	char *code;			/* x-error */
+	struct otel_span *span;		/* its consumer span, ended when all is delivered */
+	int pending;			/* messages not yet reported */
+	int failed;
+};
+
+static void delivery_done(struct kconsume *c, struct delivery *d)
+{
+	if (!d->failed) {
+		count_dead(c, d->code);
+		kconsume_ack(c, d->topic, d->partition, d->offset);
+	}
+	otel_span_end(d->span);
+	free(d->topic);
+	free(d->code);
+	free(d);
+}
+
+static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kconsume *c = opaque;
-	struct origin *o = m->_private;
+	struct delivery *d = m->_private;
 	(void)rk;
 	if (m->err) {
-		log_error("dead-letter send for %s[%d]@%lld failed: %s", o->topic, o->partition,
-			  (long long)o->offset, rd_kafka_err2str(m->err));
-		otel_span_set_error(o->span, "dlq_send_failed", rd_kafka_err2str(m->err));
+		log_error("answer of %s[%d]@%lld: send to %s failed: %s", d->topic, d->partition,
+			  (long long)d->offset, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		otel_span_set_error(d->span, "answer_send_failed", rd_kafka_err2str(m->err));
+		d->failed = 1;
 		c->fatal = 1;
-	} else {
-		count_dead(c, o->code);
-		kconsume_ack(c, o->topic, o->partition, o->offset);
 	}
-	otel_span_end(o->span);
-	free(o->topic);
-	free(o->code);
-	free(o);
+	if (--d->pending == 0)
+		delivery_done(c, d);
 }
 
 static void add_header(rd_kafka_headers_t *h, const char *name, const char *value)
@@ -193,8 +294,8 @@ static void add_header(rd_kafka_headers_t *h, const char *name, const char *valu
 	rd_kafka_header_add(h, name, -1, value, -1);
 }
 
-/* The consumer span's context as the DLQ message's traceparent and
- * tracestate (the message's own are kept when tracing is off). */
+/* The consumer span's context as the traceparent and tracestate of an
+ * answer (the message's own are kept when tracing is off). */
 static void trace_headers(rd_kafka_headers_t *h, const struct otel_span *span)
 {
 	struct otel_context ctx;
@@ -207,45 +308,157 @@ static void trace_headers(rd_kafka_headers_t *h, const struct otel_span *span)
 		add_header(h, "tracestate", ctx.trace_state);
 }
 
-/* Sends a message that is no job to the dead-letter topic, with why;
- * takes span (the message's consumer span), ended at the delivery. */
-static void poison(struct kconsume *c, const rd_kafka_message_t *m, const char *code,
-		   const char *message, struct otel_span *span)
+/* A message to answer here, as far as it could be read. */
+struct unanswered {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const char *key, *payload;		/* payload NULL: a tombstone */
+	size_t key_len, len;
+	const rd_kafka_headers_t *headers;	/* the message's own; may be NULL */
+	const cJSON *job;			/* its value, when a JSON object; may be NULL */
+};
+
+/* Produces one answer message of d (value copied, headers taken).
+ * Returns 0, or -1 with the headers destroyed. */
+static int send_answer(struct kconsume *c, struct delivery *d, const char *topic, const char *key,
+		       size_t key_len, const char *value, size_t len, rd_kafka_headers_t *h)
 {
-	rd_kafka_headers_t *orig = NULL, *h;
+	rd_kafka_resp_err_t e = rd_kafka_producev(c->dlq,
+		RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
+		RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		d->pending++;
+		return 0;
+	}
+	rd_kafka_headers_destroy(h);
+	log_error("answer of %s[%d]@%lld: send to %s: %s", d->topic, d->partition,
+		  (long long)d->offset, topic, rd_kafka_err2str(e));
+	otel_span_set_error(d->span, "answer_send_failed", rd_kafka_err2str(e));
+	d->failed = 1;
+	c->fatal = 1;
+	return -1;
+}
+
+/* The dead letter: the message as it came, with why and where from. One
+ * too large to go out with our headers goes without its value (it stays
+ * at its original offset until the topic's retention ends). */
+static void send_dead_letter(struct kconsume *c, struct delivery *d, const struct unanswered *u,
+			     const char *message)
+{
 	char part[16], off[32];
-	const char *topic = rd_kafka_topic_name(m->rkt);
-	struct origin *o = xcalloc(1, sizeof *o);
-	struct otel_context ctx;
-	*o = (struct origin){xstrdup(topic), m->partition, m->offset, xstrdup(code), span};
-	h = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
-		    ? rd_kafka_headers_copy(orig) : rd_kafka_headers_new(6);
-	snprintf(part, sizeof part, "%d", (int)m->partition);
-	snprintf(off, sizeof off, "%lld", (long long)m->offset);
-	add_header(h, "x-error", code);
+	rd_kafka_headers_t *h = u->headers ? rd_kafka_headers_copy(u->headers) : rd_kafka_headers_new(8);
+	snprintf(part, sizeof part, "%d", (int)u->partition);
+	snprintf(off, sizeof off, "%lld", (long long)u->offset);
+	add_header(h, "x-error", d->code);
 	add_header(h, "x-error-message", message);
-	add_header(h, "x-original-topic", topic);
+	add_header(h, "x-original-topic", u->topic);
 	add_header(h, "x-original-partition", part);
 	add_header(h, "x-original-offset", off);
+	trace_headers(h, d->span);
+	const char *value = u->payload;
+	size_t len = u->len;
+	if (len > CAP_RESULT_MESSAGE) {
+		add_header(h, "x-value-omitted", "too-large");
+		value = "";
+		len = 0;
+	}
+	send_answer(c, d, lane_dlq_topic(), u->key, u->key_len, value, len, h);
+}
+
+/* The error result on the lane's results topic, keyed by the job's id, or
+ * the message's key when the value has none. */
+static void send_error_result(struct kconsume *c, struct delivery *d, const struct unanswered *u,
+			      const char *message)
+{
+	const struct lane *l = c->opt.lane;
+	char *key = u->key ? jsonx_utf8(u->key, u->key_len) : NULL;
+	const char *id;
+	cJSON *result = answer_message(u->job, l->name, key, d->code, message, &id);
+	if (result == NULL) {
+		log_warn("%s[%d]@%lld has no %s and no key: dead-lettered, no result sent", u->topic,
+			 (int)u->partition, (long long)u->offset, l->id_field);
+	} else {
+		char *text = cJSON_PrintUnformatted(result);
+		if (text == NULL)
+			die(EXIT_TEMPORARY, "out of memory");
+		rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+		trace_headers(h, d->span);
+		send_answer(c, d, l->results_topic, id, strlen(id), text, strlen(text), h);
+		free(text);
+		cJSON_Delete(result);
+	}
+	free(key);
+}
+
+/* Answers a message here: the DLQ gets it (x-error: code), the lane's
+ * results topic an error result; takes span (the message's consumer
+ * span), ended once both are delivered. */
+static void answer(struct kconsume *c, const struct unanswered *u, const char *code,
+		   const char *message, struct otel_span *span)
+{
+	struct delivery *d = xcalloc(1, sizeof *d);
+	struct otel_context ctx;
+	*d = (struct delivery){.topic = xstrdup(u->topic), .partition = u->partition,
+			       .offset = u->offset, .code = xstrdup(code), .span = span, .pending = 1};
 	otel_span_set_error(span, code, message);
-	trace_headers(h, span);
-	offsets_out(c->offs, topic, m->partition, m->offset);
-	log_job_ctx(LOG_WARN, NULL, otel_span_context(span, &ctx) == 0 ? &ctx : NULL,
-		    "%s[%d]@%lld to %s: %s: %s", topic, (int)m->partition, (long long)m->offset,
-		    lane_dlq_topic(), code, message);
-	rd_kafka_resp_err_t e = rd_kafka_producev(c->dlq,
-		RD_KAFKA_V_TOPIC(lane_dlq_topic()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-		RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		log_error("dead-letter send: %s", rd_kafka_err2str(e));
-		rd_kafka_headers_destroy(h);
-		otel_span_set_error(span, "dlq_send_failed", rd_kafka_err2str(e));
-		otel_span_end(span);
-		free(o->topic);
-		free(o->code);
-		free(o);
-		c->fatal = 1;
+	log_job_ctx(LOG_WARN, u->job, otel_span_context(span, &ctx) == 0 ? &ctx : NULL,
+		    "%s[%d]@%lld answered here: %s: %s", u->topic, (int)u->partition,
+		    (long long)u->offset, code, message);
+	send_dead_letter(c, d, u, message);
+	if (!d->failed)	/* else the message comes back after our exit: one answer */
+		send_error_result(c, d, u, message);
+	if (--d->pending == 0)	/* the hold taken at creation */
+		delivery_done(c, d);
+}
+
+/* Answers a message that is no job (poison) at once. */
+static void poison(struct kconsume *c, const rd_kafka_message_t *m, const cJSON *job,
+		   const char *code, const char *message, struct otel_span *span)
+{
+	const rd_kafka_headers_t *h = NULL;
+	struct unanswered u = {
+		.topic = rd_kafka_topic_name(m->rkt), .partition = m->partition, .offset = m->offset,
+		.key = m->key, .key_len = m->key_len, .payload = m->payload,
+		.len = m->len, .job = job,
+	};
+	if (rd_kafka_message_headers(m, (rd_kafka_headers_t **)&h) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		u.headers = h;
+	offsets_out(c->offs, u.topic, m->partition, m->offset);
+	answer(c, &u, code, message, span);
+}
+
+/* Answers the jobs out longer than answer_ms: their lines never came back
+ * (a stage lost or mangled them). A line that comes later is dropped
+ * (kconsume_claim()). */
+static void answer_overdue(struct kconsume *c)
+{
+	char msg[128];
+	int64_t now = now_mono_ms();
+	struct kconsume_job *next;
+	for (struct kconsume_job *o = c->oldest; o && c->opt.answer_ms > 0 &&
+	     now - o->out_ms >= c->opt.answer_ms; o = next) {
+		next = o->newer;
+		if (o->claimed)
+			continue;	/* its own answer is being sent */
+		struct kconsume_job *e = out_take(c, o->topic, o->partition, o->offset);
+		if (e->gone) {	/* its partition's next owner answers it */
+			out_free(e, NULL, NULL);
+			continue;
+		}
+		cJSON *job = jsonx_parse_line(e->payload, e->len);
+		struct unanswered u = {
+			.topic = e->topic, .partition = e->partition, .offset = e->offset,
+			.key = e->key, .key_len = e->key_len, .payload = e->payload, .len = e->len,
+			.headers = e->headers, .job = cJSON_IsObject(job) ? job : NULL,
+		};
+		snprintf(msg, sizeof msg, "no result came back from the pipeline within %ld s",
+			 c->opt.answer_ms / 1000);
+		answer(c, &u, "no-answer", msg, e->span);
+		e->span = NULL;
+		cJSON_Delete(job);
+		out_free(e, NULL, NULL);
 	}
 }
 
@@ -298,26 +511,24 @@ static cJSON *make_meta(const struct kconsume *c, const rd_kafka_message_t *m, c
 	return meta;
 }
 
-/* Hands the job line out; takes headers and span (ended at the ack). */
-static void emit(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line, cJSON *headers,
-		 struct otel_span *span)
+/* Hands the job line (its text) out; takes span (ended at the ack). */
+static void emit(struct kconsume *c, const rd_kafka_message_t *m, const cJSON *line,
+		 const char *text, struct otel_span *span)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	struct otel_attr attrs[JOBTRACE_ATTRS];
-	jsonx_set(line, "meta", make_meta(c, m, headers, span));
-	char *text = cJSON_PrintUnformatted(line);
-	if (text == NULL)
-		die(EXIT_TEMPORARY, "out of memory");
 	outbuf_put(c->out, text, strlen(text));
 	outbuf_put(c->out, "\n", 1);
-	free(text);
 	offsets_out(c->offs, topic, m->partition, m->offset);
-	span_put(c, topic, m->partition, m->offset, span);
 	log_job(LOG_INFO, line, "consumed %s[%d]@%lld", topic, (int)m->partition, (long long)m->offset);
 	otel_metric_add(c->consumed, 1, attrs, jobtrace_attrs(line, attrs));
 	c->emitted++;
-	if (!c->opt.acked)	/* nobody will acknowledge: written is done */
+	if (c->opt.acked) {
+		out_put(c, m, span);
+	} else {	/* nobody will acknowledge: written is done */
+		otel_span_end(span);
 		kconsume_ack(c, topic, m->partition, m->offset);
+	}
 	if (c->opt.count > 0 && c->emitted >= c->opt.count)
 		kconsume_stop(c);
 }
@@ -337,69 +548,134 @@ static void skip(struct kconsume *c, const rd_kafka_message_t *m, const cJSON *j
 	kconsume_ack(c, topic, m->partition, m->offset);
 }
 
-/* The job of a message, validated, or NULL with *code and msg saying why
- * it is poison. */
-static cJSON *job_of(struct kconsume *c, const rd_kafka_message_t *m, struct job *j,
-		     const char **code, char *msg, size_t msglen)
+/* The value of a message as a JSON object, or NULL (not a JSON object,
+ * or one with a NUL byte). */
+static cJSON *value_of(const rd_kafka_message_t *m)
 {
+	const char *p = m->payload ? m->payload : "";
+	if (memchr(p, '\0', m->len) != NULL)
+		return NULL;
+	char *text = xstrndup(p, m->len);
+	cJSON *v = jsonx_parse_line(text, m->len);
+	free(text);
+	if (!cJSON_IsObject(v)) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* What of a value that is not valid text can be answered: its ids,
+ * repaired (invalid bytes as U+FFFD). A new object. */
+static cJSON *readable_ids(const cJSON *v)
+{
+	static const char *const ids[] = {"submissionId", "tempId", "userId", "mode"};
+	cJSON *r = cJSON_CreateObject();
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		const char *s = jsonx_str(v, ids[i]);
+		if (s)
+			jsonx_set_bytes(r, ids[i], s, strlen(s));
+	}
+	if (cJSON_HasObjectItem(v, "testCases"))
+		cJSON_AddItemToObject(r, "testCases", cJSON_CreateArray());
+	return r;
+}
+
+/* Checks a message's value as a job of this lane: 0 with j filled (the
+ * caller frees it), or -1 with *code and msg saying why it is poison and
+ * *readable what of it an answer may use (the caller deletes; NULL when
+ * the value is no JSON object). */
+static int job_of(struct kconsume *c, const rd_kafka_message_t *m, struct job *j, cJSON **readable,
+		  const char **code, char *msg, size_t msglen)
+{
+	cJSON *v = NULL;
+	*readable = NULL;
+	*code = "invalid-job";
+	memset(j, 0, sizeof *j);
 	if (m->len > c->opt.max_bytes) {
 		snprintf(msg, msglen, "message of %zu bytes over the cap of %zu", m->len, c->opt.max_bytes);
 		*code = "oversized";
-		return NULL;
+		return -1;
 	}
-	char *text = xstrndup(m->payload ? m->payload : "", m->len);
-	cJSON *line = strlen(text) == m->len ? jsonx_parse_line(text, m->len) : NULL;
-	free(text);
-	if (!cJSON_IsObject(line)) {
-		cJSON_Delete(line);
+	if ((v = value_of(m)) == NULL) {
 		snprintf(msg, msglen, "the value is not a JSON object");
 		*code = "invalid-json";
-		return NULL;
+		return -1;
+	}
+	if (jsonx_check_text(m->payload, m->len, msg, msglen) != 0) {
+		*readable = readable_ids(v);
+		cJSON_Delete(v);
+		return -1;
 	}
 	/* A job bringing a stage's section would be taken for that stage's
 	 * verdict on it (its own "retry": never produced). */
-	const char *section = job_section_of(line);
+	const char *section = job_section_of(v);
 	if (section) {
 		snprintf(msg, msglen, "a job may not carry a \"%s\" section", section);
-		cJSON_Delete(line);
-		*code = "invalid-job";
-		return NULL;
+		*readable = v;
+		return -1;
 	}
-	if (job_parse(j, line, c->table, code, msg, msglen) != 0) {
+	if (job_parse(j, v, c->table, code, msg, msglen) != 0) {
+		*readable = cJSON_Duplicate(j->line, 1);
 		job_free(j);
-		return NULL;
+		return -1;
 	}
 	const char *id = jsonx_str(j->line, c->opt.lane->id_field);
 	if (id == NULL || strcmp(job_mode_name(j->mode), c->opt.lane->name) != 0) {
 		snprintf(msg, msglen, "a %s job with%s %s does not belong to the %s lane",
 			 job_mode_name(j->mode), id ? "" : "out", c->opt.lane->id_field, c->opt.lane->name);
 		*code = "invalid-job";
+		*readable = cJSON_Duplicate(j->line, 1);
 		job_free(j);
-		return NULL;
+		return -1;
 	}
-	return j->line;
+	return 0;
+}
+
+/* The job line's text with its meta section (taking headers), or NULL
+ * with msg when it prints longer than CAP_JOB_LINE (numbers can print
+ * longer than they came: 1E9 is 1000000000). */
+static char *line_text(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line,
+		       cJSON *headers, const struct otel_span *span, char *msg, size_t msglen)
+{
+	jsonx_set(line, "meta", make_meta(c, m, headers, span));
+	char *text = cJSON_PrintUnformatted(line);
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	size_t len = strlen(text);
+	if (len <= CAP_JOB_LINE)
+		return text;
+	free(text);
+	cJSON_DeleteItemFromObjectCaseSensitive(line, "meta");
+	snprintf(msg, msglen, "the job takes %zu bytes as a line, over the cap of %d", len, CAP_JOB_LINE);
+	return NULL;
 }
 
 static void handle(struct kconsume *c, const rd_kafka_message_t *m)
 {
-	char msg[256];
-	const char *code = "invalid-job";
+	char msg[512];
+	const char *code;
 	struct job j;
-	cJSON *headers = kafka_headers_json(m);
+	cJSON *headers = kafka_headers_json(m), *readable;
 	struct otel_span *span = process_span(c, m, headers);
-	cJSON *line = job_of(c, m, &j, &code, msg, sizeof msg);
-	if (line == NULL) {
+	if (job_of(c, m, &j, &readable, &code, msg, sizeof msg) != 0) {
 		cJSON_Delete(headers);
-		poison(c, m, code, msg, span);
+		poison(c, m, readable, code, msg, span);
+		cJSON_Delete(readable);
 		return;
 	}
-	otel_span_set_str(span, "codex.language", jsonx_str(line, "language"));
+	otel_span_set_str(span, "codex.language", jsonx_str(j.line, "language"));
 	if (c->dedupe && dedupe_seen(c->dedupe, c->opt.lane->name,
-				     jsonx_str(line, c->opt.lane->id_field))) {
+				     jsonx_str(j.line, c->opt.lane->id_field))) {
 		cJSON_Delete(headers);
-		skip(c, m, line, span);
+		skip(c, m, j.line, span);
 	} else {
-		emit(c, m, line, headers, span);
+		char *text = line_text(c, m, j.line, headers, span, msg, sizeof msg);
+		if (text)
+			emit(c, m, j.line, text, span);
+		else
+			poison(c, m, j.line, "oversized", msg, span);
+		free(text);
 	}
 	job_free(&j);
 }
@@ -422,6 +698,10 @@ static void set_paused(struct kconsume *c, int pause)
  * them already, and a commit now could skip a job. */
 static void give_back(struct kconsume *c, rd_kafka_topic_partition_list_t *parts, int lost)
 {
+	/* The answers given here that are on their way: once delivered their
+	 * offsets count, and the partition's next owner does not answer them
+	 * again. */
+	rd_kafka_flush(c->dlq, 5000);
 	rd_kafka_topic_partition_list_t *commit = rd_kafka_topic_partition_list_new(parts->cnt);
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &parts->elems[i];
@@ -429,6 +709,7 @@ static void give_back(struct kconsume *c, rd_kafka_topic_partition_list_t *parts
 		if (!lost && next >= 0)
 			rd_kafka_topic_partition_list_add(commit, p->topic, p->partition)->offset = next;
 		offsets_drop(c->offs, p->topic, p->partition);
+		outs_drop(c, p->topic, p->partition);
 	}
 	if (commit->cnt > 0) {
 		rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, commit, 0);
@@ -450,8 +731,12 @@ static void rebalanced(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_incremental_assign(rk, parts);
 		else
 			rd_kafka_assign(rk, parts);
+		/* A partition given back keeps the pause it had when it went:
+		 * set it as it must be now. */
 		if (c->paused || c->stopping)
 			rd_kafka_pause_partitions(rk, parts);
+		else
+			rd_kafka_resume_partitions(rk, parts);
 		return;
 	}
 	give_back(c, parts, rd_kafka_assignment_lost(rk));
@@ -480,7 +765,7 @@ static int open_dlq(struct kconsume *c, const struct kafka_opts *ko, char *err, 
 	if (conf == NULL)
 		return -1;
 	rd_kafka_conf_set_opaque(conf, c);
-	rd_kafka_conf_set_dr_msg_cb(conf, dlq_delivered);
+	rd_kafka_conf_set_dr_msg_cb(conf, delivered);
 	c->dlq = new_client(RD_KAFKA_PRODUCER, conf, err, errlen);
 	return c->dlq ? 0 : -1;
 }
@@ -596,6 +881,8 @@ void kconsume_poll(struct kconsume *c)
 		rd_kafka_message_destroy(m);
 	} while (1);
 	rd_kafka_poll(c->dlq, 0);
+	if (c->opt.acked)
+		answer_overdue(c);
 }
 
 
@@ -612,10 +899,11 @@ size_t kconsume_pending(const struct kconsume *c)
 
 void kconsume_close(struct kconsume *c)
 {
-	if (c->dlq) {
+	/* The answers on their way first: delivered, they store their
+	 * offsets for the commit. The producer outlives the consumer, whose
+	 * close revokes its partitions through give_back(). */
+	if (c->dlq)
 		rd_kafka_flush(c->dlq, 10000);
-		rd_kafka_destroy(c->dlq);
-	}
 	if (c->rk) {
 		rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
 		if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -623,7 +911,9 @@ void kconsume_close(struct kconsume *c)
 		rd_kafka_consumer_close(c->rk);
 		rd_kafka_destroy(c->rk);
 	}
-	spans_end_all(c);
+	if (c->dlq)
+		rd_kafka_destroy(c->dlq);
+	outs_end_all(c);
 	offsets_free(c->offs);
 	if (c->evfd[0] > 0) {
 		close(c->evfd[0]);

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answer.h"
+#include "caps.h"
+#include "fit.h"
 #include "job.h"
 #include "jobtrace.h"
 #include "jsonx.h"
@@ -40,6 +43,14 @@ struct pending_msg {
 	char *label;			/* MSG_RESULT: the verdict; MSG_DLQ: x-error; may be NULL */
 };
 
+static void pending_line_free(struct pending_line *pl)
+{
+	free(pl->result_id);
+	free(pl->topic);
+	free(pl->language);
+	free(pl);
+}
+
 static void line_settled(struct pending_line *pl)
 {
 	struct kproduce *p = pl->p;
@@ -48,10 +59,7 @@ static void line_settled(struct pending_line *pl)
 	if (!pl->failed && pl->has_origin && p->ack)
 		p->ack(p->ack_arg, pl->topic, pl->partition, pl->offset);
 	p->lines_pending--;
-	free(pl->result_id);
-	free(pl->topic);
-	free(pl->language);
-	free(pl);
+	pending_line_free(pl);
 }
 
 /* Adds the attribute {key, value} to a[*n] when value is not NULL. */
@@ -144,6 +152,44 @@ static void note_sent(struct pending_line *pl, const char *topic, const struct o
 		otel_span_context(span, &pl->ctx);
 }
 
+static char *print_or_die(const cJSON *value)
+{
+	char *text = cJSON_PrintUnformatted(value);
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	return text;
+}
+
+/* What goes out instead of a value over CAP_RESULT_MESSAGE, which the
+ * broker would refuse (and the line would come back forever): a dead
+ * letter without its value (x-value-omitted: too-large; the job stays at
+ * its original offset), a result replaced by an error result. Takes text;
+ * returns the text to send. */
+static char *stand_in(struct pending_msg *pm, const cJSON *line, rd_kafka_headers_t **headers,
+		      char *text)
+{
+	const struct lane *l = pm->pl->lane;
+	size_t len = strlen(text);
+	free(text);
+	log_job(LOG_ERROR, line, "a %s message of %zu bytes is over %d: sending a stand-in",
+		pm->kind == MSG_DLQ ? "dead-letter" : "result", len, CAP_RESULT_MESSAGE);
+	if (pm->kind == MSG_DLQ || l == NULL) {
+		if (*headers == NULL)
+			*headers = rd_kafka_headers_new(2);
+		set_header(*headers, "x-value-omitted", "too-large");
+		return xstrdup("");
+	}
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
+	cJSON *r = answer_error(line, l->name, jsonx_str(meta, "key"), "result-too-large",
+				"the result is larger than a message may be");
+	fit_result(r, CAP_RESULT_MESSAGE);
+	free(pm->label);
+	pm->label = xstrdup("internal_error");
+	text = print_or_die(r);
+	cJSON_Delete(r);
+	return text;
+}
+
 /* Produces value to topic with headers (taken; may be NULL) under a send
  * span whose context goes into the traceparent header; pm is taken. */
 static void send_msg(struct pending_msg *pm, const cJSON *line, const char *topic, const char *key,
@@ -151,9 +197,9 @@ static void send_msg(struct pending_msg *pm, const cJSON *line, const char *topi
 {
 	struct pending_line *pl = pm->pl;
 	struct jobtrace_headers th;
-	char *text = cJSON_PrintUnformatted(value);
-	if (text == NULL)
-		die(EXIT_TEMPORARY, "out of memory");
+	char *text = print_or_die(value);
+	if (strlen(text) > CAP_RESULT_MESSAGE)
+		text = stand_in(pm, line, &headers, text);
 	pm->span = send_span(line, topic, key);
 	otel_span_set_str(pm->span, pm->kind == MSG_DLQ ? "codex.dlq.reason" : "codex.verdict",
 			  pm->label);
@@ -262,6 +308,8 @@ static const char *verdict_of(const cJSON *result)
 	return v ? v : jsonx_str(result, "verdict");
 }
 
+/* Sends the line's result to the lane's results topic, keyed by its id;
+ * once delivered, the id is marked as having a result (dedupe.h). */
 static void send_result(struct pending_line *pl, const cJSON *line, const struct lane *l)
 {
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(line, "result");
@@ -273,33 +321,74 @@ static void send_result(struct pending_line *pl, const cJSON *line, const struct
 	send_msg(msg_new(pl, MSG_RESULT, verdict_of(result)), line, l->results_topic, key, result, NULL);
 }
 
-/* Sends what the line asks for (docs/pipeline.md); a line that asks for
- * nothing (a stored retry) only needs its acknowledgement. */
+/* The error result of a line that could not be judged: its job is in the
+ * DLQ; the client gets to know (answer.h). Not marked as a result: the
+ * job, replayed from the DLQ once its cause is mended, must run. */
+static void send_error_result(struct pending_line *pl, const cJSON *line, const struct lane *l,
+			      const char *code, const char *message)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
+	const char *id;
+	cJSON *result = answer_message(line, l->name, jsonx_str(meta, "key"), code, message, &id);
+	if (result == NULL) {
+		log_job(LOG_WARN, line, "no %s and no key: dead-lettered, no result sent", l->id_field);
+		return;
+	}
+	send_msg(msg_new(pl, MSG_RESULT, "internal_error"), line, l->results_topic, id, result, NULL);
+	cJSON_Delete(result);
+}
+
+/* The error result of a line sent to the DLQ, when it has a lane. */
+static void answer_dead(struct pending_line *pl, const cJSON *line, const struct lane *l,
+			const char *code, const char *message)
+{
+	if (l)
+		send_error_result(pl, line, l, code, message);
+	else
+		log_job(LOG_ERROR, line, "no lane (no meta.lane, no --lane): dead-lettered, no result sent");
+}
+
+/* The headers of a dead letter of our own: x-error and x-error-message. */
+static cJSON *own_error(const char *code, const char *message)
+{
+	cJSON *h = cJSON_CreateObject();
+	cJSON_AddStringToObject(h, "x-error", code);
+	cJSON_AddStringToObject(h, "x-error-message", message);
+	return h;
+}
+
+/* Sends what the line asks for (docs/pipeline.md): every line but a
+ * stored retry answers its job on its lane's results topic, with its
+ * result or, when it has none, an error result (its job to the DLQ). */
 static void route(struct pending_line *pl, const cJSON *line, const struct lane *l)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(line, "error");
 	const cJSON *dlq = cJSON_GetObjectItemCaseSensitive(line, "dlq");
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(line, "result");
+	const int has_result = cJSON_IsObject(result) && l;
 	if (cJSON_HasObjectItem(line, "retry"))
 		return;	/* stored in Redis: nothing to send */
 	if (dlq) {
-		send_dlq(pl, line, cJSON_GetObjectItemCaseSensitive(dlq, "headers"));
-		if (cJSON_IsObject(result) && l)
-			send_result(pl, line, l);
-		return;
-	}
-	if (error) {
-		cJSON *h = error_headers(error);
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(dlq, "headers");
 		send_dlq(pl, line, h);
+		if (has_result)
+			send_result(pl, line, l);
+		else
+			answer_dead(pl, line, l, jsonx_str(h, "x-error"), jsonx_str(h, "x-error-message"));
+	} else if (error || !has_result) {
+		cJSON *h;
+		if (error)
+			h = error_headers(error);
+		else if (l)
+			h = own_error("no-result", "the line came back without a result");
+		else
+			h = own_error("no-lane", "a result with no lane (no meta.lane, no --lane)");
+		send_dlq(pl, line, h);
+		answer_dead(pl, line, l, jsonx_str(h, "x-error"), jsonx_str(h, "x-error-message"));
 		cJSON_Delete(h);
-		return;
-	}
-	if (!cJSON_IsObject(result))
-		log_job(LOG_WARN, line, "line without result, error, retry or dlq: only acknowledged");
-	else if (l == NULL)
-		log_job(LOG_ERROR, line, "a result with no lane (no meta.lane, no --lane) was dropped");
-	else
+	} else {
 		send_result(pl, line, l);
+	}
 }
 
 static void set_origin(struct pending_line *pl, const cJSON *meta)
@@ -342,6 +431,13 @@ void kproduce_line(struct kproduce *p, const char *text, size_t len)
 	}
 	const struct lane *l = lane_of(p, cJSON_GetObjectItemCaseSensitive(line, "meta"));
 	struct pending_line *pl = line_new(p, line, l);
+	if (pl->has_origin && p->accept && !p->accept(p->ack_arg, pl->topic, pl->partition, pl->offset)) {
+		log_job(LOG_WARN, line, "dropped: %s[%d]@%lld was answered already, or is no longer ours",
+			pl->topic, (int)pl->partition, (long long)pl->offset);
+		pending_line_free(pl);
+		cJSON_Delete(line);
+		return;
+	}
 	p->lines_pending++;
 	pl->messages = 1;	/* held until route() has sent everything */
 	route(pl, line, l);

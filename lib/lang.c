@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sha256.h"
 #include "util.h"
 
 enum { LANG_LINE_MAX = 4096 };
@@ -80,12 +81,35 @@ static int set_long(long *dst, const char *v, long min, long max)
 	return 0;
 }
 
+/* A name that goes into container names, API paths and cgroup names:
+ * lower-case letters, digits, '_' and '-', at most 40. */
+static int plain_word(const char *v)
+{
+	return *v != '\0' && strlen(v) <= 40 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(v);
+}
+
+/* A byte count, up to 1 TiB. */
+static int set_size(size_t *dst, const char *v)
+{
+	int64_t n;
+	if (parse_i64(v, 0, (int64_t)1 << 40, &n) != 0)
+		return -1;
+	*dst = (size_t)n;
+	return 0;
+}
+
 static int box_key(struct lang_table *t, const char *k, const char *v,
 		   struct sbx_limits *defaults, char *err, size_t errlen)
 {
 	if (strcmp(k, "mounts") == 0) set_words(&t->mounts, v);
 	else if (strcmp(k, "env") == 0) set_words(&t->env, v);
 	else if (strcmp(k, "state_dir") == 0) set_str(&t->state_dir, v);
+	else if (strcmp(k, "instance") == 0) {
+		if (!plain_word(v))
+			goto bad;
+		set_str(&t->instance, v);
+	}
 	else if (strcmp(k, "share_dir") == 0) set_str(&t->share_dir, v);
 	else if (strcmp(k, "uid_base") == 0) {
 		if (set_long(&t->uid_base, v, 1000, 4000000000L - 4096) != 0)
@@ -96,10 +120,12 @@ static int box_key(struct lang_table *t, const char *k, const char *v,
 	} else if (strcmp(k, "acquire_ms") == 0) {
 		if (set_long(&t->acquire_ms, v, 0, 3600000) != 0)
 			goto bad;
+	} else if (strcmp(k, "job_wall_ms") == 0) {
+		if (set_long(&t->job_wall_ms, v, 0, 86400000) != 0)
+			goto bad;
 	} else if (strcmp(k, "image") == 0) set_str(&t->image, v);
 	else if (strcmp(k, "pool") == 0) {
-		/* It names containers and goes into API paths: a plain word. */
-		if (*v == '\0' || strlen(v) > 40 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(v))
+		if (!plain_word(v))
 			goto bad;
 		set_str(&t->pool, v);
 	}
@@ -139,10 +165,14 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 	else if (strcmp(k, "binary") == 0) set_str(&l->binary, v);
 	else if (strcmp(k, "binary_cache") == 0) set_str(&l->binary_cache, v);
 	else if (strcmp(k, "binary_cache_max") == 0) {
-		if (set_long(&l->binary_cache_max, v, 1, 10000000) != 0) {
-			snprintf(err, errlen, "binary_cache_max: '%s' is not a valid value", v);
-			return -1;
-		}
+		if (set_long(&l->binary_cache_limits.entries, v, 1, 10000000) != 0)
+			goto bad;
+	} else if (strcmp(k, "binary_cache_entry_bytes") == 0) {
+		if (set_size(&l->binary_cache_limits.entry_bytes, v) != 0)
+			goto bad;
+	} else if (strcmp(k, "binary_cache_bytes") == 0) {
+		if (set_size(&l->binary_cache_limits.total_bytes, v) != 0)
+			goto bad;
 	}
 	else if (strcmp(k, "cache") == 0) {
 		char **w = split_words(v);
@@ -156,11 +186,20 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 			snprintf(err, errlen, "cache takes two paths: host and box");
 			return -1;
 		}
+	} else if (strcmp(k, "min.processes") == 0) {
+		if (set_long(&l->min_processes, v, 1, 4096) != 0)
+			goto bad;
+	} else if (strcmp(k, "min.workdir_mb") == 0) {
+		if (set_long(&l->min_workdir_mb, v, 1, 8192) != 0)
+			goto bad;
 	} else if (strncmp(k, "compile.", 8) == 0)
 		return limit_set(&l->compile_limits, k + 8, v, err, errlen);
 	else
 		return limit_set(&l->limits, k, v, err, errlen);
 	return 0;
+bad:
+	snprintf(err, errlen, "%s: '%s' is not a valid value", k, v);
+	return -1;
 }
 
 static char *trim(char *s)
@@ -182,7 +221,10 @@ static struct lang *add_lang(struct lang_table *t, const char *name,
 	l->name = xstrdup(name);
 	l->limits = *defaults;
 	l->compile_limits = *defaults;
-	l->binary_cache_max = 1024;
+	l->binary_cache_limits = (struct bincache_limits){
+		.entries = 1024, .entry_bytes = 32 << 20, .total_bytes = (size_t)1 << 30};
+	l->min_processes = 2;	/* the box's init is one */
+	l->min_workdir_mb = 1;
 	return l;
 }
 
@@ -233,6 +275,41 @@ static int parse_line(struct lang_table *t, char *line, struct lang **cur,
 	return lang_key(*cur, k, v, err, errlen);
 }
 
+enum { DOCKER_UID_OFFSET = 100000, SLOTS_PER_LANGUAGE = 1024, SLOTS_MAX = 1024 };
+
+/* The instance of a state dir: "codex" for the default one, else
+ * "codex-" and 8 hex digits of its SHA-256, so two instances with their
+ * own state dirs never share a cgroup or a container name. */
+static char *default_instance(const char *state_dir)
+{
+	struct sha256 c;
+	char hex[65];
+	if (strcmp(state_dir, "/run/codex-sandbox") == 0)
+		return xstrdup("codex");
+	sha256_init(&c);
+	sha256_update(&c, state_dir, strlen(state_dir));
+	sha256_hex(&c, hex);
+	return xasprintf("codex-%.8s", hex);
+}
+
+/* Docker slots sit above the ns ones (uid_base + 100000 + the language's
+ * index * 1024 + k), one per slot, so that limits the kernel keeps per uid
+ * are not shared between containers, nor with a host user. */
+long lang_slot_uid(const struct lang_table *t, const struct lang *l, int k)
+{
+	if (l == NULL)
+		return t->uid_base + k;
+	return t->uid_base + DOCKER_UID_OFFSET + (long)(l - t->langs) * SLOTS_PER_LANGUAGE + k;
+}
+
+void lang_uid_ranges(const struct lang_table *t, long *lo, long *hi, long *dlo, long *dhi)
+{
+	*lo = t->uid_base;
+	*hi = t->uid_base + SLOTS_MAX;
+	*dlo = t->uid_base + DOCKER_UID_OFFSET;
+	*dhi = *dlo + (long)t->n * SLOTS_PER_LANGUAGE;
+}
+
 int lang_table_load(struct lang_table *t, const char *path,
 		    const char *share_dir, char *err, size_t errlen)
 {
@@ -247,9 +324,8 @@ int lang_table_load(struct lang_table *t, const char *path,
 	t->share_dir = xstrdup(share_dir ? share_dir : "/usr/local/share/codex");
 	t->uid_base = 61000;
 	t->slots = 4;
-	t->acquire_ms = 10000;
+	t->acquire_ms = 60000;
 	t->image = xstrdup("codex-runner:latest");
-	t->pool = xstrdup("codex");
 	t->cpus = 1;
 	t->max_jobs = 1000;
 	t->max_age_s = 3600;
@@ -280,6 +356,10 @@ int lang_table_load(struct lang_table *t, const char *path,
 		snprintf(err, errlen, "%s: no language defined", path);
 		rc = -1;
 	}
+	if (t->instance == NULL)
+		t->instance = default_instance(t->state_dir);
+	if (t->pool == NULL)
+		t->pool = xstrdup(t->instance);
 	return rc;
 }
 
@@ -299,6 +379,7 @@ void lang_table_free(struct lang_table *t)
 	free_words(t->mounts);
 	free_words(t->env);
 	free(t->state_dir);
+	free(t->instance);
 	free(t->share_dir);
 	free(t->image);
 	free(t->pool);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "bincache.h"
 #include "limit.h"
 
 struct lang {
@@ -26,7 +27,9 @@ struct lang {
 	char *cache_box;
 	char *binary;		/* compiled program in the box, below /sandbox */
 	char *binary_cache;	/* host dir of compiled programs by source hash */
-	long binary_cache_max;	/* entries kept there */
+	struct bincache_limits binary_cache_limits;	/* entries and bytes kept there */
+	long min_processes;	/* jobs asking for fewer can never start */
+	long min_workdir_mb;	/* ... or for a smaller work dir */
 	struct sbx_limits limits;
 	struct sbx_limits compile_limits;
 };
@@ -37,12 +40,14 @@ struct lang_table {
 	char **mounts;		/* host paths bound read-only into every box */
 	char **env;		/* base environment of every box */
 	char *state_dir;	/* locks and the box mount point */
+	char *instance;		/* this instance's name (cgroups, pool), lang_instance() */
 	char *share_dir;	/* harness files */
 	long uid_base;		/* slot k runs as uid_base + k */
 	long slots;		/* default number of slots */
 	long acquire_ms;	/* slot acquisition time-out */
+	long job_wall_ms;	/* a job's whole time in its slot; 0: 3 x its wall limit */
 	char *image;		/* runner image of the docker backend's pool */
-	char *pool;		/* the pool's name: container names and label */
+	char *pool;		/* the pool's name: container names and label (default: instance) */
 	long cpus;		/* CPUs per pool container */
 	long max_jobs;		/* a pool container is replaced after this many jobs */
 	long max_age_s;		/* ... or this many seconds */
@@ -57,6 +62,15 @@ void lang_table_free(struct lang_table *t);
 
 /* The language called name, or NULL. Borrowed from the table. */
 const struct lang *lang_find(const struct lang_table *t, const char *name);
+
+/* The uid of slot k: of an ns box (l NULL), or of language l's pool
+ * container in the docker backend. Slot uids are the instance's own: no
+ * two instances on a host may share any (instance.h). */
+long lang_slot_uid(const struct lang_table *t, const struct lang *l, int k);
+
+/* The uids of every slot the table can give: [*lo, *hi) for ns boxes and
+ * [*dlo, *dhi) for pool containers. */
+void lang_uid_ranges(const struct lang_table *t, long *lo, long *hi, long *dlo, long *dhi);
 
 /* Number of words in a NULL-terminated argv. */
 size_t lang_argc(char *const *argv);

@@ -1,12 +1,13 @@
 #include "native.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compare.h"
+#include "jcanon.h"
 #include "jsonx.h"
-#include "jsval.h"
 #include "log.h"
 #include "util.h"
 
@@ -18,11 +19,18 @@ struct native_case {
 	const struct verdict_run *run;	/* the run that produced it, or NULL */
 };
 
+/* A harness's results line about one testcase. */
+struct result_line {
+	int index;		/* -1 until a valid "index" is seen */
+	char *actual;		/* the text of "actual" (owned), or NULL */
+	char *error;		/* "error" decoded (owned), or NULL */
+	int bad;		/* a member of the wrong type */
+};
+
 struct native {
 	const struct verdict_job *job;
 	struct cmp cmp;
-	cJSON *lines;			/* function jobs: the parsed results lines (owned) */
-	const cJSON **line_of;		/* testcase -> its line, borrowed from lines */
+	struct result_line *line_of;	/* function jobs: testcase -> its line (owned) */
 	char *dup;			/* testcase -> had more than one line */
 };
 
@@ -44,37 +52,68 @@ static int is_submit(const struct native *st)
 
 /* ---- function jobs: the harness's results lines ---- */
 
-/* The testcase a harness line is about, or -1 for a line to ignore. */
-static int line_index(const struct native *st, const cJSON *line)
+/* A decimal index without sign, point, exponent or leading zero. */
+static int index_of(const char *text, size_t len)
 {
-	const cJSON *i = member(line, "index");
-	if (!cJSON_IsObject(line) || !cJSON_IsNumber(i) || i->valuedouble < 0 ||
-	    i->valuedouble >= st->job->ntests || i->valuedouble != floor(i->valuedouble))
+	int64_t i;
+	char buf[16];
+	if (len == 0 || len >= sizeof buf || (len > 1 && text[0] == '0'))
 		return -1;
-	if (!cJSON_HasObjectItem(line, "actual") && !cJSON_IsString(member(line, "error")))
-		return -1;
-	return (int)i->valuedouble;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return parse_i64(buf, 0, INT32_MAX, &i) == 0 ? (int)i : -1;
 }
 
-/* Files each well-formed line under its testcase. The program can write
- * to the results file too, so a testcase with two lines is not trusted. */
+/* jcanon_members() callback: the members of a results line that count (of
+ * a duplicated key the last, as JSON.parse keeps it). */
+static void line_member(void *arg, const char *key, size_t klen, const char *value, size_t vlen)
+{
+	struct result_line *rl = arg;
+	struct sbuf dec = {0};
+	if (klen == 5 && memcmp(key, "index", 5) == 0) {
+		rl->index = index_of(value, vlen);
+	} else if (klen == 6 && memcmp(key, "actual", 6) == 0) {
+		free(rl->actual);
+		rl->actual = xstrndup(value, vlen);
+	} else if (klen == 5 && memcmp(key, "error", 5) == 0) {
+		free(rl->error);
+		rl->error = NULL;
+		if (jcanon_string(value, vlen, &dec) == 0)
+			rl->error = jsonx_utf8(dec.p, dec.len);
+		else
+			rl->bad = 1;
+		free(dec.p);
+	}
+}
+
+static void result_line_free(struct result_line *rl)
+{
+	free(rl->actual);
+	free(rl->error);
+	memset(rl, 0, sizeof *rl);
+}
+
+/* Files a well-formed line under its testcase: an object with a valid
+ * index and an actual value (a JSON text, kept exactly as written) or an
+ * error string. The program can write to the results file too, so a
+ * testcase with two lines is not trusted. */
 static void file_line(struct native *st, const char *text, size_t len)
 {
-	char *copy = xstrndup(text, len);
-	cJSON *line = cJSON_ParseWithOpts(copy, NULL, 1);
-	int i = line_index(st, line);
-	free(copy);
-	if (i < 0) {
+	struct result_line rl = {.index = -1};
+	int ok = jcanon_members(text, len, line_member, &rl) == 0 && !rl.bad &&
+		 rl.index >= 0 && rl.index < st->job->ntests && (rl.actual || rl.error);
+	if (!ok) {
 		if (len > 0)
 			log_job(LOG_WARN, st->job->line, "ignored a malformed results line");
-		cJSON_Delete(line);
+		result_line_free(&rl);
 		return;
 	}
-	if (st->line_of[i])
-		st->dup[i] = 1;
-	else
-		st->line_of[i] = line;
-	cJSON_AddItemToArray(st->lines, line);
+	if (st->dup[rl.index] || st->line_of[rl.index].index >= 0) {
+		st->dup[rl.index] = 1;
+		result_line_free(&rl);
+		return;
+	}
+	st->line_of[rl.index] = rl;
 }
 
 static void index_results(struct native *st, const char *results)
@@ -135,36 +174,45 @@ static void missing_line(const struct verdict_run *run, struct native_case *c)
 		set_case(c, VERDICT_RUNTIME_ERROR, xstrdup("no result for this testcase"));
 }
 
+/* A function job's testcase: its time and memory are the run's, measured
+ * from outside (the harness's own executionTimeMs is the program's to
+ * forge). */
 static void function_case(struct native *st, int i, struct native_case *c)
 {
 	const struct verdict_run *run = &st->job->runs[0];
-	const cJSON *line = st->line_of[i], *error = member(line, "error");
+	const struct result_line *line = &st->line_of[i];
 	c->run = run;
+	c->time_ms = run->time_ms;
 	c->memory_mb = run->memory_kb / 1024;
-	if (st->dup[i]) {
+	if (st->dup[i])
 		set_case(c, VERDICT_RUNTIME_ERROR, xstrdup("more than one result for this testcase"));
-	} else if (line == NULL) {
+	else if (line->index < 0)
 		missing_line(run, c);
-	} else if (cJSON_IsString(error)) {
-		c->time_ms = jsval_parse_float(member(line, "executionTimeMs"));
-		set_case(c, VERDICT_RUNTIME_ERROR, xstrdup(error->valuestring));
-	} else {
-		char *actual = jsval_stringify(member(line, "actual"));
-		c->time_ms = jsval_parse_float(member(line, "executionTimeMs"));
-		compare_case(st, i, actual, CMP_AS_JSON, c);
-		free(actual);
-	}
+	else if (line->error)
+		set_case(c, VERDICT_RUNTIME_ERROR, xstrdup(line->error));
+	else
+		compare_case(st, i, line->actual, CMP_AS_JSON, c);
+}
+
+/* A stdio testcase after the last run: sandbox-exec stopped, at the
+ * job's time or output budget, or at an earlier failure (submit). */
+static void not_run(const struct verdict_job *job, struct native_case *c)
+{
+	const struct verdict_run *last = job->nruns ? &job->runs[job->nruns - 1] : NULL;
+	enum verdict v = last ? verdict_of_run(last) : VERDICT_RUNTIME_ERROR;
+	if (job->stopped && strcmp(job->stopped, "time") == 0)
+		set_case(c, VERDICT_TIME_LIMIT_EXCEEDED, xstrdup("not run: the job's time budget ran out"));
+	else if (job->stopped && strcmp(job->stopped, "output") == 0)
+		set_case(c, VERDICT_OUTPUT_LIMIT_EXCEEDED, xstrdup("not run: the job's output budget ran out"));
+	else
+		set_case(c, v == VERDICT_ACCEPTED ? VERDICT_RUNTIME_ERROR : v, xstrdup("not run"));
 }
 
 static void stdio_case(struct native *st, int i, struct native_case *c)
 {
 	const struct verdict_job *job = st->job;
 	if (i >= job->nruns) {
-		/* sandbox-exec gave up before this testcase (an earlier one failed). */
-		const struct verdict_run *last = job->nruns ? &job->runs[job->nruns - 1] : NULL;
-		enum verdict v = last ? verdict_of_run(last) : VERDICT_RUNTIME_ERROR;
-		set_case(c, v == VERDICT_ACCEPTED ? VERDICT_RUNTIME_ERROR : v,
-			 xstrdup("not run"));
+		not_run(job, c);
 		return;
 	}
 	const struct verdict_run *run = &job->runs[i];
@@ -300,8 +348,9 @@ static cJSON *judge_testcases(struct native *st, enum verdict *v)
 	const struct verdict_job *job = st->job;
 	struct tally t = {.first_bad = -1};
 	if (job->shape == VERDICT_SHAPE_FUNCTION) {
-		st->lines = cJSON_CreateArray();
 		st->line_of = xcalloc((size_t)job->ntests + 1, sizeof *st->line_of);
+		for (int i = 0; i < job->ntests; i++)
+			st->line_of[i].index = -1;
 		st->dup = xcalloc((size_t)job->ntests + 1, 1);
 		index_results(st, job->runs[0].results);
 	}
@@ -309,7 +358,8 @@ static cJSON *judge_testcases(struct native *st, enum verdict *v)
 	if (t.reported == NULL && job->nruns > 0)
 		t.reported = &job->runs[job->shape == VERDICT_SHAPE_FUNCTION ? 0 : job->nruns - 1];
 	verdict_add_measures(er, job, t.reported, *v);
-	cJSON_Delete(st->lines);
+	for (int i = 0; st->line_of && i < job->ntests; i++)
+		result_line_free(&st->line_of[i]);
 	free(st->line_of);
 	free(st->dup);
 	return er;

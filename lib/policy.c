@@ -1,10 +1,17 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/socket.h>
+
+/* 64-bit argument comparisons (SCMP_CMP_GT on socket's domain) were wrong
+ * before libseccomp 2.4. */
+#if SCMP_VER_MAJOR < 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR < 4)
+#error "libseccomp 2.4 or later is needed"
+#endif
 
 /* Syscalls that fail with EPERM. Most already fail for an unprivileged
  * uid; the filter is the second wall, and the only one for the
@@ -23,6 +30,23 @@ static const char *const denied[] = {
 	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
 	"quotactl", "lookup_dcookie", "iopl", "ioperm", "syslog", "vhangup",
 	"mlock", "mlock2", "mlockall",
+	/* Channels between boxes: the read-only binds of /usr and the rest
+	 * are the same inodes in every box (and on the host), and inotify
+	 * watches, file locks and leases are kept per inode, not per mount
+	 * namespace. With them one box sees what another opens, or signals
+	 * to it by locking. */
+	"inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_mark", "flock",
+	/* No judged program needs these; each is kernel attack surface or a
+	 * host-wide effect. */
+	"modify_ldt", "uselib", "sync", "syncfs",
+	"io_setup", "io_submit", "io_getevents", "io_pgetevents", "io_cancel", "io_destroy",
+	"migrate_pages", "process_madvise", "pidfd_getfd",
+};
+
+/* fcntl commands that lock, lease or watch: the per-inode channels above,
+ * reached through fcntl (F_GETLK too, which shows another box's lock). */
+static const unsigned long fcntl_denied[] = {
+	F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE, F_NOTIFY,
 };
 
 /* Calls that act on another process when given its pid (0: the caller),
@@ -43,6 +67,7 @@ static const struct {
 	{"sched_setscheduler", 0, -1, 0},
 	{"sched_setparam", 0, -1, 0},
 	{"sched_setattr", 0, -1, 0},
+	{"move_pages", 0, -1, 0},
 };
 
 static int add_self_only(scmp_filter_ctx ctx)
@@ -63,6 +88,34 @@ static int add_self_only(scmp_filter_ctx ctx)
 					      0xffffffffUL, self_only[i].user_which)) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* The cmd of fcntl is an unsigned int: its low 32 bits are compared. */
+static int add_fcntl(scmp_filter_ctx ctx)
+{
+	for (size_t i = 0; i < sizeof fcntl_denied / sizeof fcntl_denied[0]; i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, fcntl_denied[i])) != 0)
+			return -1;
+	return 0;
+}
+
+/* Sockets of AF_UNIX, AF_INET and AF_INET6 only (AF_UNSPEC fails by
+ * itself): netlink (host uevents, NETLINK_KOBJECT_UEVENT), vsock (not
+ * namespaced: it reaches a VM's host), AF_ALG, packet and every other
+ * family are refused. The kernel reads the domain as an int: a value
+ * above AF_INET6 in 64 bits is refused whatever its low half says, and
+ * below it the families between AF_INET and AF_INET6 one by one. */
+static int add_socket(scmp_filter_ctx ctx)
+{
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+			     SCMP_A0(SCMP_CMP_GT, AF_INET6)) != 0)
+		return -1;
+	for (unsigned long d = AF_INET + 1; d < AF_INET6; d++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, d)) != 0)
+			return -1;
 	return 0;
 }
 
@@ -88,10 +141,7 @@ static int add_rules(scmp_filter_ctx ctx)
 			return -1;
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
 		return -1;
-	/* socket's domain is an int: its low 32 bits, or 0x100000028 would
-	 * pass for AF_VSOCK (vsock is not namespaced: it reaches a VM's host). */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-			     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, AF_VSOCK)) != 0)
+	if (add_fcntl(ctx) != 0 || add_socket(ctx) != 0)
 		return -1;
 	return add_self_only(ctx);
 }

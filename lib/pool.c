@@ -12,7 +12,7 @@
 
 #include "util.h"
 
-enum { STATE_MAX = 4096, DOCKER_UID_OFFSET = 100000, SLOTS_PER_LANGUAGE = 1024 };
+enum { STATE_MAX = 4096 };
 
 /* The work dirs every job may write; the agent wipes them between jobs. */
 static const char *const tmpfs_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
@@ -104,11 +104,6 @@ static int64_t max64(int64_t a, int64_t b)
 	return a > b ? a : b;
 }
 
-long pool_uid(const struct lang_table *t, const struct lang *l, int k)
-{
-	return t->uid_base + DOCKER_UID_OFFSET + (long)(l - t->langs) * SLOTS_PER_LANGUAGE + k;
-}
-
 static void add_tmpfs(cJSON *tmpfs, const char *dir, int64_t mb, long uid)
 {
 	char opts[200], owner[64];
@@ -170,7 +165,7 @@ char *pool_spec(const struct lang_table *t, const struct lang *l, int k)
 {
 	static const char *const cmd[] = {"/usr/local/bin/codex-agent"};
 	char slot[16], user[48];
-	long uid = pool_uid(t, l, k);
+	long uid = lang_slot_uid(t, l, k);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "Image", t->image);
 	add_strings(o, "Entrypoint", cmd, 1);

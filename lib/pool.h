@@ -69,10 +69,4 @@ int pool_oom_killed(struct dk *d, const struct pool_slot *s);
  * frees). */
 char *pool_spec(const struct lang_table *t, const struct lang *l, int k);
 
-/* The uid (and gid) the jobs of slot k of l's pool run as: one per slot,
- * as in the ns backend, above its range (uid_base + 100000 + the
- * language's index in the table * 1024 + k), so that limits the kernel
- * keeps per uid are not shared between containers, nor with a host user. */
-long pool_uid(const struct lang_table *t, const struct lang *l, int k);
-
 #endif

@@ -10,13 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "job.h"
 #include "jsonx.h"
 #include "kafka.h"
 #include "lane.h"
 #include "log.h"
 #include "util.h"
-#include "verdict.h"
+#include "caps.h"
 
 /* ---- the Lua scripts ---- */
 
@@ -277,7 +278,11 @@ void retry_add_dlq(cJSON *line, const struct retry_plan *p, const char *x_error)
 		cJSON_AddStringToObject(h, "x-first-seen", p->first_seen);
 	}
 	jsonx_set(line, "dlq", dlq);
-	jsonx_set(line, "result", verdict_internal_error(line, p->lane, p->message));
+	const char *id;
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
+	cJSON *result = answer_message(line, p->lane, jsonx_str(meta, "key"), x_error, p->message, &id);
+	if (result)
+		jsonx_set(line, "result", result);
 }
 
 void retry_add_retry(cJSON *line, const struct retry_plan *p, double due)
@@ -412,7 +417,7 @@ enum retry_outcome retry_schedule_text(struct retry_scheduler *s, const char *te
 	*out = NULL;
 	if (oversized) {
 		char msg[64];
-		snprintf(msg, sizeof msg, "the line is longer than %d bytes", VERDICT_LINE_CAP);
+		snprintf(msg, sizeof msg, "the line is longer than %d bytes", CAP_RESULT_LINE);
 		log_warn("%s", msg);
 		*out = jsonx_unparsable(text, len, "oversized", msg);
 		return RETRY_INVALID;

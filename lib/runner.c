@@ -12,6 +12,8 @@
 
 #include "bincache.h"
 #include "box.h"
+#include "caps.h"
+#include "fit.h"
 #include "log.h"
 #include "sha256.h"
 #include "jsonx.h"
@@ -250,6 +252,9 @@ cJSON *runner_phases_json(const struct runner_phases *ph)
 
 struct plan {
 	const struct lang_table *table;
+	int64_t deadline_ms;	/* the job's budget ends (monotonic) */
+	size_t room;		/* bytes the exec section may still take printed */
+	const char *stopped;	/* "time" or "output" ran out: no more testcases */
 	struct runner_phases *phases;
 	const struct box_ops *ops;
 	void *box;
@@ -261,15 +266,68 @@ struct plan {
 	int cached;		/* the binary came from the cache */
 };
 
-/* Runs one step and appends its JSON to `into` (or sets it as `key`).
- * Returns 1 if the step failed, 0 if it ran clean, -1 on a sandbox error. */
+/* The step's limits within what is left of the job's budget: its wall
+ * limit shortened to the time left, when that is less. */
+static struct sbx_limits within_time(const struct plan *p, const struct sbx_limits *lim)
+{
+	struct sbx_limits l = *lim;
+	int64_t left_ms = p->deadline_ms - now_mono_ms();
+	if (left_ms < l.wall_ms)
+		l.wall_ms = left_ms > 0 ? left_ms : 1;
+	return l;
+}
+
+/* Fits a step's JSON into the room left in the exec section, so that the
+ * line always fits the judge's cap (caps.h): stderr cut first, then the
+ * results text left out, then stdout cut; cut stdout of a stdio run is
+ * the output limit, as it is what gets compared. Once the room is gone no
+ * testcase runs after this one. */
+static void within_room(struct plan *p, cJSON *o, int compared)
+{
+	static const char *const err_keys[] = {"stderr", NULL}, *const out_keys[] = {"stdout", NULL};
+	size_t room = p->room > 1 ? p->room - 1 : 0;	/* its comma */
+	size_t size = fit_printed_len(o);
+	if (size > room) {
+		p->stopped = "output";
+		size = fit_texts(o, room, err_keys);
+	}
+	if (size > room && cJSON_HasObjectItem(o, "results")) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "results");
+		jsonx_set(o, "resultsError", cJSON_CreateString("too-large"));
+		size = fit_printed_len(o);
+	}
+	if (size > room) {
+		size = fit_texts(o, room, out_keys);
+		if (compared && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "limit")))
+			jsonx_set(o, "limit", cJSON_CreateString("output"));
+	}
+	p->room -= size + 1 < p->room ? size + 1 : p->room;
+}
+
+static void read_results(struct plan *p, cJSON *o, const struct sbx_limits *lim)
+{
+	char *data;
+	size_t len;
+	const char *why;
+	if (p->ops->read_file(p->box, results_path, (size_t)lim->file_bytes, &data, &len, &why) == 0) {
+		jsonx_set_bytes(o, "results", data, len);
+		free(data);
+	} else {
+		cJSON_AddStringToObject(o, "resultsError", why);
+	}
+}
+
+/* Runs one step, within the job's budget, and appends its JSON to `into`
+ * (or sets it as `key`), within the section's room. Returns 1 if the step
+ * failed (or hit a limit), 0 if it ran clean, -1 on a sandbox error. */
 static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 		const char *in, size_t in_len, int results, cJSON *into, const char *key,
 		char *err, size_t errlen)
 {
 	struct box_result r;
+	struct sbx_limits l = within_time(p, lim);
 	struct box_step s = {
-		.argv = argv, .envp = p->env, .limits = lim,
+		.argv = argv, .envp = p->env, .limits = &l,
 		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
 	};
 	uint64_t start = now_unix_ns();
@@ -277,23 +335,17 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 	runner_phase(p->phases, key ? key : "run", start);
 	if (rc != 0)
 		return -1;
+	if (now_mono_ms() >= p->deadline_ms)
+		p->stopped = "time";
 	cJSON *o = run_json(&r);
-	if (results) {
-		char *data;
-		size_t len;
-		const char *why;
-		if (p->ops->read_file(p->box, results_path, (size_t)lim->file_bytes, &data, &len, &why) == 0) {
-			jsonx_set_bytes(o, "results", data, len);
-			free(data);
-		} else {
-			cJSON_AddStringToObject(o, "resultsError", why);
-		}
-	}
+	if (results)
+		read_results(p, o, &l);
+	within_room(p, o, p->job->shape == SHAPE_STDIO && key == NULL);
 	if (key)
 		jsonx_set(into, key, o);
 	else
 		cJSON_AddItemToArray(into, o);
-	rc = failed(&r);
+	rc = failed(&r) || cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "limit"));
 	box_result_free(&r);
 	return rc;
 }
@@ -313,12 +365,15 @@ static void store_binary(struct plan *p)
 	char *data, rel[PATH_MAX];
 	size_t len;
 	const char *why;
+	size_t cap = (size_t)p->job->compile_limits.file_bytes;
+	if (cap > l->binary_cache_limits.entry_bytes)
+		cap = l->binary_cache_limits.entry_bytes;	/* larger ones are not kept */
 	snprintf(rel, sizeof rel, "sandbox/%s", l->binary);
-	if (p->ops->read_file(p->box, rel, (size_t)p->job->compile_limits.file_bytes, &data, &len, &why) != 0) {
-		log_warn("binary cache: cannot read %s from the box: %s", l->binary, why);
+	if (p->ops->read_file(p->box, rel, cap, &data, &len, &why) != 0) {
+		log_job(LOG_INFO, p->job->line, "binary cache: %s not kept: %s", l->binary, why);
 		return;
 	}
-	bincache_put(l->binary_cache, p->key, data, len, l->binary_cache_max);
+	bincache_put(l->binary_cache, p->key, data, len, &l->binary_cache_limits);
 	free(data);
 }
 
@@ -341,16 +396,27 @@ static int compile(struct plan *p, char *err, size_t errlen)
 	return rc;
 }
 
+/* The runs: one, or one per testcase of a stdio job (a submission stops
+ * at its first failure). Before each, the job's budget and the section's
+ * room are looked at: when one is spent (the compile may have spent the
+ * time) no more runs, and exec.stopped tells the judge why. */
 static int run_all(struct plan *p, char *err, size_t errlen)
 {
 	const struct job *j = p->job;
 	cJSON *runs = cJSON_AddArrayToObject(p->exec, "runs");
+	int stdio = j->shape == SHAPE_STDIO;
 	int want_results = j->shape == SHAPE_COMPAT || j->shape == SHAPE_FUNCTION;
-	if (j->shape != SHAPE_STDIO)
-		return step(p, p->argv, &j->limits, NULL, 0, want_results, runs, NULL, err, errlen) < 0 ? -1 : 0;
-	for (int i = 0; i < j->ntests; i++) {
-		const char *in = job_test_input(j, i);
-		int rc = step(p, p->argv, &j->limits, in, strlen(in), 0, runs, NULL, err, errlen);
+	int n = stdio ? j->ntests : 1;
+	for (int i = 0; i < n; i++) {
+		if (now_mono_ms() >= p->deadline_ms)
+			p->stopped = "time";
+		if (p->stopped) {
+			cJSON_AddStringToObject(p->exec, "stopped", p->stopped);
+			break;
+		}
+		const char *in = stdio ? job_test_input(j, i) : NULL;
+		int rc = step(p, p->argv, &j->limits, in, in ? strlen(in) : 0, want_results, runs, NULL,
+			      err, errlen);
 		if (rc < 0)
 			return -1;
 		if (rc > 0 && j->mode == MODE_SUBMIT)
@@ -366,6 +432,7 @@ static void describe(cJSON *exec, const char *backend, const struct job *j, int 
 	cJSON_AddStringToObject(exec, "mode", job_mode_name(j->mode));
 	cJSON_AddStringToObject(exec, "language", j->lang->name);
 	cJSON_AddNumberToObject(exec, "slot", slot);
+	cJSON_AddNumberToObject(exec, "budgetMs", (double)j->budget_ms);
 }
 
 /* Writes the job's files, and the cached binary when there is one. */
@@ -382,8 +449,10 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 		compile_key(p->table, l, &f, p->key);
 		if (bincache_get(l->binary_cache, p->key, (size_t)p->job->compile_limits.file_bytes,
 				 &bin, &len) == 0) {
-			rc = p->ops->write(p->box, l->binary, bin, len, 0755, err, errlen);
-			p->cached = rc == 0;
+			/* A binary that does not fit (a small work dir) is compiled. */
+			p->cached = p->ops->write(p->box, l->binary, bin, len, 0755, err, errlen) == 0;
+			if (!p->cached)
+				log_job(LOG_WARN, p->job->line, "binary cache: %s: compiling instead", err);
 			free(bin);
 		}
 	}
@@ -397,7 +466,8 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 {
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
-	struct plan p = {.table = t, .phases = ph, .ops = ops, .box = box, .job = j};
+	struct plan p = {.table = t, .phases = ph, .ops = ops, .box = box, .job = j,
+			 .deadline_ms = now_mono_ms() + j->budget_ms};
 	int docker = strcmp(ops->name, "docker") == 0;
 	uint64_t start = now_unix_ns();
 	int rc = fill_box(&p, err, errlen);
@@ -409,6 +479,8 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 	p.argv = make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);
 	p.exec = cJSON_CreateObject();
 	describe(p.exec, ops->name, j, slot);
+	/* What the section takes with its last members, runs and compile, empty. */
+	p.room = CAP_EXEC_SECTION - fit_printed_len(p.exec) - 32;
 	rc = compile(&p, err, errlen);
 	if (rc == 0)
 		rc = run_all(&p, err, errlen);

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
+#include "caps.h"
 #include "compat.h"
+#include "fit.h"
 #include "jsonx.h"
 #include "native.h"
 #include "util.h"
@@ -246,10 +249,11 @@ static int parse_tests(struct verdict_job *job, char **err)
 	return check_native_tests(job, err);
 }
 
-/* Every shape needs a run to judge, unless its compile step failed. */
+/* Every shape needs a run to judge, unless its compile step failed or its
+ * budget ran out before the run. */
 static int check_runs_present(const struct verdict_job *job, char **err)
 {
-	if (job->nruns > 0 || verdict_compile_failed(job))
+	if (job->nruns > 0 || verdict_compile_failed(job) || job->stopped)
 		return 0;
 	if (job->shape == VERDICT_SHAPE_STDIO && job->ntests == 0)
 		return 0;
@@ -265,6 +269,7 @@ int verdict_job_parse(const cJSON *line, struct verdict_job *job, char **err)
 	*err = NULL;
 	if (!cJSON_IsObject(exec))
 		return fail(err, xstrdup("exec is not an object"));
+	job->stopped = jsonx_str(exec, "stopped");
 	if (parse_shape_mode(exec, job, err) != 0 || parse_tests(job, err) != 0 ||
 	    parse_runs(exec, job, err) != 0 || check_runs_present(job, err) != 0)
 		return -1;
@@ -458,6 +463,22 @@ static cJSON *wrap_message(const struct verdict_job *job, cJSON *er)
 	return msg;
 }
 
+/* A job whose budget ran out before its one run (its compile took it). */
+static cJSON *budget_failure(const struct verdict_job *job, enum verdict *v)
+{
+	*v = VERDICT_TIME_LIMIT_EXCEEDED;
+	if (job->shape == VERDICT_SHAPE_CUSTOM) {
+		cJSON *msg = cJSON_CreateObject();
+		verdict_copy_field(msg, "tempId", job->line, "tempId");
+		cJSON_AddStringToObject(msg, "stdOut", VERDICT_TIMEOUT_TEXT);
+		verdict_add_measures(msg, job, NULL, *v);
+		return msg;
+	}
+	cJSON *er = verdict_whole_failure(job, VERDICT_TIMEOUT_TEXT, *v);
+	verdict_add_measures(er, job, NULL, *v);
+	return wrap_message(job, er);
+}
+
 cJSON *verdict_result(const cJSON *line, enum verdict *v, char **err)
 {
 	struct verdict_job job;
@@ -465,6 +486,12 @@ cJSON *verdict_result(const cJSON *line, enum verdict *v, char **err)
 	if (verdict_job_parse(line, &job, err) != 0) {
 		verdict_job_free(&job);
 		return NULL;
+	}
+	if (job.nruns == 0 && job.stopped && job.shape != VERDICT_SHAPE_STDIO &&
+	    !verdict_compile_failed(&job)) {
+		msg = budget_failure(&job, v);
+		verdict_job_free(&job);
+		return msg;
 	}
 	switch (job.shape) {
 	case VERDICT_SHAPE_CUSTOM:
@@ -479,56 +506,6 @@ cJSON *verdict_result(const cJSON *line, enum verdict *v, char **err)
 		break;
 	}
 	verdict_job_free(&job);
-	return msg;
-}
-
-static enum verdict_mode mode_of_lane(const cJSON *line, const char *lane)
-{
-	int i = lane ? NAME_INDEX(lane, mode_names, 1) : -1;
-	if (lane && strcmp(lane, "submission") == 0)
-		i = VERDICT_MODE_SUBMIT;
-	return i >= 0 ? (enum verdict_mode)i : mode_from_job(line);
-}
-
-/* testCases[0][key] when a string, else "". */
-static const char *first_test_text(const cJSON *tests, const char *key)
-{
-	const char *s = cJSON_IsArray(tests) ? jsonx_str(cJSON_GetArrayItem(tests, 0), key) : NULL;
-	return s ? s : "";
-}
-
-/* Every testcase failed, the first with `text` as its output. */
-static cJSON *internal_execution_result(const cJSON *line, const char *text)
-{
-	const cJSON *tests = cJSON_GetObjectItemCaseSensitive(line, "testCases");
-	int n = cJSON_IsArray(tests) ? cJSON_GetArraySize(tests) : 0;
-	cJSON *er = cJSON_CreateObject(), *failed;
-	/* executionTimeMs and memoryMB too: the platform always sends them,
-	 * and Code-Manage reads them as numbers. */
-	cJSON_AddItemToObject(er, "stats", verdict_stats(n, 0, n, 0, 0));
-	failed = cJSON_AddObjectToObject(er, "failedTestCase");
-	cJSON_AddNumberToObject(failed, "index", 0);
-	cJSON_AddStringToObject(failed, "input", first_test_text(tests, "input"));
-	cJSON_AddStringToObject(failed, "output", text);
-	cJSON_AddStringToObject(failed, "expectedOutput", first_test_text(tests, "output"));
-	cJSON_AddStringToObject(er, "verdict", verdict_name(VERDICT_INTERNAL_ERROR));
-	return er;
-}
-
-cJSON *verdict_internal_error(const cJSON *line, const char *lane, const char *message)
-{
-	struct verdict_job job = {.line = line, .mode = mode_of_lane(line, lane)};
-	char *text = xasprintf("internal error: %s", message);
-	cJSON *msg;
-	if (job.mode == VERDICT_MODE_CUSTOM) {
-		msg = cJSON_CreateObject();
-		verdict_copy_field(msg, "tempId", line, "tempId");
-		cJSON_AddStringToObject(msg, "stdOut", text);
-		cJSON_AddStringToObject(msg, "verdict", verdict_name(VERDICT_INTERNAL_ERROR));
-	} else {
-		msg = wrap_message(&job, internal_execution_result(line, text));
-	}
-	free(text);
 	return msg;
 }
 
@@ -572,11 +549,16 @@ static void add_attempt(cJSON *result, const cJSON *line)
 			  cJSON_CreateNumber(attempt->valuedouble));
 }
 
-static void judge_object(cJSON *line, struct verdict_output *out)
+static void judge_object(cJSON *line, const char *text, size_t len, struct verdict_output *out)
 {
-	char *err = NULL;
+	char *err = NULL, msg[128];
 	if (cJSON_HasObjectItem(line, "error")) {
 		out->passthrough = 1;
+		error_line(out, line);
+		return;
+	}
+	if (jsonx_check_text(text, len, msg, sizeof msg) != 0) {
+		jsonx_set_error(line, "poison", "invalid-job", msg);
 		error_line(out, line);
 		return;
 	}
@@ -593,6 +575,13 @@ static void judge_object(cJSON *line, struct verdict_output *out)
 		return;
 	}
 	add_attempt(result, line);
+	/* The message goes to Kafka: cut captured texts to fit, not the verdict. */
+	if (fit_result(result, CAP_RESULT_MESSAGE) != 0) {
+		cJSON_Delete(result);
+		result = answer_error(line, NULL, NULL, "result-too-large",
+				      "the result does not fit a message even with its texts cut");
+		out->verdict = VERDICT_INTERNAL_ERROR;
+	}
 	jsonx_set(line, "result", result);
 	out->line = line;
 	out->status = out->verdict == VERDICT_ACCEPTED ? VERDICT_STATUS_ACCEPTED
@@ -618,5 +607,5 @@ void verdict_line(const char *text, size_t len, int oversized,
 		error_line(out, jsonx_unparsable(text, len, "invalid-json",
 						 "the line is not a JSON object"));
 	else
-		judge_object(line, out);
+		judge_object(line, text, len, out);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "caps.h"
+
 enum verdict {
 	VERDICT_ACCEPTED,
 	VERDICT_WRONG_ANSWER,
@@ -48,7 +50,7 @@ enum verdict_mode {
 };
 
 enum {
-	VERDICT_LINE_CAP = 16 << 20,	/* longest input line */
+	VERDICT_LINE_CAP = CAP_EXEC_LINE,	/* longest input line */
 	VERDICT_STDERR_CAP = 4096,	/* bytes of stderr copied into a result */
 };
 
@@ -78,6 +80,8 @@ struct verdict_job {
 	struct verdict_run compile;
 	struct verdict_run *runs;	/* owned */
 	int nruns;
+	const char *stopped;	/* exec.stopped: why testcases after the last run
+				 * did not run ("time", "output"), or NULL */
 };
 
 /* What verdict_line() made of a line. */
@@ -157,12 +161,5 @@ void verdict_add_measures(cJSON *obj, const struct verdict_job *job,
 
 /* The custom message {"tempId","stdOut", measures...}; a new object. */
 cJSON *verdict_custom(const struct verdict_job *job, enum verdict *v);
-
-/* The result that tells the client a job will never run: verdict
- * internal_error with "internal error: <message>" as the output, in the
- * platform's shape of the lane ("submit" or "submission", "run",
- * "custom"; NULL or another name: the mode from the job's fields,
- * docs/formats.md section 1). Needs no exec section. A new object. */
-cJSON *verdict_internal_error(const cJSON *line, const char *lane, const char *message);
 
 #endif

@@ -127,7 +127,21 @@ in_runner() {
 	[[ "$stderr" == *"Usage: scripts/build-images [--force] [--base IMAGE]"* ]]
 	run -100 --separate-stderr "$SCRIPTS/build-images" --base
 	run -100 --separate-stderr "$SCRIPTS/dockerd-up" --bogus
-	[[ "$stderr" == *"Usage: scripts/dockerd-up [--restart]"* ]]
+	[[ "$stderr" == *"Usage: scripts/dockerd-up [--restart] [--owner TAG]"* ]]
+	run -100 --separate-stderr "$SCRIPTS/dockerd-down" --owner
+	[[ "$stderr" == *"Usage: scripts/dockerd-down [--owner TAG]"* ]]
+}
+
+@test "dockerd-down --owner leaves alone a daemon that owner did not start" {
+	local pid
+	pid=$(cut -d ' ' -f 1 /run/codex-dockerd.pid)
+	run -0 --separate-stderr timeout 60 "$SCRIPTS/dockerd-down" --owner not-the-starter
+	kill -0 "$pid"
+	run -0 --separate-stderr timeout 60 "$SCRIPTS/dockerd-up" --owner another
+	assert_output "unix:///run/docker.sock"
+	assert_equal "$(cut -d ' ' -f 1 /run/codex-dockerd.pid)" "$pid"
+	run -0 --separate-stderr timeout 60 "$SCRIPTS/dockerd-down" --owner another
+	kill -0 "$pid"
 }
 
 @test "dockerd-up again: the running daemon is reused" {

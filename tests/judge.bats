@@ -284,8 +284,10 @@ er() {
 
 @test "function submit, all passed: JSON comparison by default" {
 	judge_fixture function-submit-pass
+	# executionTimeMs is the run's CPU time, measured from outside: the
+	# harness's own figures (2.25 at most here) are the program's to forge.
 	assert_equal "$(er .stats)" \
-		'{"totalTestCase":3,"passedTestCase":3,"failedTestCase":0,"executionTimeMs":2.25,"memoryMB":10,"stdout":"printed by the user\n"}'
+		'{"totalTestCase":3,"passedTestCase":3,"failedTestCase":0,"executionTimeMs":44,"memoryMB":10,"stdout":"printed by the user\n"}'
 	assert_equal "$(er '[.verdict, has("failedTestCase")]')" '["accepted",false]'
 	assert_equal "$(q '.result | del(.executionResult)')" '{"submissionId":"fn-1","userId":"user-1"}'
 }
@@ -295,17 +297,19 @@ er() {
 	assert_equal "$(er .failedTestCase)" \
 		'{"index":1,"input":"[[3,2,4],6]","output":"[2,1]","expectedOutput":"[1,2]","verdict":"wrong_answer"}'
 	assert_equal "$(er .stats)" \
-		'{"totalTestCase":3,"passedTestCase":1,"failedTestCase":2,"executionTimeMs":3,"memoryMB":10,"stdout":"user warning\n"}'
+		'{"totalTestCase":3,"passedTestCase":1,"failedTestCase":2,"executionTimeMs":44,"memoryMB":10,"stdout":"user warning\n"}'
 	assert_equal "$(er .verdict)" '"wrong_answer"'
 }
 
 @test "function run: every testcase in index order; an error line is a runtime error" {
 	judge_fixture function-run-mixed
+	# The output is the value as the harness wrote it (1.0, equal to 1);
+	# every testcase's time is the run's.
 	assert_equal "$(er '[.testResults[] | [.index, .output, .passed, .executionTimeMs, .verdict]]')" \
-		'[[0,"1",true,2,"accepted"],[1,"0",true,1,"accepted"],[2,"ZeroDivisionError: division by zero",false,0.5,"runtime_error"],[3,"8",false,6,"wrong_answer"]]'
+		'[[0,"1.0",true,30,"accepted"],[1,"0",true,30,"accepted"],[2,"ZeroDivisionError: division by zero",false,30,"runtime_error"],[3,"8",false,30,"wrong_answer"]]'
 	assert_equal "$(er '.testResults[3] | [.Id, .input, .expectedOutput, .memoryMB]')" '["tc-d","[3]","9",8]'
 	assert_equal "$(er .stats)" \
-		'{"totalTestCase":4,"passedTestCase":2,"failedTestCase":2,"executionTimeMs":6,"memoryMB":8,"stdout":"dbg\n"}'
+		'{"totalTestCase":4,"passedTestCase":2,"failedTestCase":2,"executionTimeMs":30,"memoryMB":8,"stdout":"dbg\n"}'
 	assert_equal "$(er .verdict)" '"runtime_error"'
 }
 
@@ -407,6 +411,33 @@ fn_compare() {
 	assert_equal "$(er .verdict)" '"internal_error"'
 }
 
+@test "function: numbers and strings are compared exactly, not as doubles or C strings" {
+	# The json comparator (the default): 2^64 + 1 is not 2^64, a string
+	# with a NUL inside is not the string before it; 1.50 is 1.5.
+	add function-submit-pass '.mode = "run" | .testCases = [
+		{Id: "a", input: "[1]", output: "18446744073709551616"},
+		{Id: "b", input: "[2]", output: "\"ab\""},
+		{Id: "c", input: "[3]", output: "[1.5, 9007199254740993]"},
+		{Id: "d", input: "[4]", output: "{\"k\": 123456789012345678901234567890}"}]
+		| .exec.mode = "run"
+		| .exec.runs[0].results = ([
+			{index: 0, actual: "18446744073709551617"},
+			{index: 1, actual: "\"ab\\u0000anything\""},
+			{index: 2, actual: "[1.50,9007199254740993]"},
+			{index: 3, actual: "{\"k\":1.23456789012345678901234567890e29}"}]
+		  | map("{\"index\":\(.index),\"actual\":\(.actual)}") | join("\n"))'
+	judge_in 0
+	assert_equal "$(er '[.testResults[] | [.output, .verdict]]')" \
+		'[["18446744073709551617","wrong_answer"],["\"ab\\u0000anything\"","wrong_answer"],["[1.50,9007199254740993]","accepted"],["{\"k\":1.23456789012345678901234567890e29}","accepted"]]'
+}
+
+@test "function: the harness's executionTimeMs is not believed" {
+	add function-submit-pass '.exec.runs[0].results |= gsub("\"executionTimeMs\":[0-9.]+"; "\"executionTimeMs\":0")
+		| .exec.runs[0].timeMs = 2500'
+	judge_in 0
+	assert_equal "$(er '.stats.executionTimeMs')" 2500
+}
+
 # --- native stdio jobs ---
 
 @test "stdio run: one run per testcase, trimmed comparison by default" {
@@ -485,6 +516,56 @@ io_compare() {
 	assert_equal "$(io_compare '.compare = {"type":"jq","expr":"($actual|ascii_downcase|rtrimstr(\"\\n\")) == $expected"} | .exec.runs[0].stdout = "YES\n" | .testCases[0].output = "yes"')" '"accepted"'
 	: > "$IN"
 	assert_equal "$(io_compare '.compare = {"type":"jq","expr":"$actual == $expected"}')" '"wrong_answer"'
+}
+
+@test "stdio: testcases left when the job's time or output budget ran out say so" {
+	add stdio-submit-short '.submissionId = "t-budget" | .mode = "run" | .exec.mode = "run"
+		| .exec.runs = [.exec.runs[0], (.exec.runs[1] | .limit = "wall")] | .exec.stopped = "time"'
+	add stdio-submit-short '.submissionId = "o-budget" | .mode = "run" | .exec.mode = "run"
+		| .exec.runs = [.exec.runs[0], (.exec.runs[1] | .limit = "output" | .signal = null | .exitCode = 0
+			| .stdoutTruncated = true)] | .exec.stopped = "output"'
+	judge_in 0
+	assert_equal "$(sed -n 1p <<< "$output" | jq -c '[.result.executionResult.testResults[] | [.verdict, .output]]')" \
+		'[["accepted","1\n"],["time_limit_exceeded","TimeoutError: Execution took too long"],["time_limit_exceeded","not run: the job'"'"'s time budget ran out"]]'
+	assert_equal "$(sed -n 2p <<< "$output" | jq -c '[.result.executionResult.testResults[] | .verdict]')" \
+		'["accepted","output_limit_exceeded","output_limit_exceeded"]'
+}
+
+@test "a job whose budget ran out in its compile step, before its run: time_limit_exceeded, nothing run" {
+	add custom-go-compile '.tempId = "spent" | .exec.compile = (.exec.compile | .exitCode = 0 | .stderr = "")
+		| .exec.runs = [] | .exec.stopped = "time"'
+	add function-go-compile '.tempId = "spent-fn" | .exec.compile = (.exec.compile | .exitCode = 0 | .stderr = "")
+		| .exec.runs = [] | .exec.stopped = "time"'
+	judge_in 0
+	assert_equal "$(sed -n 1p <<< "$output" | jq -c '.result | [.verdict, .stdOut]')" \
+		'["time_limit_exceeded","TimeoutError: Execution took too long"]'
+	assert_equal "$(sed -n 2p <<< "$output" | jq -c '.result.executionResult | [.verdict, .failedTestCase.output, .stats.passedTestCase]')" \
+		'["time_limit_exceeded","TimeoutError: Execution took too long",0]'
+}
+
+@test "a result too large for a Kafka message has its texts cut and flagged, never its verdict" {
+	# 40 testcases, each echoing 60 KB of input and printing 30000 control
+	# bytes (180 KB printed): about 9.6 MB, well over the 900000 bytes a
+	# result may take.
+	jq -c '.tempId = "big" | .testCases = [range(40) | {Id: "t\(.)", input: ("i" * 60000), output: "x"}]
+		| .exec.runs = [range(40) | {exitCode: 0, signal: null, timeMs: 1, wallMs: 1, memoryKb: 1, limit: null,
+			stdout: ("\u0001" * 30000), stderr: ""}]' "$FIX/stdio-run.json" > "$IN"
+	judge_in 0
+	[ "$(q .result | wc -c)" -le 900000 ] || fail "result of $(q .result | wc -c) bytes"
+	assert_equal "$(er '[.verdict, .stats.totalTestCase, .stats.failedTestCase, (.testResults | length)]')" \
+		'["wrong_answer",40,40,40]'
+	assert_equal "$(er '[.testResults[] | .outputTruncated and .inputTruncated and .verdict == "wrong_answer"] | all')" true
+	assert_equal "$(er '.testResults[0].Id')" '"t0"'
+}
+
+@test "a run of more testcases than a message can list keeps its stats and verdict, and says the list is cut" {
+	jq -c '.tempId = "many" | .testCases = [range(6000) | {Id: ("id-\(.)-" + "z" * 100), input: "1", output: "1"}]
+		| .exec.runs = [range(6000) | {exitCode: 0, signal: null, timeMs: 1, wallMs: 1, memoryKb: 1, limit: null,
+			stdout: "1", stderr: ""}]' "$FIX/stdio-run.json" > "$IN"
+	judge_in 0
+	[ "$(q .result | wc -c)" -le 900000 ] || fail "result of $(q .result | wc -c) bytes"
+	assert_equal "$(er '[.verdict, .stats.totalTestCase, .stats.passedTestCase, .testResultsTruncated, (.testResults | length < 6000)]')" \
+		'["accepted",6000,6000,true,true]'
 }
 
 # --- lines that are not jobs ---
@@ -569,6 +650,16 @@ io_compare() {
 		$'["judged: accepted","cus-1"]\n["judged: wrong_answer","sub-2"]'
 }
 
+@test "a line whose strings hold \\u0000, or that is not UTF-8, is an invalid job" {
+	add stdio-run '.testCases[0].output = "3\u0000 and more"'
+	printf '{"tempId":"u8","language":"python","x":"\xff\xfe","exec":{}}\n' >> "$IN"
+	judge_in 0
+	assert_equal "$(sed -n 1p <<< "$output" | jq -c '[.tempId, .error.code, .error.message]')" \
+		'["io-1","invalid-job","a string holds \\u0000 (NUL, byte 150), which no field may carry"]'
+	assert_equal "$(sed -n 2p <<< "$output" | jq -c '[.tempId, .error.code, .error.message]')" \
+		'["u8","invalid-job","the line is not valid UTF-8 (byte 40)"]'
+}
+
 # --- options ---
 
 @test "--exit-status: 0 when every job was accepted" {
@@ -618,6 +709,23 @@ io_compare() {
 	assert_line '  stdOut: hello\n'
 	assert_line 'error -  poison/invalid-json: the line is not a JSON object'
 	refute_output --partial '{"'
+}
+
+@test "--pretty shows the controls of program output, ids and messages escaped" {
+	# A forged header line, an OSC 52 clipboard write, a C1 CSI and a
+	# right-to-left override, in the output, the testcase's Id and the job id.
+	add stdio-run '.tempId = "io\u001b[2J" | .testCases[2].Id = "tc\u009b31m"
+		| .exec.runs[2].stdout = "7\u001b]52;c;cm0gLXJmIH4=\u0007\r\njob io-1  verdict accepted\u202e"'
+	jq -cn '{tempId: "e\u001b[31m", error: {kind: "poison", code: "x\u0007", message: "bad\u001b[0m"}}' >> "$IN"
+	judge_in 0 --pretty
+	refute_output --partial $'\e'
+	refute_output --partial $'\a'
+	refute_output --partial $'\u009b'
+	refute_output --partial $'\u202e'
+	assert_line --index 0 --partial 'job io\u{001B}[2J  language python'
+	assert_line --regexp '^  2    tc\\u\{009B\}31m +wrong_answer '
+	assert_line '       output:   7\u{001B}]52;c;cm0gLXJmIH4=\u{0007}\r\njob io-1  verdict accepted\u{202E}'
+	assert_line 'error e\u{001B}[31m  poison/x\u{0007}: bad\u{001B}[0m'
 }
 
 @test "--help prints the usage and exits 0" {

@@ -280,7 +280,7 @@ assert_dead_letter() {
 		fail "DLQ message of $1 (expected x-error $2); original: $orig; dead letter: $dead"
 }
 
-@test "poison messages go to the DLQ with their key, value and headers, the good jobs around them get results" {
+@test "poison messages go to the DLQ with their key, value and headers, and get an error result; the good jobs around them get results" {
 	kafka_lane custom
 	local big edge
 	big=$(hello_job bad-big | jq -c --arg pad "$(printf '%03000d' 0)" '. + {pad: $pad}')
@@ -300,15 +300,26 @@ assert_dead_letter() {
 	hello_job good-3 | produce_jobs "$JOBS"
 
 	pipeline_start p --max-bytes 2000 -- sh -c "$MIDDLE"
-	wait_until 60 has_messages "$RESULTS" 4
+	wait_until 60 has_messages "$RESULTS" 10
 	wait_until 30 has_messages "$DLQ" 6
 	bg_stop p
 	assert_equal "$BG_STATUS" 0
 
+	# Every message is answered once on the lane's results topic: the
+	# poison ones with an error result, keyed by their id or their key.
 	run -0 result_keys
-	assert_output "$(printf 'good-1\ngood-2\ngood-3\ngood-edge')"
-	run -0 jq -e -s 'length == 4 and all(.value.verdict == "accepted" and .value.stdOut == "\(.key)\n")' \
-		< <(topic_messages "$RESULTS")
+	assert_output "$(printf 'bad-array\nbad-big\nbad-json\nbad-lang\nbad-nolang\nbad-null\ngood-1\ngood-2\ngood-3\ngood-edge')"
+	run -0 jq -e -s 'map(select(.key | startswith("good"))) | length == 4
+		and all(.value.verdict == "accepted" and .value.stdOut == "\(.key)\n")' < <(topic_messages "$RESULTS")
+	run -0 jq -r -s 'map(select(.key | startswith("bad"))) | sort_by(.key)[]
+		| [.key, .value.tempId, .value.verdict, .value.error.code, (.value.stdOut | startswith("internal error: "))]
+		| @tsv' < <(topic_messages "$RESULTS")
+	assert_output "$(printf '%s\t%s\tinternal_error\t%s\ttrue\n' bad-array bad-array invalid-json \
+		bad-big bad-big oversized bad-json bad-json invalid-json bad-lang bad-lang unknown-language \
+		bad-nolang bad-nolang invalid-job bad-null bad-null invalid-json)"
+	run -0 jq -r 'select(.key == "bad-lang") | .value.error.message' < <(topic_messages "$RESULTS")
+	assert_output "unknown language 'cobol' (python, javascript, go)"
+	topic_messages "$RESULTS" | jq -c .value | "$SCRIPTS/validate-schema" custom-result
 
 	topic_json "$JOBS" > "$BATS_TEST_TMPDIR/jobs-topic.json"
 	topic_json "$DLQ" > "$BATS_TEST_TMPDIR/dlq.json"
@@ -326,7 +337,7 @@ assert_dead_letter() {
 	# The poison offsets count as done: a restart does not dead-letter them again.
 	hello_job good-4 | produce_jobs "$JOBS"
 	pipeline_start again -- sh -c "$MIDDLE"
-	wait_until 60 has_messages "$RESULTS" 5
+	wait_until 60 has_messages "$RESULTS" 11
 	bg_stop again
 	assert_equal "$BG_STATUS" 0
 	assert_equal "$(consumed_ids again)" good-4
@@ -347,6 +358,50 @@ assert_dead_letter() {
 	run -0 jq -r .key < <(topic_json "$RESULTS"; topic_json "$DLQ")
 	assert_line after
 	assert_line forged
+	run -0 jq -r 'select(.key == "forged") | .value.error.code' < <(topic_messages "$RESULTS")
+	assert_output invalid-job
+}
+
+@test "whatever a stage writes for a job (nothing, a line that is not JSON, a line over the next cap), the lane goes on and every job is answered once" {
+	# Between every two stages a fault filter: for job fault-P-KIND at
+	# position P it writes nothing, garbage or a line over the next stage's
+	# cap. Those jobs' lines never come back: each is answered after
+	# --answer-timeout with an error result (no-answer) and dead-lettered;
+	# the good jobs flow meanwhile, and with --max-inflight 4 the lane
+	# would stop for good if the stuck offsets were never acknowledged.
+	kafka_lane custom
+	local kinds="drop garbage huge" k p ids=()
+	for p in a b c; do
+		for k in $kinds; do
+			ids+=("fault-$p-$k")
+		done
+	done
+	{
+		hello_jobs good 5
+		for id in "${ids[@]}"; do
+			hello_job "$id"
+		done
+		hello_jobs late 5
+	} | produce_jobs "$JOBS"
+	local f=$KFIX/fault
+	pipeline_start p --max-inflight 4 --answer-timeout 4 -- sh -c \
+		"$f a 8 | bin/sandbox-exec -j 2 | $f b 16 | bin/judge | $f c 32"
+	wait_until 120 has_messages "$RESULTS" 19
+	sleep 2	# a second answer to any of them would come now
+	bg_stop p
+	assert_equal "$BG_STATUS" 0
+
+	run -0 result_keys
+	assert_output "$(printf '%s\n' "${ids[@]}" good-{1..5} late-{1..5} | sort)"
+	run -0 jq -r -s 'map(select(.key | startswith("fault"))) | map([.value.verdict, .value.error.code])
+		| unique[] | @tsv' < <(topic_messages "$RESULTS")
+	assert_output "$(printf 'internal_error\tno-answer')"
+	run -0 jq -e -s 'map(select(.key | startswith("fault") | not)) | length == 10
+		and all(.value.verdict == "accepted")' < <(topic_messages "$RESULTS")
+	# Each fault job's message is in the DLQ as it came, x-error no-answer.
+	run -0 jq -r 'select(.headers | index("no-answer")) | .key' < <(topic_json "$DLQ")
+	assert_equal "$(sort <<< "$output")" "$(printf '%s\n' "${ids[@]}" | sort)"
+	assert_equal "$(jq -r .msg "$BATS_TEST_TMPDIR/p.err" | grep -c 'answered here: no-answer')" 9
 }
 
 # --- offsets ---------------------------------------------------------------
@@ -660,19 +715,22 @@ fifo_consumed() {
 
 # --- infrastructure errors -------------------------------------------------
 
-@test "a line with an infrastructure error reaching produce goes to the DLQ with x-error = its code" {
+@test "a line with an infrastructure error reaching produce goes to the DLQ with x-error = its code, and gets an error result" {
 	kafka_lane custom
 	hello_jobs job 2 > "$BATS_TEST_TMPDIR/jobs.jsonl"
 	produce_jobs "$JOBS" -H "traceparent=$TRACEPARENT" < "$BATS_TEST_TMPDIR/jobs.jsonl"
 	# sandbox-exec's own way to say no slot was free, for job-1 only.
 	local fail_one='if .tempId == "job-1" then . + {error: {kind: "infrastructure", code: "slot-timeout", message: "x"}} else . end'
 	pipeline_start p -- sh -c "bin/sandbox-exec | jq -c --unbuffered '$fail_one' | bin/judge"
-	wait_until 60 has_messages "$RESULTS" 1
+	wait_until 60 has_messages "$RESULTS" 2
 	wait_until 30 has_messages "$DLQ" 1
 	bg_stop p
 	assert_equal "$BG_STATUS" 0
 	run -0 result_keys
-	assert_output job-2
+	assert_output "$(printf 'job-1\njob-2')"
+	run -0 jq -r 'select(.key == "job-1") | .value | [.verdict, .error.code, .error.message, .stdOut] | @tsv' \
+		< <(topic_messages "$RESULTS")
+	assert_output "$(printf 'internal_error\tslot-timeout\tx\tinternal error: x')"
 	topic_json "$JOBS" > "$BATS_TEST_TMPDIR/jobs-topic.json"
 	run -0 topic_messages "$DLQ"
 	assert_equal "${#lines[@]}" 1

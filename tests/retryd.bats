@@ -230,7 +230,7 @@ consume() {
 	run -0 --separate-stderr schedule --max-retries 3
 	assert_equal "$(q .dlq)" \
 		'{"headers":{"x-error":"max-retries-reached","x-retry-count":"3","x-first-seen":"1795669000"}}'
-	assert_equal "$(q .result)" '{"submissionId":"sub-r1","userId":"user-1","executionResult":{"stats":{"totalTestCase":2,"passedTestCase":0,"failedTestCase":2,"executionTimeMs":0,"memoryMB":0},"failedTestCase":{"index":0,"input":"[[2,7,11,15],9]","output":"internal error: no sandbox slot was free in 30 s","expectedOutput":"[0,1]"},"verdict":"internal_error"}}'
+	assert_equal "$(q .result)" '{"submissionId":"sub-r1","userId":"user-1","executionResult":{"stats":{"totalTestCase":2,"passedTestCase":0,"failedTestCase":2,"executionTimeMs":0,"memoryMB":0},"failedTestCase":{"index":0,"input":"[[2,7,11,15],9]","output":"internal error: no sandbox slot was free in 30 s","expectedOutput":"[0,1]","verdict":"internal_error"},"verdict":"internal_error","error":{"code":"max-retries-reached","message":"no sandbox slot was free in 30 s"}}}'
 	assert_equal "$(q 'del(.dlq, .result)')" "$(job submit '.meta.attempt = 4 | .meta.headers["x-retry-count"] = "3"')"
 	assert_equal "$(rcli EXISTS "$KEY")" 0
 	[[ "$stderr" == *'"submissionId":"sub-r1"'*"max-retries-reached"* ]]
@@ -242,9 +242,9 @@ consume() {
 	job custom >> "$IN"
 	run -0 --separate-stderr env KAFKA_MAX_RETRIES=2 "$RETRYD" schedule --redis "$RURL" --key "$KEY" < "$IN"
 	assert_equal "$(q .dlq.headers)" '{"x-error":"max-retries-reached","x-retry-count":"2","x-first-seen":"1795669100"}'
-	assert_equal "$(q .result)" '{"tempId":"run-r1","executionResult":{"stats":{"totalTestCase":1,"passedTestCase":0,"failedTestCase":1,"executionTimeMs":0,"memoryMB":0},"failedTestCase":{"index":0,"input":"[[1,2],3]","output":"internal error: mount: /sandbox: Permission denied","expectedOutput":"[0,1]"},"verdict":"internal_error"}}'
+	assert_equal "$(q .result)" '{"tempId":"run-r1","executionResult":{"stats":{"totalTestCase":1,"passedTestCase":0,"failedTestCase":1,"executionTimeMs":0,"memoryMB":0},"failedTestCase":{"index":0,"input":"[[1,2],3]","output":"internal error: mount: /sandbox: Permission denied","expectedOutput":"[0,1]","verdict":"internal_error"},"verdict":"internal_error","error":{"code":"max-retries-reached","message":"mount: /sandbox: Permission denied"}}}'
 	assert_equal "$(q .dlq.headers 1)" '{"x-error":"max-retries-reached","x-retry-count":"3","x-first-seen":"1795669200"}'
-	assert_equal "$(q .result 1)" '{"tempId":"custom-r1","stdOut":"internal error: no sandbox slot was free in 30 s","verdict":"internal_error"}'
+	assert_equal "$(q .result 1)" '{"tempId":"custom-r1","stdOut":"internal error: no sandbox slot was free in 30 s","verdict":"internal_error","error":{"code":"max-retries-reached","message":"no sandbox slot was free in 30 s"}}'
 	assert_equal "$(rcli EXISTS "$KEY")" 0
 	run -0 "$SCRIPTS/validate-schema" error-line <<< "$output"
 }
@@ -270,7 +270,7 @@ consume() {
 @test "schedule: a malformed or oversized line becomes an error line; the next is still processed" {
 	{
 		echo 'not json {'
-		head -c $((16 * 1024 * 1024 + 100)) /dev/zero | tr '\0' x
+		head -c $((24 * 1024 * 1024 + 100)) /dev/zero | tr '\0' x
 		echo
 		echo '[1,2]'
 		echo
@@ -280,7 +280,7 @@ consume() {
 	assert_equal "${#lines[@]}" 4
 	assert_equal "$(q .)" '{"error":{"kind":"poison","code":"invalid-json","message":"the line is not a JSON object"},"line":"not json {"}'
 	assert_equal "$(q '[.error.code, .error.message, (.line | length)]' 1)" \
-		'["oversized","the line is longer than 16777216 bytes",4096]'
+		'["oversized","the line is longer than 25165824 bytes",4096]'
 	assert_equal "$(q .error.code 2)" '"invalid-json"'
 	assert_equal "$(q .retry.attempt 3)" 2
 	assert_equal "$(rcli ZCARD "$KEY")" 1

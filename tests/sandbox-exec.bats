@@ -43,6 +43,9 @@ teardown() {
 	if [ -n "${SLOT_HOLDER:-}" ]; then	# flock(1) and its sleep
 		kill "$SLOT_HOLDER" $(pgrep -P "$SLOT_HOLDER") 2> /dev/null || true
 	fi
+	if [ -n "${SMALL_DISK:-}" ]; then	# a tmpfs of a test
+		umount "$SMALL_DISK" 2> /dev/null || true
+	fi
 }
 
 # --- usage -----------------------------------------------------------------
@@ -530,6 +533,105 @@ assert_examples() {
 	[ "$(job_field first .exec.runs[0].stdout)" = "$(job_field again .exec.runs[0].stdout)" ]
 }
 
+@test "the binary cache keeps no binary over binary_cache_entry_bytes: a 100 MB one is compiled each time" {
+	table_copy "s|^binary_cache = .*|binary_cache = $BATS_TEST_TMPDIR/go-bin|"
+	custom_job big-1 go "$FIXTURES/big-binary.go" > "$BATS_TEST_TMPDIR/a"
+	custom_job big-2 go "$FIXTURES/big-binary.go" > "$BATS_TEST_TMPDIR/b"
+	sbx_run -j 1 -- "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	assert_job big-1 '.exec.compile.exitCode == 0 and .exec.compile.cached != true and .exec.runs[0].stdout == "1\n"'
+	assert_job big-2 '.exec.compile.exitCode == 0 and .exec.compile.cached != true and .exec.runs[0].stdout == "1\n"'
+	[ "$(find "$BATS_TEST_TMPDIR/go-bin" -type f -size +1M 2> /dev/null | wc -l)" -eq 0 ]
+}
+
+@test "a binary cache on a full disk: the job runs all the same, and nothing half-written is left" {
+	SMALL_DISK=$BATS_TEST_TMPDIR/small
+	mkdir -p "$SMALL_DISK"
+	mount -t tmpfs -o size=1m tmpfs "$SMALL_DISK"
+	table_copy "s|^binary_cache = .*|binary_cache = $SMALL_DISK/go-bin|"
+	custom_job full-disk go "$FIXTURES/print-env.go" > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	assert_job full-disk '.exec.compile.exitCode == 0 and .exec.runs[0].exitCode == 0'
+	[[ "$stderr" == *"binary cache"*"No space left on device"* ]] || fail "no ENOSPC logged: $stderr"
+	assert_equal "$(find "$SMALL_DISK" -type f | wc -l)" 0
+}
+
+# --- bounded lines and slot time ------------------------------------------------
+
+@test "a results file of 8 MB of control bytes: the line still fits the judge, which says the file was too large" {
+	jq -cn --rawfile code "$FIXTURES/results-flood.py" '{tempId: "results-flood", language: "python",
+		userCode: $code, entry: "f", testCases: [{Id: "a", input: "[1]", output: "1"}]}' > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	[ "$(wc -c < "$SBX_OUT")" -le $((16 << 20)) ] || fail "a line of $(wc -c < "$SBX_OUT") bytes"
+	assert_job results-flood '.exec.runs[0].resultsError == "too-large" and (.exec.runs[0] | has("results") | not)'
+	run -0 --separate-stderr "$ROOT/bin/judge" < "$SBX_OUT"
+	assert_equal "$(jq -c '.result.executionResult | [.verdict, .testResults[0].output]' <<< "$output")" \
+		'["runtime_error","Failed to read results file: too-large"]'
+}
+
+@test "stdout of control bytes in every testcase: the exec section stops at its room, with the output limit, never a line the judge refuses" {
+	local inputs=() i
+	for ((i = 0; i < 40; i++)); do
+		inputs+=("$i")
+	done
+	stdio_job control-out python "$FIXTURES/control-stdout.py" "${inputs[@]}" > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	[ "$(wc -c < "$SBX_OUT")" -le $((16 << 20)) ] || fail "a line of $(wc -c < "$SBX_OUT") bytes"
+	assert_job control-out '.exec.stopped == "output" and (.exec.runs | length) < 40
+		and (.exec.runs[-1] | .limit == "output" and .stdoutTruncated)
+		and (.exec.runs[:-1] | all(.limit == null and (.stdout | length) == 60000))'
+	run -0 --separate-stderr "$ROOT/bin/judge" < "$SBX_OUT"
+	assert_equal "$(jq -c '[.result.executionResult.verdict, (.result.executionResult.testResults | map(.verdict) | unique)]' <<< "$output")" \
+		'["wrong_answer",["output_limit_exceeded","wrong_answer"]]'
+	[ "$(jq -c '.result | tostring | length' <<< "$output")" -le 900000 ]
+}
+
+@test "a job's time in its slot is bounded: testcases that each nap under the wall limit stop at the budget" {
+	# wallMs 3000: a budget of 9000 ms. Each testcase naps 2.5 s: three
+	# fit, the fourth is cut at the 1.5 s left, the fifth never runs.
+	printf 'import time\ntime.sleep(2.5)\nprint("ok")\n' > "$BATS_TEST_TMPDIR/nap.py"
+	stdio_job budget python "$BATS_TEST_TMPDIR/nap.py" 1 2 3 4 5 |
+		jq -c '.limits = {wallMs: 3000}' > "$BATS_TEST_TMPDIR/job"
+	local start=$SECONDS
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	[ $((SECONDS - start)) -le 12 ] || fail "the job took $((SECONDS - start)) s"
+	assert_job budget '.exec.budgetMs == 9000 and .exec.stopped == "time" and (.exec.runs | length) == 4
+		and (.exec.runs[:3] | all(.limit == null)) and .exec.runs[3].limit == "wall"
+		and ([.exec.runs[].wallMs] | add) <= 9500'
+	run -0 --separate-stderr "$ROOT/bin/judge" < "$SBX_OUT"
+	assert_equal "$(jq -c '[.result.executionResult.testResults[] | .verdict]' <<< "$output")" \
+		'["wrong_answer","wrong_answer","wrong_answer","time_limit_exceeded","time_limit_exceeded"]'
+}
+
+@test "what a job line alone shows can never run is refused before a slot is taken, naming what is allowed" {
+	{
+		custom_job python-cap python "$FIXTURES/hello.py" | jq -c '.language = "Python"'
+		custom_job one-process python "$FIXTURES/hello.py" '{"processes":1}'
+		custom_job node-few javascript "$FIXTURES/print-env.js" '{"processes":4}'
+		stdio_job bad-compare python "$FIXTURES/hello.py" 1 | jq -c '.compare = "fuzzy"'
+		jq -cn '{tempId: "bad-input", language: "python", userCode: "def f(x): return x", entry: "f",
+			testCases: [{Id: "a", input: "[1,", output: "1"}]}'
+		printf '{"tempId":"nul","language":"python","userCode":"\\"print(1)\\u0000\\""}\n'
+		printf '{"tempId":"utf8","language":"python","userCode":"\\"print(1)\\"","x":"\xff"}\n'
+	} > "$BATS_TEST_TMPDIR/jobs"
+	table_copy 's/^acquire_ms = .*/acquire_ms = 300/; s/^slots = .*/slots = 1/'
+	# Every slot held: a job that took one would be a slot-timeout.
+	local lock
+	lock=$(slot_lock_path python 0)
+	mkdir -p "${lock%/*}"
+	flock -w 30 -o "$lock" sleep 30 3>&- &
+	SLOT_HOLDER=$!
+	until ! flock -n "$lock" true; do sleep 0.05; done
+	sbx_run "$BATS_TEST_TMPDIR/jobs"
+	run -0 jq -r '[.tempId, .error.kind, .error.code, .error.message] | @tsv' "$SBX_OUT"
+	assert_line "$(printf 'python-cap\tpoison\tunknown-language\tunknown language '"'"'Python'"'"' (python, javascript, go)')"
+	assert_line "$(printf 'one-process\tpoison\tinvalid-job\tlimits.processes 1 is below the 2 python needs to start')"
+	assert_line "$(printf 'node-few\tpoison\tinvalid-job\tlimits.processes 4 is below the 8 javascript needs to start')"
+	assert_line "$(printf 'bad-compare\tpoison\tinvalid-job\tcompare: unknown comparator "fuzzy"')"
+	assert_line "$(printf 'bad-input\tpoison\tinvalid-job\ttestCases[0].input is not a JSON text')"
+	assert_line --regexp '^nul	poison	invalid-job	a string holds .+u0000 \(NUL, byte [0-9]+\), which no field may carry$'
+	assert_line --regexp '^utf8	poison	invalid-job	the line is not valid UTF-8 \(byte [0-9]+\)$'
+}
+
 # --- what the program sees ---------------------------------------------------
 
 @test "the environment is the table's whitelist only: nothing of the caller's" {
@@ -577,7 +679,7 @@ assert_examples() {
 	assert_line 'Seccomp=2'
 }
 
-@test "the seccomp filter refuses io_uring, userfaultfd, AF_VSOCK (whatever the high bits say) and another process's limits or priority" {
+@test "the seccomp filter refuses io_uring, userfaultfd, sockets but unix and inet (whatever the high bits say), another process's limits or priority, and the channels of shared inodes" {
 	custom_job syscalls python "$FIXTURES/syscalls.py" > "$BATS_TEST_TMPDIR/job"
 	sbx_run "$BATS_TEST_TMPDIR/job"
 	assert_job syscalls '.exec.runs[0].exitCode == 0'
@@ -592,7 +694,74 @@ sched_setaffinity pid 1: EPERM
 io_uring_setup: EPERM
 userfaultfd: EPERM
 socket vsock: EAFNOSUPPORT
-socket vsock high bits: EAFNOSUPPORT"
+socket vsock high bits: EAFNOSUPPORT
+inotify_init1: EPERM
+flock: EPERM
+fcntl F_SETLK: EPERM
+fcntl F_SETLK high bits: EPERM
+fcntl F_GETLK: EPERM
+fcntl F_OFD_SETLK: EPERM
+fcntl F_SETLEASE: EPERM
+fcntl F_NOTIFY: EPERM
+fcntl F_GETFD: ok
+socket netlink uevent: EAFNOSUPPORT
+socket netlink high bits: EAFNOSUPPORT
+socket alg: EAFNOSUPPORT
+socket packet: EAFNOSUPPORT
+socket unix: ok
+socket inet: ok
+socket inet6: ok
+modify_ldt: EPERM
+io_setup: EPERM
+sync: EPERM"
+}
+
+# --- instances -----------------------------------------------------------------
+
+@test "two instances side by side: their own slots, cgroups and uids; neither kills the other's job" {
+	# A: the default table (instance codex), one slot, a job napping 3 s.
+	custom_job nap-a python "$FIXTURES/long-nap.py" > "$BATS_TEST_TMPDIR/a.jsonl"
+	env -u CODEX_LANGUAGES timeout 60 "$SBX" --slots 1 < "$BATS_TEST_TMPDIR/a.jsonl" \
+		> "$BATS_TEST_TMPDIR/a.out" 2> "$BATS_TEST_TMPDIR/a.err" &
+	local a=$!
+	sleep 1
+	# B (the ns backend: its boxes): a state dir and uids of its own, one
+	# slot, jobs in the same slot number while A's runs: before instances,
+	# B's cgroup set-up of slot-0 killed A's job.
+	if [ "$BACKEND" = ns ]; then
+		table_copy "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/b|; s|^uid_base = .*|uid_base = 71000|"
+		local i
+		for i in 1 2 3 4; do
+			custom_job "b-$i" python "$FIXTURES/identity.py"
+		done > "$BATS_TEST_TMPDIR/b.jsonl"
+		run -0 --separate-stderr timeout 60 "$SBX" --slots 1 < "$BATS_TEST_TMPDIR/b.jsonl"
+		assert_equal "$(jq -r '[.exec.slot, .exec.runs[0].exitCode, (.exec.runs[0].stdout | capture("Uid=(?<u>[0-9]+)").u)] | @tsv' <<< "$output" | sort -u)" \
+			"$(printf '0\t0\t71000')"
+		[ -e "$BATS_TEST_TMPDIR/b/slots/0.lock" ]
+		# B's boxes had a cgroup parent of its own, named by its instance
+		# (codex- and 8 hex digits of its state dir's SHA-256).
+		local hash own dir
+		hash=$(printf '%s' "$BATS_TEST_TMPDIR/b" | sha256sum | cut -c1-8)
+		if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+			own=$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
+			dir=/sys/fs/cgroup${own%/}
+		else
+			own=$(awk -F: '$2 == "pids" { print $3 }' /proc/self/cgroup)
+			dir=/sys/fs/cgroup/pids${own%/}
+		fi
+		[ -d "$dir/codex-$hash-sandbox" ] || fail "no $dir/codex-$hash-sandbox"
+		[ -d "$dir/codex-sandbox" ] || fail "no $dir/codex-sandbox"
+	fi
+	# A third instance with A's uids is refused while A runs.
+	table_copy "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/c|"
+	run -100 --separate-stderr timeout 60 "$SBX" --slots 1 < /dev/null
+	assert_stderr_has 'slot uids 61000.. of instance codex-'
+	assert_stderr_has 'are in use by instance codex (state dir /run/codex-sandbox): give each instance its own uid_base'
+	wait "$a"
+	local uid=61000
+	[ "$BACKEND" = ns ] || uid=$(jq -r '.exec.slot + 161000' "$BATS_TEST_TMPDIR/a.out")
+	run -0 jq -r '[.exec.runs[0].exitCode, .exec.runs[0].stdout] | @tsv' "$BATS_TEST_TMPDIR/a.out"
+	assert_output "$(printf '0\t%s\\nwoke up\\n' "$uid")"
 }
 
 # --- several jobs, signals, slots ----------------------------------------------

@@ -264,9 +264,9 @@ free_port() {
 	run -0 jq -e '.retry.attempt == 2' "$BATS_TEST_TMPDIR/scheduled.jsonl"
 }
 
-# Known contract bug (docs/schemas/README.md): the internal_error result of
-# lib/verdict.c verdict_internal_error() has no stats.executionTimeMs and
-# stats.memoryMB, which the platform sends on every path.
+# The error result (lib/answer.c) carries stats.executionTimeMs and
+# stats.memoryMB, which the platform sends on every path, and an error
+# object saying why.
 @test "retryd schedule: the internal_error result after max retries is in the lane's result shape" {
 	local lane job
 	for lane in submit run custom; do

@@ -17,6 +17,10 @@
  *   -m, --max-inflight N   jobs out and not acknowledged before pausing (64)
  *   --max-bytes N          larger messages are poison (1048576)
  *   --drain-timeout S      after SIGTERM, how long to wait for in-flight jobs (120)
+ *   --answer-timeout S     pipeline: a job whose line has not come back S seconds
+ *                          after it went out is answered here (error result,
+ *                          DLQ x-error no-answer); a line for it later is
+ *                          dropped (900; 0: never)
  *   -r, --redis URL        idempotency keys processed:<lane>:result:<id> in this
  *                          Redis (default: REDIS_URL; none when neither is set)
  *   -u, --user NAME        pipeline: run as NAME once CMD is started (CMD keeps
@@ -54,6 +58,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "caps.h"
 #include "kafka.h"
 #include "kconsume.h"
 #include "kproduce.h"
@@ -72,12 +77,11 @@ static const char usage_text[] =
 	"       kcat-jobs pipeline --lane L [options] -- CMD [ARG...]\n"
 	"       kcat-jobs mock-cluster\n"
 	"options: -b BROKERS -t TOPIC -G GROUP -X K=V -F FILE -a ACKS -c N -m N\n"
-	"         --max-bytes N --drain-timeout S -u USER -r REDIS_URL\n";
+	"         --max-bytes N --drain-timeout S --answer-timeout S -u USER -r REDIS_URL\n";
 
 enum {
 	POLL_MS = 200,			/* the longest sleep; events wake us sooner */
 	OUT_HOLD_BYTES = 4 << 20,	/* pause consuming while this much waits */
-	LINE_CAP = 32 << 20,		/* longest line taken from a stage */
 	ACK_LINE_CAP = 1024,
 };
 
@@ -112,6 +116,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		{"max-inflight", required_argument, NULL, 'm'},
 		{"max-bytes", required_argument, NULL, 'M'},
 		{"drain-timeout", required_argument, NULL, 'D'},
+		{"answer-timeout", required_argument, NULL, 'A'},
 		{"user", required_argument, NULL, 'u'},
 		{"redis", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
@@ -128,6 +133,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 	o->consume.max_inflight = 64;
 	o->consume.max_bytes = 1 << 20;
 	o->drain_ms = 120000;
+	o->consume.answer_ms = 900000;
 	while ((c = getopt_long(argc, argv, "+l:b:t:G:X:F:a:c:m:u:r:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->lane_name = optarg; break;
@@ -142,8 +148,9 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 'a': o->acks = optarg; break;
 		case 'c': o->consume.count = arg_number("--count", optarg, 1, 1L << 40); break;
 		case 'm': o->consume.max_inflight = (size_t)arg_number("--max-inflight", optarg, 1, 1 << 20); break;
-		case 'M': o->consume.max_bytes = (size_t)arg_number("--max-bytes", optarg, 1, 1 << 30); break;
+		case 'M': o->consume.max_bytes = (size_t)arg_number("--max-bytes", optarg, 1, CAP_JOB_LINE); break;
 		case 'D': o->drain_ms = arg_number("--drain-timeout", optarg, 0, 86400) * 1000; break;
+		case 'A': o->consume.answer_ms = arg_number("--answer-timeout", optarg, 0, 86400) * 1000; break;
 		case 'u': o->user = optarg; break;
 		case 'r': o->redis = optarg; break;
 		case 'h': usage_exit(0); break;
@@ -258,6 +265,9 @@ static int consume(struct options *o)
 	int64_t stop_at = 0;
 	outbuf_init(&out, 1);
 	o->consume.acked = o->acks != NULL;
+	/* A line that comes back late goes through a produce of its own,
+	 * which could not drop it: no answers on time-out here. */
+	o->consume.answer_ms = 0;
 	if (o->acks) {
 		ackfd = open_acks(o->acks);
 		line_init(&acks, ackfd, ACK_LINE_CAP);
@@ -328,7 +338,7 @@ static int produce(struct options *o)
 	int sig = sigfd_open();
 	outbuf_init(&acks, o->acks ? open_acks(o->acks) : -1);
 	open_producer(&p, o, o->acks ? write_ack : NULL, &acks);
-	line_init(&in, 0, LINE_CAP);
+	line_init(&in, 0, CAP_PRODUCE_LINE);
 	/* A signal does not stop produce: it ends when its input ends, after
 	 * the stages before it have drained. */
 	while (!in.eof && !p.fatal) {
@@ -392,7 +402,7 @@ static void start_child(struct child *ch, char **argv)
 	}
 	close(ex[0]);
 	outbuf_init(&ch->in, in[1]);
-	line_init(&ch->out, out[0], LINE_CAP);
+	line_init(&ch->out, out[0], CAP_PRODUCE_LINE);
 	ch->in_closed = 0;
 }
 
@@ -408,6 +418,11 @@ static void drop_to(const char *user)
 static void ack_in_memory(void *arg, const char *topic, int32_t partition, int64_t offset)
 {
 	kconsume_ack(arg, topic, partition, offset);
+}
+
+static int claim_answer(void *arg, const char *topic, int32_t partition, int64_t offset)
+{
+	return kconsume_claim(arg, topic, partition, offset);
 }
 
 /* After SIGTERM: once every job line is written, the child gets EOF. */
@@ -448,6 +463,7 @@ static int pipeline(struct options *o)
 	o->consume.acked = 1;
 	open_consumer(&c, o, &ch.in);
 	open_producer(&p, o, ack_in_memory, &c);
+	p.accept = claim_answer;
 	while (!ch.out.eof && !c.fatal && !p.fatal) {
 		struct pollfd pf[5] = {
 			{sig, POLLIN, 0}, {ch.out.fd, POLLIN, 0},

@@ -150,12 +150,12 @@ static int ns_status(struct pool *p)
 	for (long k = 0; k < n; k++) {
 		const char *st = lock_state(p->table.state_dir, k);
 		if (!p->opt.json) {
-			printf("%-6ld %-8ld %s\n", k, p->table.uid_base + k, st);
+			printf("%-6ld %-8ld %s\n", k, lang_slot_uid(&p->table, NULL, (int)k), st);
 			continue;
 		}
 		cJSON *row = cJSON_CreateObject();
 		cJSON_AddNumberToObject(row, "slot", (double)k);
-		cJSON_AddNumberToObject(row, "uid", (double)(p->table.uid_base + k));
+		cJSON_AddNumberToObject(row, "uid", (double)lang_slot_uid(&p->table, NULL, (int)k));
 		cJSON_AddStringToObject(row, "state", st);
 		emit_row(row);
 	}
@@ -166,7 +166,7 @@ static int ns_up(struct pool *p)
 {
 	struct cg_sys cgs;
 	char err[512];
-	if (cg_setup(&cgs, err, sizeof err) != 0)
+	if (cg_setup(&cgs, p->table.instance, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
 	for (long k = 0; k < slots_of(p); k++) {
 		int fd;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "jsonx.h"
 #include "kafka.h"
 #include "line.h"
@@ -33,7 +34,6 @@
 #include "retry.h"
 #include "sigfd.h"
 #include "util.h"
-#include "verdict.h"
 
 static const char usage[] =
 	"usage: retryd schedule [--redis URL] [--key KEY] [--max-retries N] [--cap N]\n"
@@ -240,7 +240,7 @@ static int schedule(const struct options *o)
 	struct line l;
 	int sigfd = sigfd_open(), stop = 0;
 	redis_setup(&r, o);
-	line_init(&in, 0, VERDICT_LINE_CAP);
+	line_init(&in, 0, CAP_RESULT_LINE);
 	while (!stop) {
 		while (!stop && line_next(&in, &l)) {
 			schedule_line(&s, &l);

@@ -28,9 +28,11 @@
 #include <unistd.h>
 
 #include "box.h"
+#include "caps.h"
 #include "cgroup.h"
 #include "dbox.h"
 #include "docker.h"
+#include "instance.h"
 #include "job.h"
 #include "jobtrace.h"
 #include "jsonx.h"
@@ -48,7 +50,7 @@ static const char usage_text[] =
 	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]\n"
 	"Runs job lines from stdin in sandboxes; writes them back with an exec section.\n";
 
-enum { LINE_MAX_BYTES = 8 << 20, MAX_WORKERS = 1024 };
+enum { MAX_WORKERS = 1024 };
 
 /* A worker's exit status when it wrote a line with an infrastructure error
  * (and logged it): the main process then does not log "executed". */
@@ -173,17 +175,25 @@ static void setup(struct state *s)
 					     : s->table.slots;
 	if (s->opt.jobs == 0)
 		s->opt.jobs = s->opt.slots;
+	/* For our whole life: no other instance may run boxes as our uids.
+	 * The register is root's: a docker user without root runs unchecked. */
+	if (instance_register(&s->table, NULL, err, sizeof err) < 0) {
+		if (!docker_backend(s) || geteuid() == 0)
+			die(EXIT_PERMANENT, "%s", err);
+		log_warn("instance %s not registered (%s): make sure no other instance uses its uids",
+			 s->table.instance, err);
+	}
 	if (docker_backend(s)) {
 		check_docker(s);
 	} else {
 		if (geteuid() != 0)
 			die(EXIT_PERMANENT, "the ns backend needs root (mount, pid and net namespaces, cgroups)");
-		if (cg_setup(&s->cgs, err, sizeof err) != 0)
+		if (cg_setup(&s->cgs, s->table.instance, err, sizeof err) != 0)
 			die(EXIT_PERMANENT, "%s", err);
 	}
 	s->sigfd = sigfd_open();
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
-	line_init(&s->in, 0, LINE_MAX_BYTES);
+	line_init(&s->in, 0, CAP_JOB_LINE);
 }
 
 static void emit(const cJSON *line)
@@ -394,6 +404,23 @@ static void spawn(struct state *s, struct job *j)
 	job_free(j);
 }
 
+/* Is the job line, as printed, longer than CAP_JOB_LINE (numbers can
+ * print longer than they came: 1E9 is 1000000000)? Then the line with
+ * its exec section could outgrow the judge's cap: poison. */
+static int printed_over_cap(const cJSON *line, const char **code, char *msg, size_t msglen)
+{
+	char *text = cJSON_PrintUnformatted(line);
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	size_t len = strlen(text);
+	free(text);
+	if (len <= CAP_JOB_LINE)
+		return 0;
+	*code = "oversized";
+	snprintf(msg, msglen, "the job takes %zu bytes printed, over the cap of %d", len, CAP_JOB_LINE);
+	return 1;
+}
+
 static void handle_line(struct state *s, const struct line *ln)
 {
 	char msg[512];
@@ -418,7 +445,13 @@ static void handle_line(struct state *s, const struct line *ln)
 		cJSON_Delete(line);
 		return;
 	}
-	if (job_parse(&j, line, &s->table, &code, msg, sizeof msg) != 0) {
+	if (jsonx_check_text(ln->text, ln->len, msg, sizeof msg) != 0) {
+		emit_error(line, "poison", "invalid-job", msg);
+		cJSON_Delete(line);
+		return;
+	}
+	if (job_parse(&j, line, &s->table, &code, msg, sizeof msg) != 0 ||
+	    printed_over_cap(j.line, &code, msg, sizeof msg)) {
 		emit_error(j.line, "poison", code, msg);
 		job_free(&j);
 		return;

@@ -24,18 +24,23 @@ free_port() {
 	echo "$p"
 }
 
+# pid_of PIDFILE: the pid a pid file names (its first word).
+pid_of() {
+	read -r p _ < "$1" && echo "$p"
+}
+
 # alive PIDFILE WORD: the pid file names a live process whose command line
 # holds WORD (so a reused pid is not taken for ours).
 alive() {
 	[ -s "$1" ] || return 1
-	tr '\0' ' ' 2>/dev/null < "/proc/$(cat "$1")/cmdline" | grep -q -- "$2"
+	tr '\0' ' ' 2>/dev/null < "/proc/$(pid_of "$1")/cmdline" | grep -q -- "$2"
 }
 
 # stop PIDFILE WORD SECONDS: SIGTERM, up to SECONDS to exit, then SIGKILL.
 # A zombie has no command line, so `alive` takes it for gone.
 stop() {
 	alive "$1" "$2" || return 0
-	pid=$(cat "$1")
+	pid=$(pid_of "$1")
 	kill -TERM "$pid" 2>/dev/null || return 0
 	i=0
 	while alive "$1" "$2" && [ $i -lt $(($3 * 10)) ]; do

@@ -102,6 +102,12 @@ static void test_float(void)
 	FAIL("\"float\"", "0x10", "16");		/* no hexadecimal */
 	FAIL("\"float\"", "1e", "1");
 	PASS("\"float\"", "", "");
+	/* Integers compare exactly, whatever their size. */
+	FAIL("\"float\"", "18446744073709551617", "18446744073709551616");
+	FAIL("\"float\"", "9007199254740993", "9007199254740992");
+	PASS("\"float\"", "+0018446744073709551617", "18446744073709551617");
+	PASS("\"float\"", "-0", "+0");
+	PASS("\"float\"", "9007199254740993.0", "9007199254740992");	/* a decimal: epsilon */
 	PASS("{\"type\":\"float\",\"epsilon\":0.1}", "1.05", "1");
 	FAIL("{\"type\":\"float\",\"epsilon\":0.1}", "1.2", "1");
 	PASS("{\"type\":\"float\",\"epsilon\":0}", "2.50", "2.5");
@@ -132,16 +138,21 @@ static void test_json(void)
 	PASS("\"json\"", "[1.50]", "[1.5]");	/* stdio jobs: stdout parsed too */
 }
 
-static void test_json_equal(void)
+/* Values compared exactly, never through doubles or C strings. */
+static void test_json_exact(void)
 {
-	cJSON *a = cJSON_Parse("{\"k\":[1,{\"z\":0,\"y\":-0.0}]}");
-	cJSON *b = cJSON_Parse("{\"k\":[1.0,{\"y\":0,\"z\":0}]}");
-	cJSON *c = cJSON_Parse("{\"k\":[1,{\"y\":0}]}");
-	CHECK(cmp_json_equal(a, b));
-	CHECK(!cmp_json_equal(a, c));
-	cJSON_Delete(a);
-	cJSON_Delete(b);
-	cJSON_Delete(c);
+	JFAIL("\"json\"", "18446744073709551617", "18446744073709551616");
+	JFAIL("\"json\"", "[9007199254740993]", "[9007199254740992]");
+	JPASS("\"json\"", "123456789012345678901234567890", "1.2345678901234567890123456789e29");
+	JFAIL("\"json\"", "0.30000000000000001", "0.3");
+	JFAIL("\"json\"", "\"ab\\u0000anything\"", "\"ab\"");
+	JFAIL("\"json\"", "{\"k\\u0000x\":1}", "{\"k\":1}");
+	JPASS("\"json\"", "\"\\u00e9\"", "\"\xc3\xa9\"");
+	JPASS("\"json\"", "{\"a\":1,\"a\":2}", "{\"a\":2}");	/* JSON.parse keeps the last */
+	JFAIL("\"json\"", "NaN", "null");		/* not JSON, as JSON.parse says */
+	JFAIL("\"json\"", "[Infinity]", "[1e400]");
+	JERROR("\"json\"", "1", "NaN");
+	JFAIL("\"json\"", "1e400", "2e400");
 }
 
 static void test_unordered(void)
@@ -154,6 +165,8 @@ static void test_unordered(void)
 	JFAIL("\"unordered\"", "[[2,1],[3]]", "[[3],[1,2]]");	/* only the top level */
 	JPASS("\"unordered\"", "[]", "[]");
 	JFAIL("\"unordered\"", "1", "[1]");
+	JFAIL("\"unordered\"", "[18446744073709551617,1]", "[1,18446744073709551616]");
+	JFAIL("\"unordered\"", "[\"a\\u0000b\",\"a\"]", "[\"a\",\"a\"]");
 	JFAIL("\"unordered\"", "not json", "[1]");
 	JERROR("\"unordered\"", "[1]", "1");
 	JERROR("\"unordered\"", "[1]", "");
@@ -267,7 +280,7 @@ int main(void)
 	UNIT_RUN(test_tokens);
 	UNIT_RUN(test_float);
 	UNIT_RUN(test_json);
-	UNIT_RUN(test_json_equal);
+	UNIT_RUN(test_json_exact);
 	UNIT_RUN(test_unordered);
 	UNIT_RUN(test_jq);
 	UNIT_RUN(test_jq_messages);

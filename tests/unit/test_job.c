@@ -64,7 +64,7 @@ static void test_errors(void)
 	expect_error("[1]", "invalid-job", "a job must be a JSON object");
 	expect_error("{\"userCode\":\"x\"}", "invalid-job", "language (string) is required");
 	expect_error("{\"language\":\"cobol\",\"userCode\":\"x\"}", "unknown-language",
-		     "unknown language 'cobol'");
+		     "unknown language 'cobol' (python, javascript, go)");
 	expect_error("{\"language\":\"python\"}", "invalid-job",
 		     "executableCode or userCode (string) is required");
 	expect_error("{\"language\":\"python\",\"userCode\":\"print(1)\"}", "invalid-job",
@@ -98,6 +98,82 @@ static void test_limits_layering(void)
 	unsetenv("EXECUTION_TIMEOUT");
 }
 
+/* Everything knowable from the line is refused before a slot is taken,
+ * saying what is allowed. */
+static void test_refused_before_running(void)
+{
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"testCases\":[],"
+		     "\"limits\":{\"processes\":1}}", "invalid-job",
+		     "limits.processes 1 is below the 2 python needs to start");
+	expect_error("{\"tempId\":\"t\",\"language\":\"javascript\",\"userCode\":\"p\",\"testCases\":[],"
+		     "\"limits\":{\"processes\":4}}", "invalid-job",
+		     "limits.processes 4 is below the 8 javascript needs to start");
+	expect_error("{\"tempId\":\"t\",\"language\":\"go\",\"userCode\":\"p\",\"testCases\":[],"
+		     "\"limits\":{\"workdirMb\":2}}", "invalid-job",
+		     "limits.workdirMb 2 is below the 16 go needs for its files");
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"testCases\":[],"
+		     "\"compare\":\"fuzzy\"}", "invalid-job", "compare: unknown comparator \"fuzzy\"");
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"testCases\":[],"
+		     "\"compare\":{\"type\":\"jq\",\"expr\":\"$actual ==\"}}", "invalid-job",
+		     "compare: jq expression does not compile: jq: error: syntax error, unexpected ')' "
+		     "(Unix shell quoting issues?) at <top-level>, line 3:\n); jq: 1 compile error");
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"entry\":\"f\","
+		     "\"testCases\":[{\"input\":\"[1]\",\"output\":\"NaN\"}]}", "invalid-job",
+		     "testCases[0].output: not JSON, which the json comparator needs");
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"entry\":\"f\","
+		     "\"compare\":\"unordered\",\"testCases\":[{\"input\":\"[1]\",\"output\":\"1\"}]}",
+		     "invalid-job", "testCases[0].output: not a JSON array, which the unordered comparator needs");
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"entry\":\"f\","
+		     "\"testCases\":[{\"input\":\"[1,\",\"output\":\"1\"}]}", "invalid-job",
+		     "testCases[0].input is not a JSON text");
+}
+
+/* A function job needs its language's harness. */
+static void test_harness_needed(void)
+{
+	char *harness = table.langs[0].harness;	/* python's */
+	table.langs[0].harness = NULL;
+	expect_error("{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"entry\":\"f\","
+		     "\"testCases\":[]}", "invalid-job",
+		     "language python has no function harness: jobs with an entry run in javascript, go");
+	table.langs[0].harness = harness;
+}
+
+/* What stdio and compat jobs may carry is not held to JSON. */
+static void test_texts_where_texts_go(void)
+{
+	struct job j;
+	const char *code;
+	char msg[256];
+	CHECK_INT(parse(&j, "{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\","
+			"\"testCases\":[{\"input\":\"1 2\",\"output\":\"NaN\"}]}", &code, msg), 0);
+	job_free(&j);
+	CHECK_INT(parse(&j, "{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"entry\":\"f\","
+			"\"compare\":\"tokens\",\"testCases\":[{\"input\":\"1\",\"output\":\"NaN\"}]}",
+			&code, msg), 0);
+	job_free(&j);
+	CHECK_INT(parse(&j, "{\"tempId\":\"t\",\"language\":\"python\",\"executableCode\":\"p\","
+			"\"testCases\":[{\"input\":\"[1,\",\"output\":\"x\"}]}", &code, msg), 0);
+	job_free(&j);
+}
+
+static void test_budget(void)
+{
+	struct job j;
+	const char *code;
+	char msg[256];
+	CHECK_INT(parse(&j, "{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"testCases\":[],"
+			"\"limits\":{\"wallMs\":1000}}", &code, msg), 0);
+	CHECK_INT(j.budget_ms, 3000);
+	job_free(&j);
+	table.job_wall_ms = 5000;
+	CHECK_INT(parse(&j, "{\"tempId\":\"t\",\"language\":\"python\",\"userCode\":\"p\",\"testCases\":[]}",
+			&code, msg), 0);
+	CHECK_INT(j.budget_ms, 5000);
+	job_free(&j);
+	table.job_wall_ms = 0;
+}
+
 int main(void)
 {
 	char err[512];
@@ -108,6 +184,10 @@ int main(void)
 	UNIT_RUN(test_shapes);
 	UNIT_RUN(test_errors);
 	UNIT_RUN(test_limits_layering);
+	UNIT_RUN(test_refused_before_running);
+	UNIT_RUN(test_harness_needed);
+	UNIT_RUN(test_texts_where_texts_go);
+	UNIT_RUN(test_budget);
 	lang_table_free(&table);
 	return unit_finish();
 }

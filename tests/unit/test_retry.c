@@ -1,5 +1,5 @@
 /* Unit tests of lib/retry.c (backoff, configuration, lines, entries),
- * verdict_internal_error() and lib/redis.c's URLs. Redis and Kafka
+ * and lib/redis.c's URLs. Redis and Kafka
  * themselves are exercised by tests/retryd.bats. */
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +10,6 @@
 #include "retry.h"
 #include "unit.h"
 #include "util.h"
-#include "verdict.h"
 
 static const char infra_line[] =
 	"{\"submissionId\":\"s1\",\"userId\":\"u1\",\"language\":\"python\","
@@ -265,44 +264,12 @@ static void test_add_sections(void)
 	CHECK_JSON(cJSON_GetObjectItem(line, "result"),
 		   "{\"submissionId\":\"s1\",\"userId\":\"u1\",\"executionResult\":{\"stats\":{\"totalTestCase\":2,"
 		   "\"passedTestCase\":0,\"failedTestCase\":2,\"executionTimeMs\":0,\"memoryMB\":0},\"failedTestCase\":{\"index\":0,\"input\":\"[1]\","
-		   "\"output\":\"internal error: no slot\",\"expectedOutput\":\"2\"},\"verdict\":\"internal_error\"}}");
+		   "\"output\":\"internal error: no slot\",\"expectedOutput\":\"2\",\"verdict\":\"internal_error\"},"
+		   "\"verdict\":\"internal_error\",\"error\":{\"code\":\"max-retries-reached\",\"message\":\"no slot\"}}}");
 	retry_add_dlq(line, &p, "retry-queue-capacity");
 	CHECK_JSON(cJSON_GetObjectItem(line, "dlq"), "{\"headers\":{\"x-error\":\"retry-queue-capacity\"}}");
 	CHECK(cJSON_GetObjectItem(line, "result") != NULL);
 	cJSON_Delete(line);
-}
-
-static void check_internal(const char *job, const char *lane, const char *want, int line)
-{
-	cJSON *j = parse(job), *r = verdict_internal_error(j, lane, "boom");
-	check_json(r, want, line);
-	cJSON_Delete(r);
-	cJSON_Delete(j);
-}
-#define INTERNAL(job, lane, want) check_internal((job), (lane), (want), __LINE__)
-
-static void test_internal_error_shapes(void)
-{
-	static const char run_job[] = "{\"tempId\":\"t1\",\"testCases\":[{\"Id\":\"a\",\"input\":\"1\",\"output\":\"2\"}]}";
-	static const char run_want[] =
-		"{\"tempId\":\"t1\",\"executionResult\":{\"stats\":{\"totalTestCase\":1,\"passedTestCase\":0,"
-		"\"failedTestCase\":1,\"executionTimeMs\":0,\"memoryMB\":0},\"failedTestCase\":{\"index\":0,\"input\":\"1\",\"output\":"
-		"\"internal error: boom\",\"expectedOutput\":\"2\"},\"verdict\":\"internal_error\"}}";
-	INTERNAL(run_job, "run", run_want);
-	INTERNAL(run_job, NULL, run_want);	/* the mode from the fields */
-	INTERNAL("{\"tempId\":\"t2\",\"userCode\":\"x\"}", "custom",
-		 "{\"tempId\":\"t2\",\"stdOut\":\"internal error: boom\",\"verdict\":\"internal_error\"}");
-	INTERNAL("{\"tempId\":\"t2\",\"userCode\":\"x\"}", "elsewhere",
-		 "{\"tempId\":\"t2\",\"stdOut\":\"internal error: boom\",\"verdict\":\"internal_error\"}");
-	/* No testCases, or ones without strings: zero tests, empty texts. */
-	INTERNAL("{\"submissionId\":\"s\",\"userId\":\"u\"}", "submission",
-		 "{\"submissionId\":\"s\",\"userId\":\"u\",\"executionResult\":{\"stats\":{\"totalTestCase\":0,"
-		 "\"passedTestCase\":0,\"failedTestCase\":0,\"executionTimeMs\":0,\"memoryMB\":0},\"failedTestCase\":{\"index\":0,\"input\":\"\","
-		 "\"output\":\"internal error: boom\",\"expectedOutput\":\"\"},\"verdict\":\"internal_error\"}}");
-	INTERNAL("{\"submissionId\":\"s\",\"testCases\":[{\"input\":5}]}", "submit",
-		 "{\"submissionId\":\"s\",\"executionResult\":{\"stats\":{\"totalTestCase\":1,"
-		 "\"passedTestCase\":0,\"failedTestCase\":1,\"executionTimeMs\":0,\"memoryMB\":0},\"failedTestCase\":{\"index\":0,\"input\":\"\","
-		 "\"output\":\"internal error: boom\",\"expectedOutput\":\"\"},\"verdict\":\"internal_error\"}}");
 }
 
 static void check_url(const char *text, const char *host, int port, int db, const char *user,
@@ -383,7 +350,6 @@ int main(void)
 	UNIT_RUN(test_entry_platform);
 	UNIT_RUN(test_entry_invalid);
 	UNIT_RUN(test_add_sections);
-	UNIT_RUN(test_internal_error_shapes);
 	UNIT_RUN(test_redis_urls);
 	UNIT_RUN(test_redis_unreachable);
 	return unit_finish();

@@ -1,0 +1,25 @@
+/* libFuzzer target: a line with an exec section as judge takes it
+ * (lib/verdict.c: reading the section, compat and native judging, the
+ * comparators, fitting the result into a message). Checked: a judged line
+ * has a result, and its result fits CAP_RESULT_MESSAGE. */
+#include "caps.h"
+#include "fit.h"
+#include "fuzz.h"
+#include "verdict.h"
+
+FUZZ_QUIET_TARGET("fuzz_exec")
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct verdict_output out;
+	char *text = fuzz_text(data, size);
+	verdict_line(text, size, 0, &out);
+	if (out.status == VERDICT_STATUS_ACCEPTED || out.status == VERDICT_STATUS_REJECTED) {
+		const cJSON *result = cJSON_GetObjectItemCaseSensitive(out.line, "result");
+		if (result == NULL || fit_printed_len(result) > CAP_RESULT_MESSAGE)
+			abort();
+	}
+	cJSON_Delete(out.line);
+	free(text);
+	return 0;
+}
