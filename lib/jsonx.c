@@ -109,6 +109,18 @@ size_t jsonx_fit_prefix(const char *s, size_t len, size_t budget)
 	return i;
 }
 
+char *jsonx_print_within(const cJSON *obj, size_t cap, size_t *len)
+{
+	char *text = cJSON_PrintUnformatted(obj);
+	if (text == NULL)
+		die(EXIT_TEMPORARY, "out of memory");
+	*len = strlen(text);
+	if (*len <= cap)
+		return text;
+	free(text);
+	return NULL;
+}
+
 int jsonx_write_line(FILE *f, const cJSON *obj)
 {
 	char *text = cJSON_PrintUnformatted(obj);

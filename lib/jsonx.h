@@ -39,6 +39,11 @@ size_t jsonx_escaped_len(const char *s, size_t len);
  * ends on a character boundary and takes at most `budget` bytes printed. */
 size_t jsonx_fit_prefix(const char *s, size_t len, size_t budget);
 
+/* obj printed as one line, when it takes at most cap bytes (numbers can
+ * print longer than they came: 1E9 is 1000000000); else NULL. *len is the
+ * printed length either way. The caller frees the text. */
+char *jsonx_print_within(const cJSON *obj, size_t cap, size_t *len);
+
 /* Prints obj as one line plus newline to f and flushes.
  * Returns 0, or -1 on a write error (errno set). */
 int jsonx_write_line(FILE *f, const cJSON *obj);

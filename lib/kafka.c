@@ -123,3 +123,11 @@ rd_kafka_headers_t *kafka_headers_from_json(const cJSON *obj)
 			rd_kafka_header_add(h, item->string, -1, item->valuestring, -1);
 	return h;
 }
+
+void kafka_header_set(rd_kafka_headers_t *h, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	rd_kafka_header_remove(h, name);
+	rd_kafka_header_add(h, name, -1, value, -1);
+}

@@ -32,4 +32,8 @@ cJSON *kafka_headers_json(const rd_kafka_message_t *m);
  * NULL when obj is NULL. Ownership passes to rd_kafka_producev(). */
 rd_kafka_headers_t *kafka_headers_from_json(const cJSON *obj);
 
+/* Sets header name to value, replacing any it had; a NULL value sets
+ * nothing. */
+void kafka_header_set(rd_kafka_headers_t *h, const char *name, const char *value);
+
 #endif

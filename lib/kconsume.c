@@ -288,12 +288,6 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		delivery_done(c, d);
 }
 
-static void add_header(rd_kafka_headers_t *h, const char *name, const char *value)
-{
-	rd_kafka_header_remove(h, name);
-	rd_kafka_header_add(h, name, -1, value, -1);
-}
-
 /* The consumer span's context as the traceparent and tracestate of an
  * answer (the message's own are kept when tracing is off). */
 static void trace_headers(rd_kafka_headers_t *h, const struct otel_span *span)
@@ -303,9 +297,9 @@ static void trace_headers(rd_kafka_headers_t *h, const struct otel_span *span)
 	if (otel_span_context(span, &ctx) != 0)
 		return;
 	otel_traceparent_format(&ctx, tp);
-	add_header(h, "traceparent", tp);
+	kafka_header_set(h, "traceparent", tp);
 	if (ctx.trace_state[0])
-		add_header(h, "tracestate", ctx.trace_state);
+		kafka_header_set(h, "tracestate", ctx.trace_state);
 }
 
 /* A message to answer here, as far as it could be read. */
@@ -351,16 +345,16 @@ static void send_dead_letter(struct kconsume *c, struct delivery *d, const struc
 	rd_kafka_headers_t *h = u->headers ? rd_kafka_headers_copy(u->headers) : rd_kafka_headers_new(8);
 	snprintf(part, sizeof part, "%d", (int)u->partition);
 	snprintf(off, sizeof off, "%lld", (long long)u->offset);
-	add_header(h, "x-error", d->code);
-	add_header(h, "x-error-message", message);
-	add_header(h, "x-original-topic", u->topic);
-	add_header(h, "x-original-partition", part);
-	add_header(h, "x-original-offset", off);
+	kafka_header_set(h, "x-error", d->code);
+	kafka_header_set(h, "x-error-message", message);
+	kafka_header_set(h, "x-original-topic", u->topic);
+	kafka_header_set(h, "x-original-partition", part);
+	kafka_header_set(h, "x-original-offset", off);
 	trace_headers(h, d->span);
 	const char *value = u->payload;
 	size_t len = u->len;
 	if (len > CAP_RESULT_MESSAGE) {
-		add_header(h, "x-value-omitted", "too-large");
+		kafka_header_set(h, "x-value-omitted", "too-large");
 		value = "";
 		len = 0;
 	}
@@ -638,14 +632,11 @@ static int job_of(struct kconsume *c, const rd_kafka_message_t *m, struct job *j
 static char *line_text(struct kconsume *c, const rd_kafka_message_t *m, cJSON *line,
 		       cJSON *headers, const struct otel_span *span, char *msg, size_t msglen)
 {
+	size_t len;
 	jsonx_set(line, "meta", make_meta(c, m, headers, span));
-	char *text = cJSON_PrintUnformatted(line);
-	if (text == NULL)
-		die(EXIT_TEMPORARY, "out of memory");
-	size_t len = strlen(text);
-	if (len <= CAP_JOB_LINE)
+	char *text = jsonx_print_within(line, CAP_JOB_LINE, &len);
+	if (text)
 		return text;
-	free(text);
 	cJSON_DeleteItemFromObjectCaseSensitive(line, "meta");
 	snprintf(msg, msglen, "the job takes %zu bytes as a line, over the cap of %d", len, CAP_JOB_LINE);
 	return NULL;

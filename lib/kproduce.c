@@ -120,14 +120,6 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		line_settled(pl);
 }
 
-static void set_header(rd_kafka_headers_t *h, const char *name, const char *value)
-{
-	if (value == NULL)
-		return;
-	rd_kafka_header_remove(h, name);
-	rd_kafka_header_add(h, name, -1, value, -1);
-}
-
 /* The `send <topic>` span of a message of line (messaging semantic
  * conventions); NULL when tracing is off. */
 static struct otel_span *send_span(const cJSON *line, const char *topic, const char *key)
@@ -176,7 +168,7 @@ static char *stand_in(struct pending_msg *pm, const cJSON *line, rd_kafka_header
 	if (pm->kind == MSG_DLQ || l == NULL) {
 		if (*headers == NULL)
 			*headers = rd_kafka_headers_new(2);
-		set_header(*headers, "x-value-omitted", "too-large");
+		kafka_header_set(*headers, "x-value-omitted", "too-large");
 		return xstrdup("");
 	}
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
@@ -207,8 +199,8 @@ static void send_msg(struct pending_msg *pm, const cJSON *line, const char *topi
 	if (headers == NULL && th.traceparent)
 		headers = rd_kafka_headers_new(2);
 	if (headers) {
-		set_header(headers, "traceparent", th.traceparent);
-		set_header(headers, "tracestate", th.tracestate);
+		kafka_header_set(headers, "traceparent", th.traceparent);
+		kafka_header_set(headers, "tracestate", th.tracestate);
 	}
 	size_t sent_len = strlen(pl->sent_to);
 	note_sent(pl, topic, pm->span);
@@ -266,17 +258,17 @@ static rd_kafka_headers_t *dlq_headers(const cJSON *line, const cJSON *extra)
 		h = rd_kafka_headers_new(8);
 	cJSON_ArrayForEach(item, extra)
 		if (cJSON_IsString(item))
-			set_header(h, item->string, item->valuestring);
-	set_header(h, "x-original-topic", jsonx_str(meta, "topic"));
+			kafka_header_set(h, item->string, item->valuestring);
+	kafka_header_set(h, "x-original-topic", jsonx_str(meta, "topic"));
 	item = cJSON_GetObjectItemCaseSensitive(meta, "partition");
 	if (cJSON_IsNumber(item)) {
 		snprintf(num, sizeof num, "%d", item->valueint);
-		set_header(h, "x-original-partition", num);
+		kafka_header_set(h, "x-original-partition", num);
 	}
 	item = cJSON_GetObjectItemCaseSensitive(meta, "offset");
 	if (cJSON_IsNumber(item)) {
 		snprintf(num, sizeof num, "%.0f", item->valuedouble);
-		set_header(h, "x-original-offset", num);
+		kafka_header_set(h, "x-original-offset", num);
 	}
 	return h;
 }

@@ -404,18 +404,16 @@ static void spawn(struct state *s, struct job *j)
 	job_free(j);
 }
 
-/* Is the job line, as printed, longer than CAP_JOB_LINE (numbers can
- * print longer than they came: 1E9 is 1000000000)? Then the line with
- * its exec section could outgrow the judge's cap: poison. */
+/* Is the job line, as printed, longer than CAP_JOB_LINE? Then the line
+ * with its exec section could outgrow the judge's cap: poison. */
 static int printed_over_cap(const cJSON *line, const char **code, char *msg, size_t msglen)
 {
-	char *text = cJSON_PrintUnformatted(line);
-	if (text == NULL)
-		die(EXIT_TEMPORARY, "out of memory");
-	size_t len = strlen(text);
-	free(text);
-	if (len <= CAP_JOB_LINE)
+	size_t len;
+	char *text = jsonx_print_within(line, CAP_JOB_LINE, &len);
+	if (text) {
+		free(text);
 		return 0;
+	}
 	*code = "oversized";
 	snprintf(msg, msglen, "the job takes %zu bytes printed, over the cap of %d", len, CAP_JOB_LINE);
 	return 1;
