@@ -159,6 +159,60 @@ static int v2_enable(const char *dir)
 	return cg_write_value(dir, "cgroup.subtree_control", "+memory +pids");
 }
 
+/* Moves every process of the group dir into its child leaf. A process that
+ * ends meanwhile is passed over; one that forks meanwhile is caught by the
+ * caller's next round. Returns 0, or -1 with errno. */
+static int v2_move_all(const char *dir, const char *leaf)
+{
+	char procs[65536];
+	ssize_t n = read_file(dir, "cgroup.procs", procs, sizeof procs);
+	if (n < 0)
+		return -1;
+	for (char *pid = strtok(procs, "\n"); pid; pid = strtok(NULL, "\n"))
+		if (cg_write_value(leaf, "cgroup.procs", pid) != 0 && errno != ESRCH)
+			return -1;
+	return 0;
+}
+
+/* Enables memory and pids for the children of parent. A group with
+ * processes of its own cannot (the no-internal-process rule): a delegated
+ * group, such as a systemd unit's with Delegate=yes or a container's with
+ * its own cgroup namespace, holds the service. With `adopt`, its processes
+ * are then moved into the leaf "<parent>/supervisor" first (those of every
+ * stage of the service: they are one unit), a few rounds in case one
+ * forks meanwhile. Returns 0, or -1 with err. */
+static int v2_enable_below(const char *parent, int adopt, char *err, size_t errlen)
+{
+	char leaf[PATH_MAX + 16], avail[256] = "";
+	for (int round = 0; round < 10; round++) {
+		if (v2_enable(parent) == 0)
+			return 0;
+		if (errno != EBUSY || !adopt)
+			break;
+		snprintf(leaf, sizeof leaf, "%s/supervisor", parent);
+		if (mkdir_p(leaf) != 0 || v2_move_all(parent, leaf) != 0) {
+			snprintf(err, errlen, "cgroup v2: cannot move the processes of %s into %s: %s",
+				 parent, leaf, strerror(errno));
+			return -1;
+		}
+	}
+	int saved = errno;
+	if (saved == ENOENT) {
+		read_file(parent, "cgroup.controllers", avail, sizeof avail);
+		avail[strcspn(avail, "\n")] = '\0';
+		snprintf(err, errlen, "cgroup v2: memory and pids are not delegated to %s (it has: %s); "
+			 "run the service where they are (a systemd unit with Delegate=yes, "
+			 "a container with a cgroup namespace of its own)", parent, avail);
+	} else
+		snprintf(err, errlen, "cgroup v2: cannot enable memory and pids in %s: %s%s", parent,
+			 strerror(saved), saved == EROFS || saved == EACCES
+			 ? " (the cgroup file system must be writable by the service)" : "");
+	return -1;
+}
+
+/* v2: the parent of the instance's group is our own group (a leaf then
+ * holds us; when we are in that leaf already, its parent), or the parent of $SANDBOX_CGROUP_ROOT, whose processes are
+ * not ours to move. */
 static int v2_setup(struct cg_sys *cs, const char *override, const char *name, char *err,
 		    size_t errlen)
 {
@@ -169,21 +223,15 @@ static int v2_setup(struct cg_sys *cs, const char *override, const char *name, c
 		*strrchr(parent, '/') = '\0';
 	} else {
 		own_group("", own, sizeof own);
+		/* Started again from the leaf an earlier start moved us into. */
+		size_t n = strlen(own), k = strlen("/supervisor");
+		if (n >= k && strcmp(own + n - k, "/supervisor") == 0)
+			own[n - k] = '\0';
 		snprintf(parent, sizeof parent, "/sys/fs/cgroup%s", own);
 		snprintf(cs->v2, sizeof cs->v2, "%s/%s", parent, name);
 	}
-	if (v2_enable(parent) != 0 && errno == EBUSY && !override && own[0]) {
-		/* Our group has processes: move into a leaf, then enable. */
-		char leaf[PATH_MAX + 16], pid[32];
-		snprintf(leaf, sizeof leaf, "%s/supervisor", parent);
-		snprintf(pid, sizeof pid, "%d", (int)getpid());
-		if (mkdir_p(leaf) != 0 || cg_write_value(leaf, "cgroup.procs", pid) != 0 ||
-		    v2_enable(parent) != 0) {
-			snprintf(err, errlen, "cgroup v2: cannot enable memory and pids in %s: %s",
-				 parent, strerror(errno));
-			return -1;
-		}
-	}
+	if (v2_enable_below(parent, override == NULL, err, errlen) != 0)
+		return -1;
 	if (mkdir_p(cs->v2) != 0 || v2_enable(cs->v2) != 0) {
 		snprintf(err, errlen, "cgroup v2: cannot prepare %s: %s", cs->v2, strerror(errno));
 		return -1;

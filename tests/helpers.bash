@@ -8,9 +8,11 @@
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SBX=$ROOT/bin/sandbox-exec
-TABLE=$ROOT/etc/languages.conf
+# The language table: the project's, or CODEX_TEST_TABLE (scripts/run-tests
+# gives the cgroup v2 guest one with its times scaled for emulation).
+TABLE=${CODEX_TEST_TABLE:-$ROOT/etc/languages.conf}
 EXAMPLES=$ROOT/examples
 FIXTURES=$ROOT/tests/fixtures/sandbox-exec
 HOSTILE=$ROOT/tests/fixtures/hostile
@@ -22,6 +24,10 @@ BACKEND=${SANDBOX_BACKEND:-ns}
 # The platform's settings in the caller's environment would change the
 # defaults under test.
 unset EXECUTION_TIMEOUT MAX_OUTPUT_LENGTH CONTAINER_POOL_SIZE CODEX_LANGUAGES CODEX_SHARE
+if [ -n "${CODEX_TEST_TABLE:-}" ]; then
+	export CODEX_LANGUAGES=$TABLE CODEX_SHARE=$ROOT/share/harness
+	SBX_TIMEOUT=600
+fi
 
 # table_value KEY: KEY's value in the [box] section of the language table.
 table_value() {
