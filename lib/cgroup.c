@@ -211,8 +211,8 @@ static int v2_enable_below(const char *parent, int adopt, char *err, size_t errl
 }
 
 /* v2: the parent of the instance's group is our own group (a leaf then
- * holds us; when we are in that leaf already, its parent), or the parent of $SANDBOX_CGROUP_ROOT, whose processes are
- * not ours to move. */
+ * holds us; when we are in that leaf already, its parent), or the parent
+ * of $SANDBOX_CGROUP_ROOT, whose processes are not ours to move. */
 static int v2_setup(struct cg_sys *cs, const char *override, const char *name, char *err,
 		    size_t errlen)
 {

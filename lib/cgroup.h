@@ -38,8 +38,9 @@ struct cg_stats {
  * (or $SANDBOX_CGROUP_ROOT, a path below the cgroup mount) as the parent of
  * every box group of the instance (instance.h: "codex-sandbox" for the
  * default one). On v2 the controllers are enabled down to it; if our own
- * group holds processes, we first move into a "<own>/supervisor" leaf (the
- * no-internal-process rule). Returns 0, or -1 with err. */
+ * group holds processes, they all move into its "supervisor" leaf first
+ * (the no-internal-process rule), and a start from that leaf takes its
+ * parent. Returns 0, or -1 with err. */
 int cg_setup(struct cg_sys *cs, const char *instance, char *err, size_t errlen);
 
 /* Creates (after removing any stale one) the group `name` with the memory
