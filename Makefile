@@ -13,6 +13,8 @@ WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wshado
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -DCODEX_VERSION='"$(VERSION)"' -Ilib
+# What is built names no path of the checkout (debug info included).
+CFLAGS   += -ffile-prefix-map=$(CURDIR)=.
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 ifeq ($(CI),true)
 CFLAGS   += -Werror
@@ -33,7 +35,8 @@ ZLIB_LIBS     := $(shell $(PKG) --libs zlib 2>/dev/null || echo -lz)
 OTEL_LIBS     := $(CURL_LIBS) $(ZLIB_LIBS)
 
 PROGRAMS := sandbox-exec judge kcat-jobs retryd pool-ctl codex-agent
-BINS     := $(addprefix bin/,$(PROGRAMS))
+SCRIPTS  := codex-service
+BINS     := $(addprefix bin/,$(PROGRAMS) $(SCRIPTS))
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(LIB_SRC:lib/%.c=build/lib/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -63,6 +66,11 @@ bin/%: cmd/%/main.c build/libcodex.a $(wildcard lib/*.h)
 bin/codex-agent: cmd/codex-agent/main.c build/libcodex.a $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static-pie $(filter-out -pie,$(LDFLAGS)) -o $@ $< build/libcodex.a -l:libseccomp.a
+
+# The service's supervision is a shell script (runit does the work).
+bin/codex-service: cmd/codex-service/codex-service Makefile
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/' $< > $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
 
 build/tests/%: tests/unit/%.c tests/unit/unit.h build/libcodex.a
 	@mkdir -p $(@D)

@@ -292,6 +292,29 @@ static char *default_instance(const char *state_dir)
 	return xasprintf("codex-%.8s", hex);
 }
 
+/* A deployment names its instance (and with it its pool) and places its
+ * slot uids without editing the table: two replicas on one host must
+ * share neither (instance.h). */
+static int env_overrides(struct lang_table *t, char *err, size_t errlen)
+{
+	const char *v = getenv("CODEX_INSTANCE");
+	if (v && *v) {
+		if (!plain_word(v)) {
+			snprintf(err, errlen, "CODEX_INSTANCE: '%.60s' is not a name "
+				 "(a-z, 0-9, '_' and '-', at most 40)", v);
+			return -1;
+		}
+		set_str(&t->instance, v);
+		set_str(&t->pool, v);
+	}
+	v = getenv("CODEX_UID_BASE");
+	if (v && *v && set_long(&t->uid_base, v, 1000, 4000000000L - 4096) != 0) {
+		snprintf(err, errlen, "CODEX_UID_BASE: '%.60s' is not a uid from 1000 up", v);
+		return -1;
+	}
+	return 0;
+}
+
 /* Docker slots sit above the ns ones (uid_base + 100000 + the language's
  * index * 1024 + k), one per slot, so that limits the kernel keeps per uid
  * are not shared between containers, nor with a host user. */
@@ -356,6 +379,8 @@ int lang_table_load(struct lang_table *t, const char *path,
 		snprintf(err, errlen, "%s: no language defined", path);
 		rc = -1;
 	}
+	if (rc == 0)
+		rc = env_overrides(t, err, errlen);
 	if (t->instance == NULL)
 		t->instance = default_instance(t->state_dir);
 	if (t->pool == NULL)

@@ -40,14 +40,14 @@ struct lang_table {
 	char **mounts;		/* host paths bound read-only into every box */
 	char **env;		/* base environment of every box */
 	char *state_dir;	/* locks and the box mount point */
-	char *instance;		/* this instance's name (cgroups, pool), lang_instance() */
+	char *instance;		/* this instance's name (cgroups, pool): CODEX_INSTANCE, the table, or from state_dir */
 	char *share_dir;	/* harness files */
-	long uid_base;		/* slot k runs as uid_base + k */
+	long uid_base;		/* slot k runs as uid_base + k (CODEX_UID_BASE overrides) */
 	long slots;		/* default number of slots */
 	long acquire_ms;	/* slot acquisition time-out */
 	long job_wall_ms;	/* a job's whole time in its slot; 0: 3 x its wall limit */
 	char *image;		/* runner image of the docker backend's pool */
-	char *pool;		/* the pool's name: container names and label (default: instance) */
+	char *pool;		/* the pool's name: container names and label (default, and with CODEX_INSTANCE: the instance) */
 	long cpus;		/* CPUs per pool container */
 	long max_jobs;		/* a pool container is replaced after this many jobs */
 	long max_age_s;		/* ... or this many seconds */

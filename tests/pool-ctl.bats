@@ -160,7 +160,10 @@ setup() {
 	run -0 --separate-stderr "$scripts/service-tree" "$BATS_TEST_TMPDIR/docker" SANDBOX_BACKEND=docker
 	[[ "$stderr" == *"codex-pool"* ]]
 	run -0 cat "$BATS_TEST_TMPDIR/docker/sv/codex-pool/run"
-	assert_output --regexp "pool-ctl up && exec [^ ]*/bin/pool-ctl watch"
+	assert_output --regexp "/bin/codex-service' pool$"
+	# ... which is pool-ctl up, then watch.
+	run -0 grep '^pool)' "$BATS_TEST_DIRNAME/../bin/codex-service"
+	assert_output --regexp 'pool-ctl" up && exec "[^ ]*/pool-ctl" watch'
 	[ -x "$BATS_TEST_TMPDIR/docker/sv/codex-pool/log/run" ]
 	run -0 --separate-stderr "$scripts/service-tree" "$BATS_TEST_TMPDIR/ns"
 	[[ "$stderr" != *"codex-pool"* ]]

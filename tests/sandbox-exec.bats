@@ -725,6 +725,12 @@ sync: EPERM"
 		> "$BATS_TEST_TMPDIR/a.out" 2> "$BATS_TEST_TMPDIR/a.err" &
 	local a=$!
 	sleep 1
+	# A third instance with A's uids is refused while A runs (first: on a
+	# slow machine B's jobs may outlast A's).
+	table_copy "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/c|"
+	run -100 --separate-stderr timeout 60 "$SBX" --slots 1 < /dev/null
+	assert_stderr_has 'slot uids 61000.. of instance codex-'
+	assert_stderr_has 'are in use by instance codex (state dir /run/codex-sandbox): give each instance its own uid_base'
 	# B (the ns backend: its boxes): a state dir and uids of its own, one
 	# slot, jobs in the same slot number while A's runs: before instances,
 	# B's cgroup set-up of slot-0 killed A's job.
@@ -752,11 +758,6 @@ sync: EPERM"
 		[ -d "$dir/codex-$hash-sandbox" ] || fail "no $dir/codex-$hash-sandbox"
 		[ -d "$dir/codex-sandbox" ] || fail "no $dir/codex-sandbox"
 	fi
-	# A third instance with A's uids is refused while A runs.
-	table_copy "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/c|"
-	run -100 --separate-stderr timeout 60 "$SBX" --slots 1 < /dev/null
-	assert_stderr_has 'slot uids 61000.. of instance codex-'
-	assert_stderr_has 'are in use by instance codex (state dir /run/codex-sandbox): give each instance its own uid_base'
 	wait "$a"
 	local uid=61000
 	[ "$BACKEND" = ns ] || uid=$(jq -r '.exec.slot + 161000' "$BATS_TEST_TMPDIR/a.out")

@@ -92,10 +92,43 @@ static void test_shipped_table(void)
 	lang_table_free(&t);
 }
 
+/* CODEX_INSTANCE names the instance, and with it the pool; CODEX_UID_BASE
+ * moves the slot uids; a bad value is a configuration error. */
+static void test_instance_env(void)
+{
+	struct lang_table t;
+	char err[512];
+	const char *table = "[box]\ninstance = tabled\npool = pooled\n[python]\nrun = x\nsource = a\n";
+	CHECK_INT(load(&t, table, err, sizeof err), 0);
+	CHECK_STR(t.instance, "tabled");
+	CHECK_STR(t.pool, "pooled");
+	lang_table_free(&t);
+	setenv("CODEX_INSTANCE", "codex-web-7f9c", 1);
+	CHECK_INT(load(&t, table, err, sizeof err), 0);
+	CHECK_STR(t.instance, "codex-web-7f9c");
+	CHECK_STR(t.pool, "codex-web-7f9c");
+	lang_table_free(&t);
+	setenv("CODEX_INSTANCE", "../Web", 1);
+	CHECK_INT(load(&t, table, err, sizeof err), -1);
+	CHECK(strstr(err, "CODEX_INSTANCE: '../Web' is not a name") != NULL);
+	lang_table_free(&t);
+	unsetenv("CODEX_INSTANCE");
+	setenv("CODEX_UID_BASE", "200000", 1);
+	CHECK_INT(load(&t, table, err, sizeof err), 0);
+	CHECK_INT(t.uid_base, 200000);
+	lang_table_free(&t);
+	setenv("CODEX_UID_BASE", "0", 1);
+	CHECK_INT(load(&t, table, err, sizeof err), -1);
+	CHECK(strstr(err, "CODEX_UID_BASE: '0' is not a uid from 1000 up") != NULL);
+	lang_table_free(&t);
+	unsetenv("CODEX_UID_BASE");
+}
+
 int main(void)
 {
 	UNIT_RUN(test_full_table);
 	UNIT_RUN(test_errors);
 	UNIT_RUN(test_shipped_table);
+	UNIT_RUN(test_instance_env);
 	return unit_finish();
 }
