@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -334,6 +335,29 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 	return 0;
 }
 
+/* The box's init, in namespaces of its own. On cgroup v2 it is born in
+ * the step's group (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no running
+ * task moves, so no wait on the kernel's threadgroup lock. Elsewhere, or
+ * when the kernel refuses, a plain clone, and *born_in is 0: the caller
+ * moves it. Returns the pid (0 in the child), or -1. */
+static pid_t spawn_init(const struct cg *g, int *born_in)
+{
+	const uint64_t ns = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+	int fd = cg_dir_fd(g);
+	*born_in = 0;
+	if (fd >= 0) {
+		struct clone_args a = {.flags = ns | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+				       .cgroup = (uint64_t)fd};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		close(fd);	/* in the child too: no host directory enters the box */
+		if (pid >= 0) {
+			*born_in = 1;
+			return pid;
+		}
+	}
+	return (pid_t)syscall(SYS_clone, ns | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
 int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	    char *err, size_t errlen)
 {
@@ -352,14 +376,14 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 		cg_destroy(&g);
 		return -1;
 	}
-	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-				   CLONE_NEWUTS | CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, 0);
+	int born_in;
+	pid_t pid = spawn_init(&g, &born_in);
 	if (pid == 0)
 		box_init(b, s, &p);
 	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
 	w.init = pid;
 	w.in = p.in[1]; w.out = p.out[0]; w.err = p.err[0]; w.st = p.st[0];
-	if (pid < 0 || cg_attach(&g, pid, sub, sizeof sub) != 0) {
+	if (pid < 0 || (!born_in && cg_attach(&g, pid, sub, sizeof sub) != 0)) {
 		snprintf(err, errlen, "%s", pid < 0 ? strerror(errno) : sub);
 		if (pid > 0)
 			kill(pid, SIGKILL);

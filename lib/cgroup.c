@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -262,6 +263,56 @@ int cg_setup(struct cg_sys *cs, const char *instance, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether dir/file exists. */
+static int has_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
+/* Whether a cgroup2 file system is mounted beside the v1 hierarchies. */
+static int hybrid(void)
+{
+	char line[1024];
+	int found = 0;
+	FILE *f = fopen("/proc/self/mounts", "re");
+	while (f && !found && fgets(line, sizeof line, f))
+		found = strstr(line, " cgroup2 ") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+void cg_describe(const struct cg_sys *cs, char *out, size_t len)
+{
+	if (cs->version == CG_V2) {
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof parent, "%s", cs->v2);
+		*strrchr(parent, '/') = '\0';
+		int root = strcmp(parent, "/sys/fs/cgroup") == 0;
+		snprintf(out, len, "cgroup v2, boxes in %s (%s%s); each step: memory.max%s, pids.max, "
+			 "CPU from cpu.stat, peak memory from %s, %s, %s",
+			 cs->v2, root ? "the root group" : "a group delegated to the service",
+			 has_file(parent, "supervisor") ? ", the service's processes in its supervisor leaf" : "",
+			 has_file(cs->v2, "memory.swap.max") ? " with memory.swap.max 0"
+							     : " (no swap support in this kernel)",
+			 has_file(cs->v2, "memory.peak") ? "memory.peak"
+							 : "memory.current at its end (Linux < 5.19: no memory.peak)",
+			 has_file(cs->v2, "cgroup.kill") ? "cgroup.kill ends it"
+							 : "its processes killed one by one (Linux < 5.14)",
+			 cg_has_clone3() ? "its init born in it (clone3 CLONE_INTO_CGROUP)"
+					 : "its init moved into it (no clone3: Linux < 5.3)");
+		return;
+	}
+	snprintf(out, len, "cgroup v1%s, boxes in %s; each step: memory.limit_in_bytes%s, pids.max, "
+		 "CPU from cpuacct.usage, peak memory from memory.max_usage_in_bytes",
+		 hybrid() ? " (hybrid: the unified hierarchy is mounted, with no controller for us)" : "",
+		 cs->mem, has_file(cs->mem, "memory.memsw.limit_in_bytes")
+		 ? " and memory.memsw.limit_in_bytes (no swap)"
+		 : " (swap not capped: this kernel does no swap accounting)");
+}
+
 static int make_dir(const char *path, char *err, size_t errlen)
 {
 	if (mkdir(path, 0755) == 0)
@@ -332,6 +383,19 @@ int cg_create(const struct cg_sys *cs, const char *name, int64_t memory_mb,
 	if (cs->version == CG_V1)
 		return create_v1(g, mem, npids, err, errlen);
 	return create_v2(g, mem, npids, err, errlen);
+}
+
+int cg_dir_fd(const struct cg *g)
+{
+	if (g->sys->version != CG_V2)
+		return -1;
+	return open(g->v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int cg_has_clone3(void)
+{
+	/* A size below the first version's is EINVAL where clone3 exists. */
+	return syscall(SYS_clone3, NULL, (size_t)0) == -1 && errno != ENOSYS;
 }
 
 int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen)

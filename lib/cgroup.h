@@ -43,10 +43,24 @@ struct cg_stats {
  * parent. Returns 0, or -1 with err. */
 int cg_setup(struct cg_sys *cs, const char *instance, char *err, size_t errlen);
 
+/* What cg_setup found and what each step will get, in one line for the
+ * operator: the version (v1, hybrid or v2), where the groups live and
+ * whether that group was delegated to us, and which limits and figures
+ * the kernel gives (swap capped or not, peak memory, kill). */
+void cg_describe(const struct cg_sys *cs, char *out, size_t len);
+
 /* Creates (after removing any stale one) the group `name` with the memory
  * limit (no swap) and pids limit. Returns 0, or -1 with err. */
 int cg_create(const struct cg_sys *cs, const char *name, int64_t memory_mb,
 	      int64_t pids, struct cg *g, char *err, size_t errlen);
+
+/* A directory fd of a v2 group, for clone3(CLONE_INTO_CGROUP): the new
+ * process is born in it, no running task is moved. -1 on v1 (or when it
+ * cannot be opened: cg_attach then). Close-on-exec. */
+int cg_dir_fd(const struct cg *g);
+
+/* Whether the kernel has clone3 (Linux 5.3; CLONE_INTO_CGROUP: 5.7). */
+int cg_has_clone3(void);
 
 /* Moves pid into the group. Returns 0, or -1 with err. */
 int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen);

@@ -151,16 +151,20 @@ static int ready(struct dbox *b, char *err, size_t errlen)
 	return -1;
 }
 
-/* The container's v1 memory cgroup on the host, found from its first
- * process (and checked to be the container's, should that pid be reused).
- * Each step's memory limit is written there and its peak read back: the
- * container was created for the largest step, and the agent's own
- * figures are per process. Without it (cgroup v2, or not root) the
+/* The container's memory cgroup on the host, found from its first process
+ * (and checked to be the container's, should that pid be reused): in the
+ * v1 memory hierarchy, or the unified one on a cgroup v2 host. Each step's
+ * memory limit is written there and its peak read back: the container was
+ * created for the largest step, and the agent's own figures are per
+ * process. Without it (not root, a read-only cgroup file system) the
  * container's limit and the agent's figures stand. */
 static void find_memcg(struct dbox *b)
 {
 	char path[64], line[1024], probe[PATH_MAX + 64];
+	struct stat st;
+	int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
 	b->memcg[0] = '\0';
+	b->memcg_v2 = v2;
 	snprintf(path, sizeof path, "/proc/%ld/cgroup", b->slot.pid);
 	FILE *f = b->slot.pid > 0 ? fopen(path, "re") : NULL;
 	while (f && fgets(line, sizeof line, f)) {
@@ -169,14 +173,21 @@ static void find_memcg(struct dbox *b)
 		if (rel == NULL)
 			continue;
 		*rel++ = '\0';
-		if (strcmp(ctl + 1, "memory") == 0 && strstr(rel, b->slot.id)) {
+		if (!strstr(rel, b->slot.id))
+			continue;
+		if (v2 && strcmp(line, "0") == 0 && ctl[1] == ':') {
+			snprintf(b->memcg, sizeof b->memcg, "/sys/fs/cgroup%s", rel);
+			break;
+		}
+		if (!v2 && strcmp(ctl + 1, "memory") == 0) {
 			snprintf(b->memcg, sizeof b->memcg, "/sys/fs/cgroup/memory%s", rel);
 			break;
 		}
 	}
 	if (f)
 		fclose(f);
-	snprintf(probe, sizeof probe, "%s/memory.max_usage_in_bytes", b->memcg);
+	snprintf(probe, sizeof probe, "%s/%s", b->memcg,
+		 v2 ? "memory.max" : "memory.max_usage_in_bytes");
 	if (b->memcg[0] && access(probe, W_OK) != 0)
 		b->memcg[0] = '\0';
 }
@@ -188,12 +199,37 @@ static int memcg_write(const struct dbox *b, const char *file, int64_t v)
 	return cg_write_value(b->memcg, file, text);
 }
 
+/* v2: memory.peak opened and reset for this step (Linux 6.12: a write
+ * resets the peak that this open file reads), or -1 where the kernel
+ * cannot (the agent's figure stands). */
+static int peak_open(const struct dbox *b)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/memory.peak", b->memcg);
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 && write(fd, "reset\n", 6) != 6) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* Sets the step's memory limit (no swap) and starts a new peak. */
 static void memcg_limit(struct dbox *b, int64_t mb)
 {
 	int64_t bytes = mb << 20;
 	if (b->memcg[0] == '\0')
 		return;
+	if (b->memcg_v2) {
+		if (memcg_write(b, "memory.max", bytes) != 0)
+			log_warn("docker: cannot set the memory limit in %s", b->memcg);
+		if (memcg_write(b, "memory.swap.max", 0) != 0 && errno != ENOENT)
+			log_warn("docker: cannot set memory.swap.max in %s", b->memcg);
+		if (b->peak_fd >= 0)
+			close(b->peak_fd);
+		b->peak_fd = peak_open(b);
+		return;
+	}
 	/* memory.limit_in_bytes may not exceed memsw, nor memsw go below it:
 	 * one order raises both, the other lowers both. */
 	if (memcg_write(b, "memory.limit_in_bytes", bytes) != 0 &&
@@ -207,8 +243,18 @@ static void memcg_limit(struct dbox *b, int64_t mb)
 /* The step's peak memory in KiB, or -1. */
 static int64_t memcg_peak_kb(const struct dbox *b)
 {
-	int64_t v = b->memcg[0] ? cg_read_value(b->memcg, "memory.max_usage_in_bytes", NULL) : -1;
-	return v < 0 ? -1 : v / 1024;
+	char buf[32];
+	if (b->memcg[0] == '\0')
+		return -1;
+	if (!b->memcg_v2) {
+		int64_t v = cg_read_value(b->memcg, "memory.max_usage_in_bytes", NULL);
+		return v < 0 ? -1 : v / 1024;
+	}
+	ssize_t n = b->peak_fd >= 0 ? pread(b->peak_fd, buf, sizeof buf - 1, 0) : -1;
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10) / 1024;
 }
 
 int dbox_open(struct dbox *b, const struct lang_table *t, const struct lang *l,
@@ -219,6 +265,7 @@ int dbox_open(struct dbox *b, const struct lang_table *t, const struct lang *l,
 	b->table = t;
 	b->lang = l;
 	b->lock = -1;
+	b->peak_fd = -1;
 	pool_dir(t, l->name, dir, sizeof dir);
 	if (mkdir(t->state_dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", t->state_dir, strerror(errno));
@@ -265,6 +312,9 @@ void dbox_close(struct dbox *b)
 	b->in = (struct sbuf){0};
 	close(b->lock);
 	b->lock = -1;
+	if (b->peak_fd >= 0)
+		close(b->peak_fd);
+	b->peak_fd = -1;
 }
 
 static int d_write(void *box, const char *path, const char *data, size_t len, mode_t mode,

@@ -28,7 +28,9 @@ struct dbox {
 	int broken;		/* the stream is unusable: replace the container */
 	int replace;		/* replace it after this job (a step timed out, ...) */
 	int oom_seen;		/* a step of this job had an OOM kill */
-	char memcg[PATH_MAX];	/* the container's memory cgroup (v1), or "" */
+	char memcg[PATH_MAX];	/* the container's memory cgroup on the host, or "" */
+	int memcg_v2;		/* ... in the unified hierarchy */
+	int peak_fd;		/* v2: memory.peak, reset for this step, or -1 */
 };
 
 enum { DBOX_TIMEOUT = -2 };

@@ -175,6 +175,9 @@ static int ns_up(struct pool *p)
 		if (fd >= 0)
 			close(fd);
 	}
+	char what[1024];
+	cg_describe(&cgs, what, sizeof what);
+	log_info("ns pool: %s", what);
 	log_info("ns pool: %ld slots ready in %s", slots_of(p), p->table.state_dir);
 	if (cg_favordynmods("/proc/mounts") == 0)
 		log_warn("ns pool: no cgroup hierarchy has favordynmods: each job may wait 10-20 ms "
