@@ -132,6 +132,8 @@ keep_logs() {
 	assert_equal "$stderr" "codex-service: CODEX_CUSTOM_CONCURRENCY: '0' is not a whole number from 1 up"
 	run -100 --separate-stderr env CODEX_DRAIN_SECONDS=soon bin/codex-service health
 	assert_equal "$stderr" "codex-service: CODEX_DRAIN_SECONDS: 'soon' is not a whole number from 1 up"
+	run -100 --separate-stderr env CODEX_USER="x'y" bin/codex-service lane run
+	assert_equal "$stderr" "codex-service: CODEX_USER: 'x'y' is not a user name (a-z, 0-9, '_', '-')"
 	run -100 --separate-stderr bin/codex-service tree "$BATS_TEST_TMPDIR/t" 'NOT A=PAIR'
 	assert_equal "$stderr" "codex-service: 'NOT A=PAIR' is not KEY=VALUE"
 }

@@ -749,7 +749,9 @@ sync: EPERM"
 		local hash own dir
 		hash=$(printf '%s' "$BATS_TEST_TMPDIR/b" | sha256sum | cut -c1-8)
 		if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+			# From the supervisor leaf of a delegated group, its parent.
 			own=$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
+			own=${own%/supervisor}
 			dir=/sys/fs/cgroup${own%/}
 		else
 			own=$(awk -F: '$2 == "pids" { print $3 }' /proc/self/cgroup)

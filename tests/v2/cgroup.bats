@@ -94,3 +94,18 @@ teardown() {
 	assert_stderr_has "Delegate=yes"
 	rmdir "$g/unit" "$g"
 }
+
+@test "pool-ctl up says what it found: cgroup v2, where the boxes go, and what each step gets" {
+	local own
+	run -0 --separate-stderr "$ROOT/bin/pool-ctl" --slots 1 up
+	run -0 jq -r 'select(.msg | startswith("ns pool: cgroup")) | .msg' <<< "$stderr"
+	assert_output --partial "ns pool: cgroup v2, boxes in $(sandbox_parent)/codex-sandbox ("
+	own=$(own_group)
+	if [ "${own%/supervisor}" = / ] || [ -z "${own%/supervisor}" ]; then
+		assert_output --partial "(the root group)"
+	else
+		assert_output --partial "(a group delegated to the service, the service's processes in its supervisor leaf)"
+	fi
+	# Debian 12's kernel (6.1) has every one of these.
+	assert_output --partial "memory.max with memory.swap.max 0, pids.max, CPU from cpu.stat, peak memory from memory.peak, cgroup.kill ends it, its init born in it (clone3 CLONE_INTO_CGROUP)"
+}
