@@ -302,7 +302,8 @@ void cg_describe(const struct cg_sys *cs, char *out, size_t len)
 			 has_file(cs->v2, "cgroup.kill") ? "cgroup.kill ends it"
 							 : "its processes killed one by one (Linux < 5.14)",
 			 cg_has_clone3() ? "its init born in it (clone3 CLONE_INTO_CGROUP)"
-					 : "its init moved into it (no clone3: Linux < 5.3)");
+					 : "its init moved into it (clone3 refused: Linux < 5.3, "
+					   "or a seccomp profile)");
 		return;
 	}
 	snprintf(out, len, "cgroup v1%s, boxes in %s; each step: memory.limit_in_bytes%s, pids.max, "
@@ -394,7 +395,9 @@ int cg_dir_fd(const struct cg *g)
 
 int cg_has_clone3(void)
 {
-	/* A size below the first version's is EINVAL where clone3 exists. */
+	/* A size below the first version's is EINVAL where clone3 exists;
+	 * ENOSYS where the kernel lacks it or a seccomp profile (Docker's
+	 * default) hides it. */
 	return syscall(SYS_clone3, NULL, (size_t)0) == -1 && errno != ENOSYS;
 }
 

@@ -59,7 +59,8 @@ int cg_create(const struct cg_sys *cs, const char *name, int64_t memory_mb,
  * cannot be opened: cg_attach then). Close-on-exec. */
 int cg_dir_fd(const struct cg *g);
 
-/* Whether the kernel has clone3 (Linux 5.3; CLONE_INTO_CGROUP: 5.7). */
+/* Whether clone3 can be called (Linux 5.3, CLONE_INTO_CGROUP 5.7; not
+ * under a seccomp profile that hides it). */
 int cg_has_clone3(void);
 
 /* Moves pid into the group. Returns 0, or -1 with err. */
