@@ -26,9 +26,9 @@ NS_PRIVILEGES="--cap-drop ALL --cap-add SYS_ADMIN --cap-add CHOWN --cap-add DAC_
 setup_file() {
 	"$SCRIPTS/dockerd-up" --owner "${CODEX_DOCKERD_OWNER:--}" > /dev/null || return 1
 	"$SCRIPTS/build-images" > /dev/null 2>&1 || return 1
-	kafka_up 39892 "$LANE_TOPICS" || return 1
+	kafka_up 39992 "$LANE_TOPICS" || return 1
 	export RDIR=$BATS_FILE_TMPDIR/redis
-	RURL=$(timeout 60 "$SCRIPTS/redis-up" --dir "$RDIR" --port 36679) || return 1
+	RURL=$(timeout 60 "$SCRIPTS/redis-up" --dir "$RDIR" --port 36879) || return 1
 	export RURL NAME=codex-deploy-$$
 }
 

@@ -14,10 +14,14 @@ apt_need() {
 	apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# free_port N: N, or the first port above it that nothing listens on.
+# free_port N: N, or the first port above it with neither a listener nor
+# a live connection on it (the tests' ports are in the kernel's ephemeral
+# range, where a client's socket may sit, and a bind fails over it). The
+# closing sockets a stopped server leaves do not count: a server restarted
+# on its port binds over them.
 free_port() {
 	p=$1
-	while [ -n "$(ss -Hltn "sport = :$p")" ]; do
+	while [ -n "$(ss -Htan state listening state established state syn-sent "sport = :$p")" ]; do
 		p=$((p + 1))
 		[ "$p" -lt $(($1 + 200)) ] || { say "no free port from $1"; return 1; }
 	done
