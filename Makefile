@@ -116,9 +116,9 @@ test: all units
 	CODEX_DOCKERD_OWNER=make-test:$(CURDIR) scripts/test-env
 	scripts/run-tests; rc=$$?; scripts/dockerd-down --owner make-test:$(CURDIR); exit $$rc
 
-# Only the cgroup v2 round that `make test` ends with (scripts/vm): the
-# sandbox in guests of Debian's stable kernel with cgroup v2 alone, from the
-# root group and a delegated one.
+# Only the cgroup v2 round (scripts/vm), with the sandbox's and hostile
+# suites too: guests of Debian's stable kernel with cgroup v2 alone, from
+# the root group and a delegated one.
 test-v2: all
 	scripts/run-tests --v2
 
