@@ -201,6 +201,7 @@ struct watch {
 	size_t rep_len;
 	int killed;
 	int64_t start, deadline, kill_at;
+	int64_t sampled_kb;	/* the largest memory figure seen (cg_sys.sampled_peak) */
 };
 
 static void kill_box(struct watch *w, const char *limit)
@@ -227,13 +228,20 @@ static void read_report(struct watch *w)
 	w->rep_len += (size_t)n;
 }
 
-static void check_clock(struct watch *w, const struct cg *g)
+/* On every event and at least every CPU_POLL_MS: the wall and CPU limits,
+ * and a memory sample where the kernel keeps no peak. */
+static void tick(struct watch *w, const struct cg *g)
 {
 	int64_t now = now_mono_ms();
 	if (now >= w->deadline)
 		kill_box(w, "wall");
 	else if (cg_cpu_us(g) > w->lim->time_ms * 1000)
 		kill_box(w, "time");
+	if (g->sys->sampled_peak) {
+		int64_t kb = cg_memory_kb(g);
+		if (kb > w->sampled_kb)
+			w->sampled_kb = kb;
+	}
 }
 
 static void supervise(struct watch *w, const struct cg *g)
@@ -265,7 +273,7 @@ static void supervise(struct watch *w, const struct cg *g)
 		if (w->in >= 0 && pf[3].revents)
 			pipeio_feed(&w->in, w->s->stdin_data, w->s->stdin_len, &w->in_off);
 		if (!w->killed)
-			check_clock(w, g);
+			tick(w, g);
 	}
 }
 
@@ -314,7 +322,7 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 	struct cg_stats cs;
 	cg_read_stats(g, &cs);
 	r->time_ms = cs.cpu_us / 1000;
-	r->memory_kb = cs.peak_kb;
+	r->memory_kb = cs.peak_kb > w->sampled_kb ? cs.peak_kb : w->sampled_kb;
 	r->wall_ms = now_mono_ms() - w->start;
 	if (w->rep_len == sizeof w->rep && w->rep.stage == STAGE_SETUP) {
 		snprintf(err, errlen, "box init: %s: %s", w->rep.what, strerror(w->rep.err));

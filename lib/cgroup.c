@@ -211,6 +211,14 @@ static int v2_enable_below(const char *parent, int adopt, char *err, size_t errl
 	return -1;
 }
 
+/* Whether dir/file exists. */
+static int has_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
 /* v2: the parent of the instance's group is our own group (a leaf then
  * holds us; when we are in that leaf already, its parent), or the parent
  * of $SANDBOX_CGROUP_ROOT, whose processes are not ours to move. */
@@ -239,6 +247,7 @@ static int v2_setup(struct cg_sys *cs, const char *override, const char *name, c
 	}
 	snprintf(cs->mem, sizeof cs->mem, "%s", cs->v2);
 	snprintf(cs->pids, sizeof cs->pids, "%s", cs->v2);
+	cs->sampled_peak = !has_file(cs->v2, "memory.peak");
 	return 0;
 }
 
@@ -261,14 +270,6 @@ int cg_setup(struct cg_sys *cs, const char *instance, char *err, size_t errlen)
 	    v1_base("cpuacct", override, name, cs->cpu, sizeof cs->cpu, err, errlen) != 0)
 		return -1;
 	return 0;
-}
-
-/* Whether dir/file exists. */
-static int has_file(const char *dir, const char *file)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	return access(path, F_OK) == 0;
 }
 
 /* Whether a cgroup2 file system is mounted beside the v1 hierarchies. */
@@ -297,8 +298,8 @@ void cg_describe(const struct cg_sys *cs, char *out, size_t len)
 			 has_file(parent, "supervisor") ? ", the service's processes in its supervisor leaf" : "",
 			 has_file(cs->v2, "memory.swap.max") ? " with memory.swap.max 0"
 							     : " (no swap support in this kernel)",
-			 has_file(cs->v2, "memory.peak") ? "memory.peak"
-							 : "memory.current at its end (Linux < 5.19: no memory.peak)",
+			 cs->sampled_peak ? "the largest memory.current sampled while it runs "
+					    "(Linux < 5.19: no memory.peak)" : "memory.peak",
 			 has_file(cs->v2, "cgroup.kill") ? "cgroup.kill ends it"
 							 : "its processes killed one by one (Linux < 5.14)",
 			 cg_has_clone3() ? "its init born in it (clone3 CLONE_INTO_CGROUP)"
@@ -421,15 +422,22 @@ int64_t cg_cpu_us(const struct cg *g)
 	return read_count(g->cpu, "cpuacct.usage", NULL) / 1000;
 }
 
+int64_t cg_memory_kb(const struct cg *g)
+{
+	int64_t v = g->sys->version == CG_V2 ? cg_read_value(g->v2, "memory.current", NULL)
+					     : cg_read_value(g->mem, "memory.usage_in_bytes", NULL);
+	return v < 0 ? -1 : v / 1024;
+}
+
 void cg_read_stats(const struct cg *g, struct cg_stats *st)
 {
 	st->cpu_us = cg_cpu_us(g);
 	if (g->sys->version == CG_V2) {
-		char path[PATH_MAX + 32];
-		snprintf(path, sizeof path, "%s/memory.peak", g->v2);
-		/* memory.peak arrived in Linux 5.19; before it, current is the best left. */
-		st->peak_kb = (access(path, F_OK) == 0 ? read_count(g->v2, "memory.peak", NULL)
-						      : read_count(g->v2, "memory.current", NULL)) / 1024;
+		/* memory.peak arrived in Linux 5.19; before it, what is in use
+		 * at the end is the least the peak was (the caller's samples
+		 * may know more: cg_memory_kb). */
+		st->peak_kb = read_count(g->v2, g->sys->sampled_peak ? "memory.current" : "memory.peak",
+					 NULL) / 1024;
 		st->oom_kills = read_count(g->v2, "memory.events", "oom_kill");
 		st->pids_max_hits = read_count(g->v2, "pids.events", "max");
 		return;

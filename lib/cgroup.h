@@ -19,6 +19,8 @@ struct cg_sys {
 	char pids[PATH_MAX];
 	char cpu[PATH_MAX];	/* v1 cpuacct; unused on v2 */
 	char v2[PATH_MAX];
+	int sampled_peak;	/* v2 without memory.peak (Linux < 5.19): a step's
+				 * peak is the largest cg_memory_kb sampled while it runs */
 };
 
 /* One group (a step of one slot). */
@@ -68,6 +70,9 @@ int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen);
 
 /* CPU time so far, in microseconds, or -1. Cheap: one small read. */
 int64_t cg_cpu_us(const struct cg *g);
+
+/* Memory in use by the group now, in KiB, or -1. Cheap: one small read. */
+int64_t cg_memory_kb(const struct cg *g);
 
 /* Reads the figures of a finished group. Missing files read as zero. */
 void cg_read_stats(const struct cg *g, struct cg_stats *st);

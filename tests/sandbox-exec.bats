@@ -301,7 +301,9 @@ run_examples() {
 	while IFS=$'\t' read -r file verdict; do
 		jq -c --arg f "$file" --arg v "$verdict" '. + {_example: $f, _verdict: $v}' "$EXAMPLES/$file"
 	done < "$EXAMPLES/expected.tsv" > "$BATS_FILE_TMPDIR/examples-in.jsonl"
-	run -0 --separate-stderr timeout 120 "$SBX" -j 2 < "$BATS_FILE_TMPDIR/examples-in.jsonl"
+	# A guard against a hang, not a bound: emulated guests side by side
+	# take several minutes.
+	run -0 --separate-stderr timeout 900 "$SBX" -j 2 < "$BATS_FILE_TMPDIR/examples-in.jsonl"
 	printf '%s\n' "$output" > "$EXAMPLES_OUT"
 }
 

@@ -1,6 +1,11 @@
-/* Unit tests of lib/cgroup.c that need no cgroup: reading the mount table. */
+/* Unit tests of lib/cgroup.c that need no cgroup: reading the mount table,
+ * and the figures of a v2 group as files in a directory (a kernel without
+ * memory.peak, which this machine cannot boot on demand). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -38,8 +43,64 @@ static void test_favordynmods(void)
 	CHECK_INT(cg_favordynmods("/nonexistent/mounts"), -1);
 }
 
+static void put(const char *dir, const char *file, const char *text)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A v2 group of Linux < 5.19: no memory.peak, so the peak is sampled. */
+static void test_v2_figures(void)
+{
+	char top[] = "/tmp/test_cgroup.XXXXXX", base[PATH_MAX], line[1024];
+	if (!mkdtemp(top))
+		abort();
+	struct cg_sys cs = {.version = CG_V2, .sampled_peak = 1};
+	snprintf(base, sizeof base, "%s/codex-sandbox", top);
+	mkdir(base, 0700);
+	snprintf(cs.v2, sizeof cs.v2, "%s", base);
+	struct cg g = {.sys = &cs};
+	snprintf(g.v2, sizeof g.v2, "%s", base);
+	CHECK_INT(cg_memory_kb(&g), -1);
+	put(base, "memory.current", "3145728\n");
+	put(base, "cpu.stat", "usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\n");
+	put(base, "memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n");
+	put(base, "memory.swap.max", "0\n");
+	CHECK_INT(cg_memory_kb(&g), 3072);
+	struct cg_stats st;
+	cg_read_stats(&g, &st);
+	CHECK_INT(st.cpu_us, 5000);
+	CHECK_INT(st.peak_kb, 3072);
+	CHECK_INT(st.oom_kills, 1);
+	CHECK_INT(st.pids_max_hits, 0);
+	cg_describe(&cs, line, sizeof line);
+	CHECK(strstr(line, "peak memory from the largest memory.current sampled while it runs "
+			   "(Linux < 5.19: no memory.peak)") != NULL);
+	CHECK(strstr(line, "memory.max with memory.swap.max 0") != NULL);
+	/* With memory.peak, the kernel's figure. */
+	cs.sampled_peak = 0;
+	put(base, "memory.peak", "8388608\n");
+	cg_read_stats(&g, &st);
+	CHECK_INT(st.peak_kb, 8192);
+	cg_describe(&cs, line, sizeof line);
+	CHECK(strstr(line, "peak memory from memory.peak,") != NULL);
+	const char *files[] = {"memory.current", "cpu.stat", "memory.events", "memory.swap.max",
+			       "memory.peak"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", base, files[i]);
+		unlink(path);
+	}
+	rmdir(base);
+	rmdir(top);
+}
+
 int main(void)
 {
 	UNIT_RUN(test_favordynmods);
+	UNIT_RUN(test_v2_figures);
 	return unit_finish();
 }
