@@ -9,7 +9,7 @@ DESTDIR  ?=
 CC       ?= cc
 PKG      ?= pkg-config
 
-WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wshadow -Wno-format-truncation
+WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wshadow
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -DCODEX_VERSION='"$(VERSION)"' -Ilib

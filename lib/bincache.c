@@ -18,7 +18,8 @@ int bincache_get(const char *dir, const char *key, size_t cap, char **data, size
 {
 	char path[PATH_MAX];
 	struct stat st;
-	snprintf(path, sizeof path, "%s/%s", dir, key);
+	if (path_fmt(path, sizeof path, "%s/%s", dir, key) != 0)
+		return -1;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -115,8 +116,11 @@ void bincache_put(const char *dir, const char *key, const char *data, size_t len
 		log_warn("binary cache %s: %s", dir, strerror(errno));
 		return;
 	}
-	snprintf(path, sizeof path, "%s/%s", dir, key);
-	snprintf(tmp, sizeof tmp, "%s/.%s.%d.new", dir, key, (int)getpid());
+	if (path_fmt(path, sizeof path, "%s/%s", dir, key) != 0 ||
+	    path_fmt(tmp, sizeof tmp, "%s/.%s.%d.new", dir, key, (int)getpid()) != 0) {
+		log_warn("binary cache %s: %s", dir, strerror(errno));
+		return;
+	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_warn("binary cache %s: %s", tmp, strerror(errno));

@@ -34,7 +34,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static int mkdirs(struct box *b, const char *rel, mode_t mode)
 {
 	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", rel);
+	if (path_fmt(buf, sizeof buf, "%s", rel) != 0)
+		return -1;
 	for (char *p = buf; *p; p++) {
 		if (*p != '/' || p == buf)
 			continue;
@@ -86,17 +87,17 @@ static int bind_host(struct box *b, const char *host, char *err, size_t errlen)
 		char *slash = strrchr(rel, '/');
 		if (slash) {
 			char dir[PATH_MAX];
-			snprintf(dir, sizeof dir, "%.*s", (int)(slash - rel), rel);
-			if (mkdirs(b, dir, 0755) != 0)
-				return fail(err, errlen, "mkdir %s in box", dir);
+			if (path_fmt(dir, sizeof dir, "%.*s", (int)(slash - rel), rel) != 0 ||
+			    mkdirs(b, dir, 0755) != 0)
+				return fail(err, errlen, "mkdir %.*s in box", (int)(slash - rel), rel);
 		}
 		int fd = openat(b->rootfd, rel, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return fail(err, errlen, "create %s in box", rel);
 		close(fd);
 	}
-	snprintf(target, sizeof target, "%s/%s", b->root, rel);
-	if (mount(host, target, NULL, MS_BIND | MS_REC, NULL) != 0)
+	if (path_fmt(target, sizeof target, "%s/%s", b->root, rel) != 0 ||
+	    mount(host, target, NULL, MS_BIND | MS_REC, NULL) != 0)
 		return fail(err, errlen, "bind %s", host);
 	if (seal_ro(target) != 0)
 		return fail(err, errlen, "make %s read-only", target);
@@ -114,8 +115,9 @@ static int make_dev(struct box *b, char *err, size_t errlen)
 	if (mkdirat(b->rootfd, "dev", 0755) != 0)
 		return fail(err, errlen, "mkdir dev");
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		snprintf(host, sizeof host, "/dev/%s", nodes[i]);
-		snprintf(target, sizeof target, "%s/dev/%s", b->root, nodes[i]);
+		if (path_fmt(host, sizeof host, "/dev/%s", nodes[i]) != 0 ||
+		    path_fmt(target, sizeof target, "%s/dev/%s", b->root, nodes[i]) != 0)
+			return fail(err, errlen, "the path of /dev/%s in the box", nodes[i]);
 		int fd = openat(b->rootfd, target + strlen(b->root) + 1,
 				O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd < 0)
@@ -199,10 +201,10 @@ static int make_cache(struct box *b, const struct lang *l, char *err, size_t err
 	    mkdirat(b->rootfd, ".overlay/work", 0700) != 0 ||
 	    fchownat(b->rootfd, ".overlay/up", b->uid, b->gid, AT_SYMLINK_NOFOLLOW) != 0)
 		return fail(err, errlen, "make the overlay dirs");
-	snprintf(target, sizeof target, "%s/%s", b->root, rel);
-	snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/.overlay/up,workdir=%s/.overlay/work",
-		 l->cache_host, b->root, b->root);
-	if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) != 0)
+	if (path_fmt(target, sizeof target, "%s/%s", b->root, rel) != 0 ||
+	    path_fmt(opts, sizeof opts, "lowerdir=%s,upperdir=%s/.overlay/up,workdir=%s/.overlay/work",
+		     l->cache_host, b->root, b->root) != 0 ||
+	    mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) != 0)
 		return fail(err, errlen, "mount the %s cache overlay", l->name);
 	return 0;
 }
@@ -211,7 +213,8 @@ static int make_root(struct box *b, const char *state_dir, int64_t workdir_mb,
 		     char *err, size_t errlen)
 {
 	char opts[128];
-	snprintf(b->root, sizeof b->root, "%s/box", state_dir);
+	if (path_fmt(b->root, sizeof b->root, "%s/box", state_dir) != 0)
+		return fail(err, errlen, "the box's path in %s", state_dir);
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
 		return fail(err, errlen, "mkdir %s", state_dir);
 	if (mkdir(b->root, 0700) != 0 && errno != EEXIST)
@@ -259,7 +262,10 @@ int box_write(struct box *b, const char *path, const char *data, size_t len,
 		snprintf(err, errlen, "bad file name '%s'", path);
 		return -1;
 	}
-	snprintf(rel, sizeof rel, "sandbox/%s", path);
+	if (path_fmt(rel, sizeof rel, "sandbox/%s", path) != 0) {
+		snprintf(err, errlen, "file name too long: '%.80s...'", path);
+		return -1;
+	}
 	return put_file(b, rel, data, len, mode, b->uid, b->gid, err, errlen);
 }
 

@@ -76,7 +76,9 @@ void box_result_free(struct box_result *r);
 
 /* Sets r->limit, when no limit was hit while the step ran, from what is
  * known after it: CPU over the limit, SIGXCPU, SIGXFSZ, OOM kills or peak
- * memory over the limit, the runtime's out-of-memory text, refused forks. */
+ * memory over the limit, the runtime's out-of-memory text, refused forks.
+ * A step stopped at the time or wall limit with its peak memory at the
+ * memory limit is classed "memory": it was thrashing at its ceiling. */
 void box_classify(struct box_result *r, const struct box_step *s, int64_t oom_kills,
 		  int64_t pids_max_hits);
 

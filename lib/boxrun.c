@@ -55,22 +55,22 @@ static void report_exit(int fd, struct init_report *rep, const char *what)
 	_exit(1);
 }
 
-static void set_limit(int resource, rlim_t soft, rlim_t hard)
+static int set_limit(int resource, rlim_t soft, rlim_t hard)
 {
 	struct rlimit rl = {soft, hard};
-	setrlimit(resource, &rl);
+	return setrlimit(resource, &rl);
 }
 
-static void child_limits(const struct sbx_limits *l)
+/* Returns 0, or -1 when a limit could not be set (the step fails). */
+static int child_limits(const struct sbx_limits *l)
 {
 	rlim_t cpu = (rlim_t)(l->time_ms / 1000 + 1);
-	set_limit(RLIMIT_CPU, cpu, cpu + 1);	/* backstop of the cgroup check */
-	set_limit(RLIMIT_FSIZE, (rlim_t)l->file_bytes, (rlim_t)l->file_bytes);
-	set_limit(RLIMIT_CORE, 0, 0);
-	set_limit(RLIMIT_MEMLOCK, 0, 0);
-	set_limit(RLIMIT_MSGQUEUE, 0, 0);
-	set_limit(RLIMIT_NOFILE, 1024, 1024);
-	set_limit(RLIMIT_NPROC, (rlim_t)l->processes, (rlim_t)l->processes);
+	/* RLIMIT_CPU: the backstop of the cgroup check. */
+	return set_limit(RLIMIT_CPU, cpu, cpu + 1) ||
+	       set_limit(RLIMIT_FSIZE, (rlim_t)l->file_bytes, (rlim_t)l->file_bytes) ||
+	       set_limit(RLIMIT_CORE, 0, 0) || set_limit(RLIMIT_MEMLOCK, 0, 0) ||
+	       set_limit(RLIMIT_MSGQUEUE, 0, 0) || set_limit(RLIMIT_NOFILE, 1024, 1024) ||
+	       set_limit(RLIMIT_NPROC, (rlim_t)l->processes, (rlim_t)l->processes) ? -1 : 0;
 }
 
 static int drop_privileges(uid_t uid, gid_t gid)
@@ -114,8 +114,8 @@ child_exec(const struct box *b, const struct box_step *s, struct step_fds *p, in
 		goto fail;
 	setsid();
 	reset_signals();
-	child_limits(s->limits);
-	if (drop_privileges(b->uid, b->gid) != 0 || chdir("/sandbox/code") != 0)
+	if (child_limits(s->limits) != 0 || drop_privileges(b->uid, b->gid) != 0 ||
+	    chdir("/sandbox/code") != 0)
 		goto fail;
 	umask(022);
 	if (policy_load() != 0)
@@ -135,7 +135,8 @@ static void enter_root(const struct box *b, int st, struct init_report *rep)
 		report_exit(st, rep, "unshare cgroup");
 	if (sethostname("sandbox", 7) != 0)
 		report_exit(st, rep, "sethostname");
-	snprintf(proc, sizeof proc, "%s/proc", b->root);
+	if (path_fmt(proc, sizeof proc, "%s/proc", b->root) != 0)
+		report_exit(st, rep, "the path of /proc in the box");
 	/* hidepid=2: the program does not even see the init (root) in /proc. */
 	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0)
 		report_exit(st, rep, "mount proc");
@@ -300,6 +301,12 @@ void box_classify(struct box_result *r, const struct box_step *s, int64_t oom_ki
 {
 	const struct sbx_limits *l = s->limits;
 	int failed = r->exit_code != 0;
+	/* Stopped by a clock with its memory at the ceiling: the kernel kept
+	 * reclaiming instead of OOM-killing (file pages the box was the first
+	 * to read, evicted and read again), and memory is what ran out. */
+	if (r->limit && (strcmp(r->limit, "time") == 0 || strcmp(r->limit, "wall") == 0) &&
+	    r->memory_kb >= l->memory_mb * 1024)
+		r->limit = "memory";
 	if (r->limit == NULL && r->time_ms > l->time_ms)
 		r->limit = "time";
 	if (r->limit == NULL && r->signal == SIGXCPU)

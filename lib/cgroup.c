@@ -15,7 +15,8 @@
 int cg_write_value(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (path_fmt(path, sizeof path, "%s/%s", dir, file) != 0)
+		return -1;
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -30,7 +31,8 @@ int cg_write_value(const char *dir, const char *file, const char *val)
 static ssize_t read_file(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (path_fmt(path, sizeof path, "%s/%s", dir, file) != 0)
+		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -82,10 +84,8 @@ static int own_group(const char *controller, char *out, size_t len)
 		snprintf(want, sizeof want, ",%s,", controller);
 		int match = *controller ? strstr(ctrls, want) != NULL
 					: strcmp(line, "0") == 0 && c1[1] == '\0';
-		if (match) {
-			snprintf(out, len, "%s", strcmp(path, "/") == 0 ? "" : path);
-			found = 0;
-		}
+		if (match)
+			found = path_fmt(out, len, "%s", strcmp(path, "/") == 0 ? "" : path);
 	}
 	fclose(f);
 	return found;
@@ -109,10 +109,8 @@ static int v1_mount(const char *controller, char *out, size_t len)
 		char tmp[1100], want[64];
 		snprintf(tmp, sizeof tmp, ",%s,", opts);
 		snprintf(want, sizeof want, ",%s,", controller);
-		if (strstr(tmp, want)) {
-			snprintf(out, len, "%s", mnt);
-			found = 0;
-		}
+		if (strstr(tmp, want))
+			found = path_fmt(out, len, "%s", mnt);
 	}
 	fclose(f);
 	return found;
@@ -121,7 +119,8 @@ static int v1_mount(const char *controller, char *out, size_t len)
 static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
+	if (path_fmt(buf, sizeof buf, "%s", path) != 0)
+		return -1;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -141,12 +140,13 @@ static int v1_base(const char *controller, const char *override, const char *nam
 		snprintf(err, errlen, "cgroup v1: no hierarchy with the %s controller", controller);
 		return -1;
 	}
-	if (override)
-		snprintf(out, len, "%s/%s", mnt, override);
-	else {
-		if (own_group(controller, own, sizeof own) != 0)
-			own[0] = '\0';
-		snprintf(out, len, "%s%s/%s", mnt, own, name);
+	if (!override && own_group(controller, own, sizeof own) != 0)
+		own[0] = '\0';
+	if ((override ? path_fmt(out, len, "%s/%s", mnt, override)
+		      : path_fmt(out, len, "%s%s/%s", mnt, own, name)) != 0) {
+		snprintf(err, errlen, "cgroup v1: the sandbox's group below %s: %s", mnt,
+			 strerror(errno));
+		return -1;
 	}
 	if (mkdir_p(out) != 0) {
 		snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
@@ -190,10 +190,10 @@ static int v2_enable_below(const char *parent, int adopt, char *err, size_t errl
 			return 0;
 		if (errno != EBUSY || !adopt)
 			break;
-		snprintf(leaf, sizeof leaf, "%s/supervisor", parent);
-		if (mkdir_p(leaf) != 0 || v2_move_all(parent, leaf) != 0) {
-			snprintf(err, errlen, "cgroup v2: cannot move the processes of %s into %s: %s",
-				 parent, leaf, strerror(errno));
+		if (path_fmt(leaf, sizeof leaf, "%s/supervisor", parent) != 0 ||
+		    mkdir_p(leaf) != 0 || v2_move_all(parent, leaf) != 0) {
+			snprintf(err, errlen, "cgroup v2: cannot move the processes of %s into "
+				 "its supervisor leaf: %s", parent, strerror(errno));
 			return -1;
 		}
 	}
@@ -215,8 +215,7 @@ static int v2_enable_below(const char *parent, int adopt, char *err, size_t errl
 static int has_file(const char *dir, const char *file)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	return access(path, F_OK) == 0;
+	return path_fmt(path, sizeof path, "%s/%s", dir, file) == 0 && access(path, F_OK) == 0;
 }
 
 /* v2: the parent of the instance's group is our own group (a leaf then
@@ -226,18 +225,26 @@ static int v2_setup(struct cg_sys *cs, const char *override, const char *name, c
 		    size_t errlen)
 {
 	char own[PATH_MAX] = "", parent[PATH_MAX];
+	int rc;
 	if (override) {
-		snprintf(cs->v2, sizeof cs->v2, "/sys/fs/cgroup/%s", override);
-		snprintf(parent, sizeof parent, "%s", cs->v2);
-		*strrchr(parent, '/') = '\0';
+		rc = path_fmt(cs->v2, sizeof cs->v2, "/sys/fs/cgroup/%s", override) ||
+		     path_fmt(parent, sizeof parent, "%s", cs->v2);
+		if (rc == 0)
+			*strrchr(parent, '/') = '\0';
+	} else if (own_group("", own, sizeof own) != 0) {
+		snprintf(err, errlen, "cgroup v2: cannot find our own group in /proc/self/cgroup");
+		return -1;
 	} else {
-		own_group("", own, sizeof own);
 		/* Started again from the leaf an earlier start moved us into. */
 		size_t n = strlen(own), k = strlen("/supervisor");
 		if (n >= k && strcmp(own + n - k, "/supervisor") == 0)
 			own[n - k] = '\0';
-		snprintf(parent, sizeof parent, "/sys/fs/cgroup%s", own);
-		snprintf(cs->v2, sizeof cs->v2, "%s/%s", parent, name);
+		rc = path_fmt(parent, sizeof parent, "/sys/fs/cgroup%s", own) ||
+		     path_fmt(cs->v2, sizeof cs->v2, "%s/%s", parent, name);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cgroup v2: the path of the sandbox's group is too long");
+		return -1;
 	}
 	if (v2_enable_below(parent, override == NULL, err, errlen) != 0)
 		return -1;
@@ -245,8 +252,8 @@ static int v2_setup(struct cg_sys *cs, const char *override, const char *name, c
 		snprintf(err, errlen, "cgroup v2: cannot prepare %s: %s", cs->v2, strerror(errno));
 		return -1;
 	}
-	snprintf(cs->mem, sizeof cs->mem, "%s", cs->v2);
-	snprintf(cs->pids, sizeof cs->pids, "%s", cs->v2);
+	memcpy(cs->mem, cs->v2, sizeof cs->mem);
+	memcpy(cs->pids, cs->v2, sizeof cs->pids);
 	cs->sampled_peak = !has_file(cs->v2, "memory.peak");
 	return 0;
 }
@@ -289,7 +296,7 @@ void cg_describe(const struct cg_sys *cs, char *out, size_t len)
 {
 	if (cs->version == CG_V2) {
 		char parent[PATH_MAX];
-		snprintf(parent, sizeof parent, "%s", cs->v2);
+		memcpy(parent, cs->v2, sizeof parent);
 		*strrchr(parent, '/') = '\0';
 		int root = strcmp(parent, "/sys/fs/cgroup") == 0;
 		snprintf(out, len, "cgroup v2, boxes in %s (%s%s); each step: memory.max%s, pids.max, "
@@ -335,7 +342,6 @@ static int set_limit(const char *dir, const char *file, const char *val,
 static int create_v1(struct cg *g, const char *mem, const char *pids,
 		     char *err, size_t errlen)
 {
-	char path[PATH_MAX + 64];
 	if (make_dir(g->mem, err, errlen) || make_dir(g->pids, err, errlen) ||
 	    make_dir(g->cpu, err, errlen))
 		return -1;
@@ -343,8 +349,7 @@ static int create_v1(struct cg *g, const char *mem, const char *pids,
 	    set_limit(g->pids, "pids.max", pids, err, errlen))
 		return -1;
 	/* Only present with swap accounting; without it there is no swap to cap. */
-	snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", g->mem);
-	if (access(path, F_OK) == 0 &&
+	if (has_file(g->mem, "memory.memsw.limit_in_bytes") &&
 	    set_limit(g->mem, "memory.memsw.limit_in_bytes", mem, err, errlen))
 		return -1;
 	return 0;
@@ -374,12 +379,12 @@ int cg_create(const struct cg_sys *cs, const char *name, int64_t memory_mb,
 	g->sys = cs;
 	snprintf(mem, sizeof mem, "%lld", (long long)memory_mb << 20);
 	snprintf(npids, sizeof npids, "%lld", (long long)pids);
-	if (cs->version == CG_V1) {
-		snprintf(g->mem, sizeof g->mem, "%s/%s", cs->mem, name);
-		snprintf(g->pids, sizeof g->pids, "%s/%s", cs->pids, name);
-		snprintf(g->cpu, sizeof g->cpu, "%s/%s", cs->cpu, name);
-	} else {
-		snprintf(g->v2, sizeof g->v2, "%s/%s", cs->v2, name);
+	if (cs->version == CG_V1 ? path_fmt(g->mem, sizeof g->mem, "%s/%s", cs->mem, name) ||
+				   path_fmt(g->pids, sizeof g->pids, "%s/%s", cs->pids, name) ||
+				   path_fmt(g->cpu, sizeof g->cpu, "%s/%s", cs->cpu, name)
+				 : path_fmt(g->v2, sizeof g->v2, "%s/%s", cs->v2, name)) {
+		snprintf(err, errlen, "cgroup: the path of group %s is too long", name);
+		return -1;
 	}
 	cg_destroy(g);
 	if (cs->version == CG_V1)
@@ -477,6 +482,8 @@ static int remove_dir(const char *dir)
 
 int cg_destroy(const struct cg *g)
 {
+	if (g->sys->version == CG_V2 ? g->v2[0] == '\0' : g->mem[0] == '\0')
+		return 0;	/* its path did not fit (cg_create): nothing was made */
 	if (g->sys->version == CG_V2) {
 		/* cgroup.kill (Linux 5.14) ends every process at once, forks included. */
 		if (cg_write_value(g->v2, "cgroup.kill", "1") != 0)

@@ -176,19 +176,20 @@ static void find_memcg(struct dbox *b)
 		if (!strstr(rel, b->slot.id))
 			continue;
 		if (v2 && strcmp(line, "0") == 0 && ctl[1] == ':') {
-			snprintf(b->memcg, sizeof b->memcg, "/sys/fs/cgroup%s", rel);
+			path_fmt(b->memcg, sizeof b->memcg, "/sys/fs/cgroup%s", rel);
 			break;
 		}
 		if (!v2 && strcmp(ctl + 1, "memory") == 0) {
-			snprintf(b->memcg, sizeof b->memcg, "/sys/fs/cgroup/memory%s", rel);
+			path_fmt(b->memcg, sizeof b->memcg, "/sys/fs/cgroup/memory%s", rel);
 			break;
 		}
 	}
 	if (f)
 		fclose(f);
-	snprintf(probe, sizeof probe, "%s/%s", b->memcg,
-		 v2 ? "memory.max" : "memory.max_usage_in_bytes");
-	if (b->memcg[0] && access(probe, W_OK) != 0)
+	/* "" (no group) when its path did not fit: path_fmt. */
+	if (b->memcg[0] && (path_fmt(probe, sizeof probe, "%s/%s", b->memcg,
+				     v2 ? "memory.max" : "memory.max_usage_in_bytes") != 0 ||
+			    access(probe, W_OK) != 0))
 		b->memcg[0] = '\0';
 }
 
@@ -205,7 +206,8 @@ static int memcg_write(const struct dbox *b, const char *file, int64_t v)
 static int peak_open(const struct dbox *b)
 {
 	char path[PATH_MAX + 16];
-	snprintf(path, sizeof path, "%s/memory.peak", b->memcg);
+	if (path_fmt(path, sizeof path, "%s/memory.peak", b->memcg) != 0)
+		return -1;
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0 && write(fd, "reset\n", 6) != 6) {
 		close(fd);
@@ -266,24 +268,24 @@ int dbox_open(struct dbox *b, const struct lang_table *t, const struct lang *l,
 	b->lang = l;
 	b->lock = -1;
 	b->peak_fd = -1;
-	pool_dir(t, l->name, dir, sizeof dir);
-	if (mkdir(t->state_dir, 0700) != 0 && errno != EEXIST) {
+	if (pool_dir(t, l->name, dir, sizeof dir) != 0 ||
+	    (mkdir(t->state_dir, 0700) != 0 && errno != EEXIST)) {
 		snprintf(err, errlen, "%s: %s", t->state_dir, strerror(errno));
-		return -1;
+		return SLOT_ERROR;
 	}
 	int k = slot_acquire(dir, nslots, prefer, t->acquire_ms, &b->lock);
-	if (k == -1)
-		return DBOX_TIMEOUT;
+	if (k == SLOT_BUSY)
+		return SLOT_BUSY;
 	if (k < 0) {
 		snprintf(err, errlen, "cannot lock a slot in %s: %s", dir, strerror(errno));
-		return -1;
+		return SLOT_ERROR;
 	}
 	pool_slot_load(&b->slot, t, l->name, k);
 	if (dk_open(&b->dk, err, errlen) != 0 || ready(b, err, errlen) != 0) {
 		dk_close(&b->dk);
 		close(b->lock);
 		b->lock = -1;
-		return -1;
+		return SLOT_ERROR;
 	}
 	find_memcg(b);
 	return k;

@@ -16,6 +16,7 @@
 #include "lang.h"
 #include "pool.h"
 #include "sbuf.h"
+#include "slot.h"
 
 struct dbox {
 	const struct lang_table *table;
@@ -33,11 +34,9 @@ struct dbox {
 	int peak_fd;		/* v2: memory.peak, reset for this step, or -1 */
 };
 
-enum { DBOX_TIMEOUT = -2 };
-
 /* Acquires a slot of l's pool (waiting up to the table's acquire_ms),
  * readies its container and attaches to it. Returns the slot number, or
- * DBOX_TIMEOUT when every slot stayed busy, or -1 with err (dockerd
+ * SLOT_BUSY when every slot stayed busy, or SLOT_ERROR with err (dockerd
  * unreachable, the container would not start). */
 int dbox_open(struct dbox *b, const struct lang_table *t, const struct lang *l,
 	      int nslots, int prefer, char *err, size_t errlen);

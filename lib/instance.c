@@ -30,24 +30,13 @@ static int ranges_overlap(const struct ranges *x, const struct ranges *y)
 
 enum { LOCK_WAIT_MS = 5000 };
 
-/* Builds dir/name+suffix into out; -1 (ENAMETOOLONG) when it would not fit. */
-static int path_of(char *out, size_t len, const char *dir, const char *name, const char *suffix)
-{
-	int n = snprintf(out, len, "%s/%s%s", dir, name, suffix);
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* Writes <name>.uids: "<lo> <hi> <dlo> <dhi> <state dir>". */
 static int write_record(const char *dir, const struct lang_table *t, const struct ranges *r)
 {
 	char path[4096], tmp[4096], suffix[64];
 	snprintf(suffix, sizeof suffix, ".uids.%d.new", (int)getpid());
-	if (path_of(path, sizeof path, dir, t->instance, ".uids") != 0 ||
-	    path_of(tmp, sizeof tmp, dir, t->instance, suffix) != 0)
+	if (path_fmt(path, sizeof path, "%s/%s.uids", dir, t->instance) != 0 ||
+	    path_fmt(tmp, sizeof tmp, "%s/%s%s", dir, t->instance, suffix) != 0)
 		return -1;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -69,7 +58,7 @@ static int read_record(const char *dir, const char *name, struct ranges *r, char
 		       size_t statelen)
 {
 	char path[4096], fmt[32];
-	if (path_of(path, sizeof path, dir, name, ".uids") != 0)
+	if (path_fmt(path, sizeof path, "%s/%s.uids", dir, name) != 0)
 		return -1;
 	snprintf(fmt, sizeof fmt, "%%ld %%ld %%ld %%ld %%%zus", statelen - 1);
 	FILE *f = fopen(path, "re");
@@ -146,7 +135,7 @@ int instance_register(const struct lang_table *t, const char *dir, char *err, si
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int fd = path_of(path, sizeof path, dir, t->instance, ".lock") == 0
+	int fd = path_fmt(path, sizeof path, "%s/%s.lock", dir, t->instance) == 0
 			 ? open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
 	if (fd < 0 || lock_shared(fd) != 0 || write_record(dir, t, &mine) != 0) {
 		snprintf(err, errlen, "instance register %s/%s: %s", dir, t->instance, strerror(errno));

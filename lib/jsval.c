@@ -39,8 +39,8 @@ static void positive_number(double d, char *out, size_t size)
 	char digits[20];
 	int n = shortest_digits(d, digits);
 	int k = (int)strlen(digits);
-	if (k <= n && n <= 21)
-		snprintf(out, size, "%s%.*s", digits, n - k, "000000000000000000000");
+	if (k <= n && n <= 21)	/* k <= 17: shortest_digits */
+		snprintf(out, size, "%.17s%.*s", digits, n - k, "000000000000000000000");
 	else if (0 < n && n <= 21)
 		snprintf(out, size, "%.*s.%s", n, digits, digits + n);
 	else if (-6 < n && n <= 0)

@@ -17,14 +17,14 @@ enum { STATE_MAX = 4096 };
 /* The work dirs every job may write; the agent wipes them between jobs. */
 static const char *const tmpfs_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
 
-void pool_dir(const struct lang_table *t, const char *lang, char *out, size_t outlen)
+int pool_dir(const struct lang_table *t, const char *lang, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/docker-%s", t->state_dir, lang);
+	return path_fmt(out, outlen, "%s/docker-%s", t->state_dir, lang);
 }
 
-static void state_path(const struct pool_slot *s, const char *suffix, char *out, size_t outlen)
+static int state_path(const struct pool_slot *s, const char *suffix, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/slots/%d.json%s", s->dir, s->k, suffix);
+	return path_fmt(out, outlen, "%s/slots/%d.json%s", s->dir, s->k, suffix);
 }
 
 void pool_slot_load(struct pool_slot *s, const struct lang_table *t, const char *lang, int k)
@@ -33,9 +33,9 @@ void pool_slot_load(struct pool_slot *s, const struct lang_table *t, const char 
 	memset(s, 0, sizeof *s);
 	snprintf(s->lang, sizeof s->lang, "%s", lang);
 	s->k = k;
-	pool_dir(t, lang, s->dir, sizeof s->dir);
-	state_path(s, "", path, sizeof path);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = pool_dir(t, lang, s->dir, sizeof s->dir) == 0 &&
+			 state_path(s, "", path, sizeof path) == 0
+		 ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 	if (fd < 0)
 		return;
 	char buf[STATE_MAX + 1];
@@ -74,9 +74,9 @@ int pool_slot_save(const struct pool_slot *s)
 	cJSON_Delete(o);
 	if (text == NULL)
 		die(EXIT_TEMPORARY, "out of memory");
-	state_path(s, "", path, sizeof path);
-	state_path(s, ".new", tmp, sizeof tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = state_path(s, "", path, sizeof path) == 0 &&
+			 state_path(s, ".new", tmp, sizeof tmp) == 0
+		 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
 	int rc = fd >= 0 && write_all(fd, text, strlen(text)) == 0 ? 0 : -1;
 	if (fd >= 0 && close(fd) != 0)
 		rc = -1;
@@ -193,10 +193,18 @@ char *pool_spec(const struct lang_table *t, const struct lang *l, int k)
 	return text;
 }
 
+/* A Docker API path that would not fit (path_fmt): -1 with err. */
+static int path_too_long(const char *ref, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "docker: the API path for '%.80s' is too long", ref);
+	return -1;
+}
+
 int pool_remove(struct dk *d, const char *ref, char *err, size_t errlen)
 {
 	char path[256], *body = NULL;
-	snprintf(path, sizeof path, "/containers/%s?force=1&v=1", ref);
+	if (path_fmt(path, sizeof path, "/containers/%s?force=1&v=1", ref) != 0)
+		return path_too_long(ref, err, errlen);
 	int st = dk_call(d, "DELETE", path, NULL, &body, err, errlen);
 	if (st < 0 || st == 204 || st == 404 || st == 409) {	/* 409: removal already under way */
 		free(body);
@@ -241,8 +249,9 @@ int pool_create(struct dk *d, const struct lang_table *t, const struct lang *l,
 	s->dirty = 0;
 	s->jobs = 0;
 	s->pid = 0;
+	if (path_fmt(path, sizeof path, "/containers/create?name=%s", name) != 0)
+		return path_too_long(name, err, errlen);
 	char *spec = pool_spec(t, l, s->k);
-	snprintf(path, sizeof path, "/containers/create?name=%s", name);
 	int rc = call_ok(d, "POST", path, spec, 201, &body, err, errlen);
 	free(spec);
 	if (rc != 0)
@@ -268,7 +277,8 @@ int pool_create(struct dk *d, const struct lang_table *t, const struct lang *l,
 int pool_start(struct dk *d, struct pool_slot *s, char *err, size_t errlen)
 {
 	char path[256];
-	snprintf(path, sizeof path, "/containers/%s/start", s->id);
+	if (path_fmt(path, sizeof path, "/containers/%s/start", s->id) != 0)
+		return path_too_long(s->id, err, errlen);
 	if (call_ok(d, "POST", path, NULL, 204, NULL, err, errlen) != 0)
 		return -1;
 	if (pool_running(d, s, &s->pid, err, errlen) != 1) {
@@ -287,7 +297,10 @@ static cJSON *container_state(struct dk *d, const struct pool_slot *s, int *stat
 			      char *err, size_t errlen)
 {
 	char path[256], *body = NULL;
-	snprintf(path, sizeof path, "/containers/%s/json", s->id);
+	if (path_fmt(path, sizeof path, "/containers/%s/json", s->id) != 0) {
+		*status = path_too_long(s->id, err, errlen);
+		return NULL;
+	}
 	*status = dk_call(d, "GET", path, NULL, &body, err, errlen);
 	cJSON *o = *status == 200 ? cJSON_Parse(body) : NULL;
 	free(body);

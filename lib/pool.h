@@ -26,8 +26,9 @@ struct pool_slot {
 	long pid;		/* the container's first process, on the host */
 };
 
-/* The directory holding a language's slot locks (for slot_acquire()). */
-void pool_dir(const struct lang_table *t, const char *lang, char *out, size_t outlen);
+/* The directory holding a language's slot locks (for slot_acquire()).
+ * Returns 0, or -1 when the path does not fit (path_fmt). */
+int pool_dir(const struct lang_table *t, const char *lang, char *out, size_t outlen);
 
 /* Loads slot k of lang from its state file (a missing or unreadable file
  * is an empty slot). */

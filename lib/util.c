@@ -240,3 +240,17 @@ int mem_is_zero(const void *p, size_t n)
 			return 0;
 	return 1;
 }
+
+int path_fmt(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < len)
+		return 0;
+	if (len > 0)
+		out[0] = '\0';
+	errno = ENAMETOOLONG;
+	return -1;
+}

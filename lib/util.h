@@ -39,6 +39,12 @@ char *xstrndup(const char *s, size_t n);
 /* printf into a fresh buffer; the caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Formats a path into out[len] as snprintf does. Returns 0, or -1 with
+ * errno ENAMETOOLONG and out "" when it would not fit: a path cut short
+ * names another file or group, so its caller fails instead of acting on
+ * it. The one way paths are built (gcc's -Wformat-truncation is on). */
+int path_fmt(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Parses a whole decimal string into [min, max]. Returns 0 on success,
  * -1 on garbage, trailing characters, or a value out of range. */
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -314,7 +314,8 @@ now_ms() {
 	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR/hello.json"
 	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
 	new=$(slot_field python 0 .id)
-	[ -n "$new" ] && [ "$new" != "$id" ]
+	assert [ -n "$new" ]
+	assert [ "$new" != "$id" ]
 }
 
 @test "a step killed by the OOM killer: the container is replaced after the job (dockerd's OOMKilled is then this job's only)" {
@@ -327,7 +328,8 @@ now_ms() {
 	sbx_run --backend docker --slots 1 -j 1 -- "$BATS_TEST_TMPDIR/hello.json"
 	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
 	new=$(slot_field python 0 .id)
-	[ -n "$new" ] && [ "$new" != "$id" ]
+	assert [ -n "$new" ]
+	assert [ "$new" != "$id" ]
 	assert_json "$(inspect "$new")" '.State.OOMKilled | not'
 }
 
@@ -338,7 +340,8 @@ now_ms() {
 	sbx_run --backend docker --slots 1 -- "$BATS_TEST_TMPDIR/hello.json"
 	assert_job hello '.error == null and .exec.slot == 0 and .exec.runs[0].stdout == "hello\n"'
 	new=$(slot_field python 0 .id)
-	[ -n "$new" ] && [ "$new" != "$old" ]
+	assert [ -n "$new" ]
+	assert [ "$new" != "$old" ]
 	assert_json "$(status_of python 0 .)" --arg id "$new" '.state == "ready" and .jobs == 1 and .container == $id'
 	assert_json "$(inspect "$POOL-python-0")" --arg id "$new" '.Id == $id and .State.Running'
 	run -0 engine GET "/containers/$old/json"
@@ -398,7 +401,8 @@ now_ms() {
 	assert_stderr_has 'python slot 1: new container'
 	assert_stderr_has '(dead)'
 	new=$(slot_field python 1 .id)
-	[ -n "$new" ] && [ "$new" != "$old" ]
+	assert [ -n "$new" ]
+	assert [ "$new" != "$old" ]
 	assert_json "$(status_of python 1 .)" --arg id "$new" '.state == "ready" and .jobs == 0 and .container == $id'
 	assert_json "$(inspect "$POOL-python-1")" --arg id "$new" '.Id == $id and .State.Running'
 	# A healthy slot is left as it is.
@@ -417,7 +421,8 @@ now_ms() {
 		run -0 --separate-stderr pool_ctl --slots 2 watch --once
 	otlp_receiver_stop
 	new=$(slot_field python 1 .id)
-	[ -n "$new" ] && [ "$new" != "$old" ]
+	assert [ -n "$new" ]
+	assert [ "$new" != "$old" ]
 	run -0 jq -c -s '[.[] | select(.type == "span")] | map({name, kind, attributes,
 		status: .status.code, service: .resource["service.name"]})' "$BATS_TEST_TMPDIR/otlp.jsonl"
 	assert_output "[{\"name\":\"pool replace\",\"kind\":1,\"attributes\":{\"codex.language\":\"python\",\"codex.replace.reason\":\"dead\",\"codex.slot\":1,\"container.id\":\"$new\"},\"status\":0,\"service\":\"pool-ctl\"}]"
@@ -500,7 +505,8 @@ now_ms() {
 	sbx_run --backend docker --slots 1 -- "$BATS_TEST_TMPDIR/hello.json"
 	assert_job hello '.error == null and .exec.runs[0].stdout == "hello\n"'
 	new=$(slot_field python 0 .id)
-	[ -n "$new" ] && [ "$new" != "$old" ]
+	assert [ -n "$new" ]
+	assert [ "$new" != "$old" ]
 	assert_equal "$(slot_field python 0 .dirty)" false
 	assert_json "$(status_of python 0 .)" --arg id "$new" '.state == "ready" and .jobs == 1 and .container == $id'
 	run -0 engine GET "/containers/$old/json"

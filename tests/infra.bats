@@ -95,7 +95,8 @@ gone() {
 	REDIS_URL=redis://redis.example:6379 run -0 --separate-stderr \
 		"$SCRIPTS/redis-up" --dir "$BATS_TEST_TMPDIR/r"
 	assert_output redis://redis.example:6379
-	[ ! -e "$BATS_TEST_TMPDIR/k" ] && [ ! -e "$BATS_TEST_TMPDIR/r" ]
+	assert [ ! -e "$BATS_TEST_TMPDIR/k" ]
+	assert [ ! -e "$BATS_TEST_TMPDIR/r" ]
 	# The down scripts leave a running server alone then.
 	KAFKA_BROKERS=$KADDR run -0 "$SCRIPTS/kafka-down" --dir "$KDIR"
 	REDIS_URL=$RURL run -0 "$SCRIPTS/redis-down" --dir "$RDIR"
@@ -141,5 +142,6 @@ gone() {
 	gone "$rpid"
 	run -0 ss -Hltn "( sport = :$KPORT or sport = :$RPORT )"
 	assert_output ""
-	[ ! -e "$KDIR" ] && [ ! -e "$RDIR" ]
+	assert [ ! -e "$KDIR" ]
+	assert [ ! -e "$RDIR" ]
 }

@@ -728,15 +728,21 @@ io_compare() {
 	assert_line 'error e\u{001B}[31m  poison/x\u{0007}: bad\u{001B}[0m'
 }
 
-@test "--help prints the usage and exits 0" {
-	run -0 --separate-stderr "$JUDGE" --help
-	assert_line --index 0 'usage: judge [--pretty] [--exit-status] < executions.jsonl'
-	assert_output --partial '--exit-status'
+@test "--help and -h print the usage and exit 0" {
+	local opt
+	for opt in --help -h; do
+		run -0 --separate-stderr "$JUDGE" "$opt"
+		assert_line --index 0 'usage: judge [--pretty] [--exit-status] < executions.jsonl'
+		assert_output --partial '--exit-status'
+	done
 }
 
-@test "--version prints the version" {
-	run -0 --separate-stderr "$JUDGE" --version
-	assert_output --regexp '^judge [0-9]+\.[0-9]+\.[0-9]+$'
+@test "--version and -V print the version" {
+	local opt
+	for opt in --version -V; do
+		run -0 --separate-stderr "$JUDGE" "$opt"
+		assert_output --regexp '^judge [0-9]+\.[0-9]+\.[0-9]+$'
+	done
 }
 
 @test "an unknown option is a usage error (100)" {

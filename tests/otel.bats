@@ -267,7 +267,8 @@ assert_exported() {
 	export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$GRPC OTEL_METRIC_EXPORT_INTERVAL=200
 	run -0 --separate-stderr emit -w 1100
 	n=$(received '[.[] | select(.type == "request" and .signal == "metrics")] | length')
-	[ "$n" -ge 3 ] && [ "$n" -le 8 ]
+	assert [ "$n" -ge 3 ]
+	assert [ "$n" -le 8 ]
 	run received '[.[] | select(.type == "metric" and .name == "codex.jobs" and .attributes.lane == "submit") | .value] | unique'
 	assert_output '[2]'
 	run received '[.[] | select(.type == "metric" and .name == "codex.jobs") | .start] | unique | length'
@@ -293,7 +294,8 @@ assert_exported() {
 	run -0 --separate-stderr emit
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	assert_line 'exported=0 dropped=2 metric_exports=0 metric_failed=1'
-	[ "$elapsed_ms" -ge 900 ] && [ "$elapsed_ms" -lt 4000 ]
+	assert [ "$elapsed_ms" -ge 900 ]
+	assert [ "$elapsed_ms" -lt 4000 ]
 }
 
 @test "no endpoint: no thread, nothing sent" {

@@ -123,13 +123,18 @@ consume() {
 
 # --- the command line ---
 
-@test "--help and --version exit 0 on stdout" {
-	run -0 --separate-stderr "$RETRYD" --help
-	assert_line --index 0 --partial "usage: retryd schedule"
-	assert_line --partial "retryd run"
-	assert_equal "$stderr" ""
-	run -0 --separate-stderr "$RETRYD" --version
-	assert_output --regexp '^retryd [0-9]+\.[0-9]+\.[0-9]+$'
+@test "--help, -h, --version and -V exit 0 on stdout" {
+	local opt
+	for opt in --help -h; do
+		run -0 --separate-stderr "$RETRYD" "$opt"
+		assert_line --index 0 --partial "usage: retryd schedule"
+		assert_line --partial "retryd run"
+		assert_equal "$stderr" ""
+	done
+	for opt in --version -V; do
+		run -0 --separate-stderr "$RETRYD" "$opt"
+		assert_output --regexp '^retryd [0-9]+\.[0-9]+\.[0-9]+$'
+	done
 }
 
 @test "usage errors exit 100 with the usage on stderr and nothing on stdout" {

@@ -132,12 +132,12 @@ static void do_write(const struct agent_msg *m)
 	const struct agent_field *data = agent_get(m, AT_DATA);
 	int64_t mode;
 	if (rel == NULL || data == NULL || !valid_rel(rel) ||
-	    agent_num(m, AT_MODE, 0, 0777, &mode) != 0) {
+	    agent_num(m, AT_MODE, 0, 0777, &mode) != 0 ||
+	    path_fmt(path, sizeof path, "/sandbox/%s", rel) != 0) {
 		reply_op(AGENT_FAIL, "write: bad request");
 		free(rel);
 		return;
 	}
-	snprintf(path, sizeof path, "/sandbox/%s", rel);
 	free(rel);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0 || write_all(fd, data->data, data->len) != 0 || fchmod(fd, (mode_t)mode) != 0) {
@@ -207,10 +207,10 @@ static int self_intact(void)
 	       CPU_EQUAL(&now.cpus, &self_at_start.cpus) && now.ioprio == self_at_start.ioprio;
 }
 
-static void set_limit(int resource, rlim_t v)
+static int set_limit(int resource, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = {v, v};
-	setrlimit(resource, &rl);
+	struct rlimit rl = {soft, hard};
+	return setrlimit(resource, &rl);
 }
 
 static void __attribute__((noreturn)) child(struct step *s, int p_in, int p_out, int p_err, int ex)
@@ -229,19 +229,18 @@ static void __attribute__((noreturn)) child(struct step *s, int p_in, int p_out,
 	/* The program, not the agent, is the OOM killer's first pick. Our own
 	 * /proc files are root's while we are not dumpable (the agent's
 	 * setting, inherited); exec makes the program dumpable anyway. */
-	prctl(PR_SET_DUMPABLE, 1);
+	if (prctl(PR_SET_DUMPABLE, 1) != 0)
+		goto fail;
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write_all(fd, "1000", 4) != 0)
 		goto fail;
 	close(fd);
 	rlim_t cpu = (rlim_t)(s->time_ms / 1000 + 1);
-	struct rlimit rl = {cpu, cpu + 1};
-	setrlimit(RLIMIT_CPU, &rl);
-	set_limit(RLIMIT_FSIZE, (rlim_t)s->file_bytes);
-	set_limit(RLIMIT_CORE, 0);
-	set_limit(RLIMIT_MEMLOCK, 0);
-	set_limit(RLIMIT_MSGQUEUE, 0);
-	set_limit(RLIMIT_NOFILE, 1024);
+	if (set_limit(RLIMIT_CPU, cpu, cpu + 1) != 0 ||
+	    set_limit(RLIMIT_FSIZE, (rlim_t)s->file_bytes, (rlim_t)s->file_bytes) != 0 ||
+	    set_limit(RLIMIT_CORE, 0, 0) != 0 || set_limit(RLIMIT_MEMLOCK, 0, 0) != 0 ||
+	    set_limit(RLIMIT_MSGQUEUE, 0, 0) != 0 || set_limit(RLIMIT_NOFILE, 1024, 1024) != 0)
+		goto fail;
 	if (chdir("/sandbox/code") != 0)
 		goto fail;
 	umask(022);
@@ -489,12 +488,12 @@ static void do_read(const struct agent_msg *m)
 	int64_t cap;
 	struct sbuf data = {0}, b = {0};
 	if (rel == NULL || agent_num(m, AT_CAP, 0, AGENT_READ_MAX, &cap) != 0 ||
-	    strncmp(rel, "sandbox/", 8) != 0 || !valid_rel(rel + 8)) {
+	    strncmp(rel, "sandbox/", 8) != 0 || !valid_rel(rel + 8) ||
+	    path_fmt(path, sizeof path, "/%s", rel) != 0) {
 		reply_op(AGENT_FAIL, "read: bad request");
 		free(rel);
 		return;
 	}
-	snprintf(path, sizeof path, "/%s", rel);
 	free(rel);
 	const char *why = read_file(path, (size_t)cap, &data);
 	agent_begin(&b, AGENT_FILE);
@@ -661,10 +660,10 @@ int main(int argc, char **argv)
 		      strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? stdout : stderr);
 		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : EXIT_PERMANENT;
 	}
-	/* Same uid as the programs it runs: no ptrace, no /proc/<pid>/fd. */
-	prctl(PR_SET_DUMPABLE, 0);
-	/* Orphans come to us, so their CPU and memory count and they get reaped. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Same uid as the programs it runs: no ptrace, no /proc/<pid>/fd.
+	 * Orphans come to us, so their CPU and memory count and they get reaped. */
+	if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		die_sys(EXIT_TEMPORARY, "prctl");
 	signal(SIGPIPE, SIG_IGN);
 	self_take(&self_at_start);
 	serve();

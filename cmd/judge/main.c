@@ -73,7 +73,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 	memset(o, 0, sizeof *o);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PRETTY:
 			o->pretty = 1;
@@ -81,9 +81,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_EXIT_STATUS:
 			o->exit_status = 1;
 			break;
+		case 'h':
 		case OPT_HELP:
 			fputs(usage, stdout);
 			exit(EXIT_OK);
+		case 'V':
 		case OPT_VERSION:
 			printf("judge %s\n", CODEX_VERSION);
 			exit(EXIT_OK);

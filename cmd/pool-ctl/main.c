@@ -131,8 +131,8 @@ static void emit_row(cJSON *row)
 static const char *lock_state(const char *dir, long k)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/slots/%ld.lock", dir, k);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = path_fmt(path, sizeof path, "%s/slots/%ld.lock", dir, k) == 0
+			 ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 	if (fd < 0)
 		return "free";
 	int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
@@ -170,7 +170,7 @@ static int ns_up(struct pool *p)
 		die(EXIT_PERMANENT, "%s", err);
 	for (long k = 0; k < slots_of(p); k++) {
 		int fd;
-		if (slot_try(p->table.state_dir, (int)k, &fd) == -2)
+		if (slot_try(p->table.state_dir, (int)k, &fd) == SLOT_ERROR)
 			die_sys(EXIT_PERMANENT, "%s/slots/%ld.lock", p->table.state_dir, k);
 		if (fd >= 0)
 			close(fd);
@@ -268,18 +268,18 @@ static int heal_all(struct pool *p, long wait_ms)
 	for (size_t i = 0; i < p->table.n; i++) {
 		const struct lang *l = &p->table.langs[i];
 		char dir[PATH_MAX];
-		pool_dir(&p->table, l->name, dir, sizeof dir);
-		if (mkdir(p->table.state_dir, 0700) != 0 && errno != EEXIST)
+		if (pool_dir(&p->table, l->name, dir, sizeof dir) != 0 ||
+		    (mkdir(p->table.state_dir, 0700) != 0 && errno != EEXIST))
 			die_sys(EXIT_PERMANENT, "%s", p->table.state_dir);
 		struct tally t = {0};
 		for (long k = 0; k < slots_of(p); k++) {
 			int fd, rc;
 			int64_t deadline = now_mono_ms() + wait_ms;
-			while ((rc = slot_try(dir, (int)k, &fd)) == -1 && now_mono_ms() < deadline)
+			while ((rc = slot_try(dir, (int)k, &fd)) == SLOT_BUSY && now_mono_ms() < deadline)
 				usleep(20000);
-			if (rc == -2)
+			if (rc == SLOT_ERROR)
 				die_sys(EXIT_PERMANENT, "%s/slots/%ld.lock", dir, k);
-			if (rc == -1) {
+			if (rc == SLOT_BUSY) {
 				t.busy++;	/* a job is in it: healthy enough */
 				continue;
 			}
@@ -363,7 +363,8 @@ static int docker_status(struct pool *p)
 		       "AGE_S", "CHECK_S", "CONTAINER");
 	for (size_t i = 0; i < p->table.n; i++) {
 		char dir[PATH_MAX];
-		pool_dir(&p->table, p->table.langs[i].name, dir, sizeof dir);
+		if (pool_dir(&p->table, p->table.langs[i].name, dir, sizeof dir) != 0)
+			die_sys(EXIT_PERMANENT, "%s", p->table.state_dir);
 		for (long k = 0; k < slots_of(p); k++) {
 			struct pool_slot s;
 			pool_slot_load(&s, &p->table, p->table.langs[i].name, (int)k);
@@ -380,8 +381,9 @@ static int docker_down(struct pool *p)
 	char err[512], path[512], *body = NULL;
 	int removed = 0;
 	/* filters={"label":["codex.pool=<pool>"]}; the pool name is a plain word. */
-	snprintf(path, sizeof path, "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22codex.pool%%3D%s%%22%%5D%%7D",
-		 p->table.pool);
+	if (path_fmt(path, sizeof path, "/containers/json?all=1&filters="
+		     "%%7B%%22label%%22%%3A%%5B%%22codex.pool%%3D%s%%22%%5D%%7D", p->table.pool) != 0)
+		die(EXIT_PERMANENT, "pool name too long: '%.80s...'", p->table.pool);
 	int st = dk_call(&p->dk, "GET", path, NULL, &body, err, sizeof err);
 	if (st != 200)
 		die(EXIT_TEMPORARY, "listing the pool: %s", st < 0 ? err : body);

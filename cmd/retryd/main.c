@@ -166,11 +166,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);
 		exit(EXIT_OK);
 	}
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
 		printf("retryd %s\n", CODEX_VERSION);
 		exit(EXIT_OK);
 	}

@@ -141,7 +141,8 @@ static void check_docker(const struct state *s)
 	char err[512], path[512];
 	if (dk_open(&d, err, sizeof err) != 0)
 		die(EXIT_PERMANENT, "%s", err);
-	snprintf(path, sizeof path, "/images/%s/json", s->table.image);
+	if (path_fmt(path, sizeof path, "/images/%s/json", s->table.image) != 0)
+		die(EXIT_PERMANENT, "image name too long: '%.80s...'", s->table.image);
 	int st = dk_call(&d, "GET", path, NULL, NULL, err, sizeof err);
 	dk_close(&d);
 	if (st < 0)
@@ -235,7 +236,7 @@ static int run_ns(struct state *s, struct job *j, int slot_hint, struct runner_p
 	int slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
 				s->table.acquire_ms, &lock);
 	runner_phase(ph, "acquire", t);
-	if (slot == -1)
+	if (slot == SLOT_BUSY)
 		return slot_timeout(s, j);
 	cJSON *exec = NULL;
 	t = now_unix_ns();
@@ -259,7 +260,7 @@ static int run_docker(struct state *s, struct job *j, int slot_hint, struct runn
 	uint64_t t = now_unix_ns();
 	int slot = dbox_open(&b, &s->table, j->lang, (int)s->opt.slots, slot_hint, err, sizeof err);
 	runner_phase(ph, "acquire", t);
-	if (slot == DBOX_TIMEOUT)
+	if (slot == SLOT_BUSY)
 		return slot_timeout(s, j);
 	cJSON *exec = slot < 0 ? NULL : runner_run(&s->table, &dbox_ops, &b, j, slot, ph, err, sizeof err);
 	t = now_unix_ns();

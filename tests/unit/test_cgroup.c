@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "unit.h"
+#include "util.h"
 
 /* A mount table in a temporary file; returns its path (static). */
 static const char *table(const char *text)
@@ -46,7 +47,8 @@ static void test_favordynmods(void)
 static void put(const char *dir, const char *file, const char *text)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (path_fmt(path, sizeof path, "%s/%s", dir, file) != 0)
+		abort();
 	FILE *f = fopen(path, "w");
 	fputs(text, f);
 	fclose(f);
@@ -91,16 +93,32 @@ static void test_v2_figures(void)
 			       "memory.peak"};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s", base, files[i]);
-		unlink(path);
+		if (path_fmt(path, sizeof path, "%s/%s", base, files[i]) == 0)
+			unlink(path);
 	}
 	rmdir(base);
 	rmdir(top);
+}
+
+/* A group whose path would not fit is not made, and its destroy touches
+ * nothing (a cut path would name another group). */
+static void test_path_too_long(void)
+{
+	struct cg_sys cs = {.version = CG_V2};
+	memset(cs.v2, 'a', sizeof cs.v2 - 4);
+	cs.v2[0] = '/';
+	struct cg g;
+	char err[256];
+	CHECK_INT(cg_create(&cs, "slot-0", 64, 16, &g, err, sizeof err), -1);
+	CHECK(strstr(err, "the path of group slot-0 is too long") != NULL);
+	CHECK_STR(g.v2, "");
+	CHECK_INT(cg_destroy(&g), 0);
 }
 
 int main(void)
 {
 	UNIT_RUN(test_favordynmods);
 	UNIT_RUN(test_v2_figures);
+	UNIT_RUN(test_path_too_long);
 	return unit_finish();
 }
