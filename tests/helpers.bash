@@ -25,6 +25,10 @@ BACKEND=${SANDBOX_BACKEND:-ns}
 # defaults under test.
 unset EXECUTION_TIMEOUT MAX_OUTPUT_LENGTH CONTAINER_POOL_SIZE CODEX_LANGUAGES CODEX_SHARE \
 	CODEX_INSTANCE CODEX_UID_BASE
+# How many times slower than here the machine's clocks run: a test that
+# sets a job's own time limits multiplies them (scripts/run-tests gives the
+# emulated guest 4, the factor of its table's limits).
+CLOCK_SCALE=${CODEX_TEST_SCALE:-1}
 if [ -n "${CODEX_TEST_TABLE:-}" ]; then
 	export CODEX_LANGUAGES=$TABLE CODEX_SHARE=$ROOT/share/harness
 	SBX_TIMEOUT=600

@@ -480,10 +480,11 @@ assert_examples() {
 # --- limits ------------------------------------------------------------------
 
 @test "limits.wallMs 500 stops a sleeping program at the wall limit" {
-	custom_job wall-500 python "$FIXTURES/sleep.py" '{"wallMs":500}' > "$BATS_TEST_TMPDIR/job"
+	local w=$((500 * CLOCK_SCALE))
+	custom_job wall-500 python "$FIXTURES/sleep.py" "{\"wallMs\":$w}" > "$BATS_TEST_TMPDIR/job"
 	sbx_run "$BATS_TEST_TMPDIR/job"
 	assert_job wall-500 '.exec.runs[0] | .limit == "wall" and .signal == "SIGKILL" and .stdout == "sleeping\n"'
-	assert_job wall-500 '.exec.runs[0] | .wallMs >= 500 and .wallMs < 1500 and .timeMs < 500'
+	assert_job wall-500 ".exec.runs[0] | .wallMs >= $w and .wallMs < 3 * $w and .timeMs < $w"
 }
 
 @test "limits.timeMs 200 stops a busy loop at the CPU time limit" {
@@ -588,17 +589,22 @@ assert_examples() {
 }
 
 @test "a job's time in its slot is bounded: testcases that each nap under the wall limit stop at the budget" {
-	# wallMs 3000: a budget of 9000 ms. Each testcase naps 2.5 s: three
-	# fit, the fourth is cut at the 1.5 s left, the fifth never runs.
-	printf 'import time\ntime.sleep(2.5)\nprint("ok")\n' > "$BATS_TEST_TMPDIR/nap.py"
+	# wallMs 3000: a budget of 9000 ms. Each testcase naps 2.35 s, more
+	# than a quarter of the budget with the interpreter's start: three fit,
+	# the fourth is cut at what is left, the fifth never runs. (Times
+	# CLOCK_SCALE where the clocks run slower: there a first start can
+	# take 2 s.)
+	local k=$CLOCK_SCALE
+	printf 'import time\ntime.sleep(%d.%02d)\nprint("ok")\n' $((235 * k / 100)) $((235 * k % 100)) \
+		> "$BATS_TEST_TMPDIR/nap.py"
 	stdio_job budget python "$BATS_TEST_TMPDIR/nap.py" 1 2 3 4 5 |
-		jq -c '.limits = {wallMs: 3000}' > "$BATS_TEST_TMPDIR/job"
+		jq -c --argjson w $((3000 * k)) '.limits = {wallMs: $w}' > "$BATS_TEST_TMPDIR/job"
 	local start=$SECONDS
 	sbx_run "$BATS_TEST_TMPDIR/job"
-	[ $((SECONDS - start)) -le 12 ] || fail "the job took $((SECONDS - start)) s"
-	assert_job budget '.exec.budgetMs == 9000 and .exec.stopped == "time" and (.exec.runs | length) == 4
-		and (.exec.runs[:3] | all(.limit == null)) and .exec.runs[3].limit == "wall"
-		and ([.exec.runs[].wallMs] | add) <= 9500'
+	[ $((SECONDS - start)) -le $((12 * k)) ] || fail "the job took $((SECONDS - start)) s"
+	assert_job budget ".exec.budgetMs == $((9000 * k)) and .exec.stopped == \"time\" and (.exec.runs | length) == 4
+		and (.exec.runs[:3] | all(.limit == null)) and .exec.runs[3].limit == \"wall\"
+		and ([.exec.runs[].wallMs] | add) <= $((9500 * k))"
 	run -0 --separate-stderr "$ROOT/bin/judge" < "$SBX_OUT"
 	assert_equal "$(jq -c '[.result.executionResult.testResults[] | .verdict]' <<< "$output")" \
 		'["wrong_answer","wrong_answer","wrong_answer","time_limit_exceeded","time_limit_exceeded"]'
