@@ -4,12 +4,6 @@
 
 #include "jsonx.h"
 
-int jobtrace_context(const cJSON *line, struct otel_context *c)
-{
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
-	return otel_context_parse(c, jsonx_str(meta, "traceparent"), jsonx_str(meta, "tracestate"));
-}
-
 static const char *language_of(const cJSON *line)
 {
 	const char *l = jsonx_str(line, "language");
@@ -19,8 +13,8 @@ static const char *language_of(const cJSON *line)
 struct otel_span *jobtrace_start_at(const char *name, enum otel_kind kind, const cJSON *line,
 				    uint64_t start_unix_ns)
 {
-	struct otel_context parent;
-	int has_parent = jobtrace_context(line, &parent) == 0;
+	struct tracectx parent;
+	int has_parent = tracectx_of_line(line, &parent) == 0;
 	struct otel_span *s = otel_span_start_at(name, kind, has_parent ? &parent : NULL,
 						 start_unix_ns);
 	otel_span_set_str(s, "codex.lane",
@@ -37,14 +31,14 @@ struct otel_span *jobtrace_start(const char *name, enum otel_kind kind, const cJ
 void jobtrace_headers(struct jobtrace_headers *h, const struct otel_span *s, const cJSON *line)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(line, "meta");
-	struct otel_context c;
+	struct tracectx c;
 	memset(h, 0, sizeof *h);
 	if (otel_span_context(s, &c) != 0) {
 		h->traceparent = jsonx_str(meta, "traceparent");
 		h->tracestate = jsonx_str(meta, "tracestate");
 		return;
 	}
-	otel_traceparent_format(&c, h->tp);
+	tracectx_format(&c, h->tp);
 	h->traceparent = h->tp;
 	if (c.trace_state[0]) {
 		memcpy(h->ts, c.trace_state, sizeof h->ts);

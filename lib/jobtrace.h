@@ -12,10 +12,6 @@
 
 #include "otel.h"
 
-/* The context of a job line: meta.traceparent with meta.tracestate.
- * Returns 0, or -1 (c zeroed) when the line has none that is valid. */
-int jobtrace_context(const cJSON *line, struct otel_context *c);
-
 /* Starts a span as the child of the line's context (the root of a new
  * trace when it has none), with codex.lane and codex.language when the
  * line names them. NULL when tracing is off; else the caller ends it. */
@@ -31,8 +27,8 @@ struct otel_span *jobtrace_start_at(const char *name, enum otel_kind kind, const
 struct jobtrace_headers {
 	const char *traceparent;	/* NULL: none; points into tp or the line */
 	const char *tracestate;		/* NULL: none; points into ts or the line */
-	char tp[OTEL_TRACEPARENT_LEN + 1];
-	char ts[OTEL_TRACESTATE_MAX + 1];
+	char tp[TRACECTX_PARENT_LEN + 1];
+	char ts[TRACECTX_STATE_MAX + 1];
 };
 
 /* Fills *h for a message of `line` sent under span s (may be NULL). The

@@ -214,9 +214,9 @@ void kconsume_ack(struct kconsume *c, const char *topic, int32_t partition, int6
 static struct otel_span *process_span(const struct kconsume *c, const rd_kafka_message_t *m,
 				      const cJSON *headers)
 {
-	struct otel_context parent;
+	struct tracectx parent;
 	const char *topic = rd_kafka_topic_name(m->rkt);
-	int has_parent = otel_context_parse(&parent, jsonx_str(headers, "traceparent"),
+	int has_parent = tracectx_parse(&parent, jsonx_str(headers, "traceparent"),
 					    jsonx_str(headers, "tracestate")) == 0;
 	char name[300], part[16];	/* Kafka topic names have at most 249 bytes */
 	snprintf(name, sizeof name, "process %s", topic);
@@ -292,11 +292,11 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
  * answer (the message's own are kept when tracing is off). */
 static void trace_headers(rd_kafka_headers_t *h, const struct otel_span *span)
 {
-	struct otel_context ctx;
-	char tp[OTEL_TRACEPARENT_LEN + 1];
+	struct tracectx ctx;
+	char tp[TRACECTX_PARENT_LEN + 1];
 	if (otel_span_context(span, &ctx) != 0)
 		return;
-	otel_traceparent_format(&ctx, tp);
+	tracectx_format(&ctx, tp);
 	kafka_header_set(h, "traceparent", tp);
 	if (ctx.trace_state[0])
 		kafka_header_set(h, "tracestate", ctx.trace_state);
@@ -393,7 +393,7 @@ static void answer(struct kconsume *c, const struct unanswered *u, const char *c
 		   const char *message, struct otel_span *span)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
-	struct otel_context ctx;
+	struct tracectx ctx;
 	*d = (struct delivery){.topic = xstrdup(u->topic), .partition = u->partition,
 			       .offset = u->offset, .code = xstrdup(code), .span = span, .pending = 1};
 	otel_span_set_error(span, code, message);
@@ -460,12 +460,12 @@ static void answer_overdue(struct kconsume *c)
  * with tracing off the message's headers as they came. */
 static void meta_trace(cJSON *meta, const cJSON *headers, const struct otel_span *span)
 {
-	struct otel_context ctx;
-	char tp[OTEL_TRACEPARENT_LEN + 1];
+	struct tracectx ctx;
+	char tp[TRACECTX_PARENT_LEN + 1];
 	const char *traceparent = jsonx_str(headers, "traceparent");
 	const char *tracestate = jsonx_str(headers, "tracestate");
 	if (otel_span_context(span, &ctx) == 0) {
-		otel_traceparent_format(&ctx, tp);
+		tracectx_format(&ctx, tp);
 		traceparent = tp;
 		tracestate = ctx.trace_state[0] ? ctx.trace_state : NULL;
 	}
@@ -532,7 +532,7 @@ static void skip(struct kconsume *c, const rd_kafka_message_t *m, const cJSON *j
 		 struct otel_span *span)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
-	struct otel_context ctx;
+	struct tracectx ctx;
 	otel_span_set_bool(span, "codex.duplicate", 1);
 	log_job_ctx(LOG_INFO, job, otel_span_context(span, &ctx) == 0 ? &ctx : NULL,
 		    "skipped %s[%d]@%lld: it has a result already", topic, (int)m->partition,

@@ -30,7 +30,7 @@ struct pending_line {
 	char *language;			/* the job's, for the metrics; may be NULL */
 	int64_t timestamp;		/* meta.timestamp (ms), 0 when unknown */
 	char sent_to[256];		/* the topics sent to, for the log line */
-	struct otel_context ctx;	/* the first send span's, for the log line */
+	struct tracectx ctx;	/* the first send span's, for the log line */
 };
 
 enum msg_kind { MSG_RESULT, MSG_DLQ };
@@ -140,7 +140,7 @@ static void note_sent(struct pending_line *pl, const char *topic, const struct o
 {
 	size_t used = strlen(pl->sent_to);
 	snprintf(pl->sent_to + used, sizeof pl->sent_to - used, "%s%s", used ? ", " : "", topic);
-	if (!otel_context_valid(&pl->ctx))
+	if (!tracectx_valid(&pl->ctx))
 		otel_span_context(span, &pl->ctx);
 }
 

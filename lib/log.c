@@ -7,8 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "jobtrace.h"
-#include "otel.h"
+#include "tracectx.h"
 #include "util.h"
 
 static const char *log_name = "codex";
@@ -71,24 +70,24 @@ static void copy_id(cJSON *line, const cJSON *job, const char *key)
 }
 
 /* trace_id, span_id and trace_flags of ctx, else of the job's context. */
-static void add_trace(cJSON *line, const cJSON *job, const struct otel_context *ctx)
+static void add_trace(cJSON *line, const cJSON *job, const struct tracectx *ctx)
 {
-	struct otel_context own;
-	char tp[OTEL_TRACEPARENT_LEN + 1];
-	if (ctx == NULL || !otel_context_valid(ctx)) {
-		if (jobtrace_context(job, &own) != 0)
+	struct tracectx own;
+	char tp[TRACECTX_PARENT_LEN + 1];
+	if (ctx == NULL || !tracectx_valid(ctx)) {
+		if (tracectx_of_line(job, &own) != 0)
 			return;
 		ctx = &own;
 	}
 	/* "00-<trace_id>-<span_id>-<flags>" */
-	otel_traceparent_format(ctx, tp);
+	tracectx_format(ctx, tp);
 	tp[35] = tp[52] = '\0';
 	cJSON_AddStringToObject(line, "trace_id", tp + 3);
 	cJSON_AddStringToObject(line, "span_id", tp + 36);
 	cJSON_AddStringToObject(line, "trace_flags", tp + 53);
 }
 
-static void vlog(enum log_level level, const cJSON *job, const struct otel_context *ctx,
+static void vlog(enum log_level level, const cJSON *job, const struct tracectx *ctx,
 		 const char *fmt, va_list ap)
 {
 	char msg[2048];
@@ -128,7 +127,7 @@ void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_job_ctx(enum log_level level, const cJSON *job, const struct otel_context *ctx,
+void log_job_ctx(enum log_level level, const cJSON *job, const struct tracectx *ctx,
 		 const char *fmt, ...)
 {
 	va_list ap;

@@ -27,12 +27,12 @@ void log_init(const char *name);
 void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-struct otel_context;
+struct tracectx;
 
 /* The same, with the ids of ctx (the program's own span for this job;
  * borrowed) instead of the job's meta.traceparent; NULL or an invalid
  * context: the job's. */
-void log_job_ctx(enum log_level level, const cJSON *job, const struct otel_context *ctx,
+void log_job_ctx(enum log_level level, const cJSON *job, const struct tracectx *ctx,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define log_info(...) log_job(LOG_INFO, NULL, __VA_ARGS__)

@@ -68,94 +68,6 @@ static void random_id(uint8_t *p, size_t n)
 	} while (mem_is_zero(p, n));
 }
 
-static const char HEX[] = "0123456789abcdef";
-
-static void hex_put(char *out, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = HEX[p[i] >> 4];
-		out[2 * i + 1] = HEX[p[i] & 15];
-	}
-}
-
-/* A lower-case hex digit's value, or -1. */
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Reads 2n lower-case hex digits of s into out. Returns 0 or -1. */
-static int hex_get(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_digit(s[2 * i]), lo = hi < 0 ? -1 : hex_digit(s[2 * i + 1]);
-		if (lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* ---- trace context ---- */
-
-int otel_context_valid(const struct otel_context *c)
-{
-	return !mem_is_zero(c->trace_id, sizeof c->trace_id) &&
-	       !mem_is_zero(c->span_id, sizeof c->span_id);
-}
-
-static int tracestate_ok(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (n >= OTEL_TRACESTATE_MAX || s[n] < 0x20 || s[n] > 0x7e)
-			return 0;
-	return 1;
-}
-
-int otel_context_parse(struct otel_context *c, const char *traceparent, const char *tracestate)
-{
-	const char *t = traceparent;
-	uint8_t version;
-	size_t len;
-	memset(c, 0, sizeof *c);
-	if (t == NULL)
-		return -1;
-	len = strnlen(t, OTEL_TRACEPARENT_LEN + 1);
-	if (len < OTEL_TRACEPARENT_LEN || hex_get(t, &version, 1) != 0 || version == 0xff)
-		goto bad;
-	/* Version 00 is exactly 55 bytes; a later version may append "-...". */
-	if (len > OTEL_TRACEPARENT_LEN && (version == 0 || t[OTEL_TRACEPARENT_LEN] != '-'))
-		goto bad;
-	if (t[2] != '-' || t[35] != '-' || t[52] != '-')
-		goto bad;
-	if (hex_get(t + 3, c->trace_id, 16) || hex_get(t + 36, c->span_id, 8) ||
-	    hex_get(t + 53, &c->flags, 1) || !otel_context_valid(c))
-		goto bad;
-	c->flags &= OTEL_FLAG_SAMPLED;	/* the other bits are not defined in 00 */
-	if (tracestate && tracestate_ok(tracestate))
-		strcpy(c->trace_state, tracestate);
-	return 0;
-bad:
-	memset(c, 0, sizeof *c);
-	return -1;
-}
-
-void otel_traceparent_format(const struct otel_context *c, char out[OTEL_TRACEPARENT_LEN + 1])
-{
-	memcpy(out, "00-", 3);
-	hex_put(out + 3, c->trace_id, 16);
-	out[35] = '-';
-	hex_put(out + 36, c->span_id, 8);
-	out[52] = '-';
-	hex_put(out + 53, &c->flags, 1);
-	out[OTEL_TRACEPARENT_LEN] = '\0';
-}
-
 /* ---- the shared state ---- */
 
 enum instrument {
@@ -469,27 +381,27 @@ static void span_free(struct otel_span *s)
 }
 
 struct otel_span *otel_span_start(const char *name, enum otel_kind kind,
-				  const struct otel_context *parent)
+				  const struct tracectx *parent)
 {
 	return otel_span_start_at(name, kind, parent, 0);
 }
 
 struct otel_span *otel_span_start_at(const char *name, enum otel_kind kind,
-				     const struct otel_context *parent, uint64_t start_unix_ns)
+				     const struct tracectx *parent, uint64_t start_unix_ns)
 {
 	struct otel_span *s;
 	if (!atomic_load_explicit(&tracing, memory_order_relaxed))
 		return NULL;
 	s = xcalloc(1, sizeof *s);
-	if (parent && otel_context_valid(parent)) {
+	if (parent && tracectx_valid(parent)) {
 		memcpy(s->pb.trace_id, parent->trace_id, sizeof s->pb.trace_id);
 		memcpy(s->pb.parent_span_id, parent->span_id, sizeof s->pb.parent_span_id);
-		s->flags = parent->flags & OTEL_FLAG_SAMPLED;
+		s->flags = parent->flags & TRACECTX_SAMPLED;
 		if (parent->trace_state[0])
-			s->pb.trace_state = xstrndup(parent->trace_state, OTEL_TRACESTATE_MAX);
+			s->pb.trace_state = xstrndup(parent->trace_state, TRACECTX_STATE_MAX);
 	} else {
 		random_id(s->pb.trace_id, sizeof s->pb.trace_id);
-		s->flags = OTEL_FLAG_SAMPLED;
+		s->flags = TRACECTX_SAMPLED;
 	}
 	random_id(s->pb.span_id, sizeof s->pb.span_id);
 	s->pb.name = utf8_dup(name ? name : "", OTEL_NAME_MAX);
@@ -570,7 +482,7 @@ void otel_span_set_error(struct otel_span *s, const char *error_type, const char
 		otel_span_set_str(s, "error.type", error_type);
 }
 
-int otel_span_context(const struct otel_span *s, struct otel_context *out)
+int otel_span_context(const struct otel_span *s, struct tracectx *out)
 {
 	if (s == NULL)
 		return -1;
@@ -596,7 +508,7 @@ void otel_span_end_at(struct otel_span *s, uint64_t end_unix_ns)
 	/* A span never ends before it starts (collectors reject that). */
 	if (s->pb.end_ns < s->pb.start_ns)
 		s->pb.end_ns = s->pb.start_ns;
-	if (!(s->flags & OTEL_FLAG_SAMPLED) || !atomic_load_explicit(&tracing, memory_order_relaxed)) {
+	if (!(s->flags & TRACECTX_SAMPLED) || !atomic_load_explicit(&tracing, memory_order_relaxed)) {
 		span_free(s);
 		return;
 	}

@@ -23,6 +23,7 @@
 
 #include "otelconf.h"
 #include "otelpb.h"
+#include "tracectx.h"
 
 /* ---- setup ---- */
 
@@ -38,36 +39,6 @@ int otel_init(const char *program);
  * invalid (spans still open may be ended: they are freed, not sent). A
  * no-op when nothing was started. */
 void otel_shutdown(void);
-
-/* ---- trace context (W3C Trace Context level 1) ---- */
-
-enum {
-	OTEL_TRACEPARENT_LEN = 55,	/* "00-" 32 hex "-" 16 hex "-" 2 hex */
-	OTEL_TRACESTATE_MAX = 512,	/* a longer tracestate is not carried */
-	OTEL_FLAG_SAMPLED = 0x01,
-};
-
-struct otel_context {
-	uint8_t trace_id[16];
-	uint8_t span_id[8];
-	uint8_t flags;			/* OTEL_FLAG_SAMPLED or 0 */
-	char trace_state[OTEL_TRACESTATE_MAX + 1];	/* opaque; "" when none */
-};
-
-/* Parses a traceparent header value into *c, and carries tracestate
- * (NULL for none) as an opaque string when it is printable ASCII of at
- * most OTEL_TRACESTATE_MAX bytes (else it is left out). Returns 0, or -1
- * (c zeroed) for a bad version, length, digit (upper case included),
- * separator, or an all-zero id. Versions above 00 are read as 00 when
- * their first 55 bytes are well formed. */
-int otel_context_parse(struct otel_context *c, const char *traceparent,
-		       const char *tracestate);
-
-/* 1 when c has a non-zero trace id and span id, else 0. */
-int otel_context_valid(const struct otel_context *c);
-
-/* Writes c as a version 00 traceparent and a NUL into out. */
-void otel_traceparent_format(const struct otel_context *c, char out[OTEL_TRACEPARENT_LEN + 1]);
 
 /* ---- spans ---- */
 
@@ -87,13 +58,13 @@ struct otel_span;
  * ids to propagate. Returns NULL when tracing is off; otherwise the span
  * belongs to the caller until otel_span_end(). name is copied. */
 struct otel_span *otel_span_start(const char *name, enum otel_kind kind,
-				  const struct otel_context *parent);
+				  const struct tracectx *parent);
 
 /* The same with an explicit start time, for a span built after the fact
  * from figures measured elsewhere: start_unix_ns is nanoseconds since the
  * epoch (CLOCK_REALTIME); 0 means now. */
 struct otel_span *otel_span_start_at(const char *name, enum otel_kind kind,
-				     const struct otel_context *parent, uint64_t start_unix_ns);
+				     const struct tracectx *parent, uint64_t start_unix_ns);
 
 /* Sets an attribute (key and value are copied; a key set again is
  * replaced; past OTELPB_SPAN_ATTRS keys the attribute is counted as
@@ -111,7 +82,7 @@ void otel_span_set_error(struct otel_span *s, const char *error_type, const char
 /* The span's own context, to parent other spans and to write traceparent
  * on outgoing messages. Returns 0, or -1 (out untouched) when s is NULL:
  * then forward the incoming context as it came. */
-int otel_span_context(const struct otel_span *s, struct otel_context *out);
+int otel_span_context(const struct otel_span *s, struct tracectx *out);
 
 /* Ends the span now and hands it to the exporter (or drops and counts it
  * when the queue is full). Takes s; NULL is ignored. */

@@ -191,11 +191,11 @@ static void put_error(FILE *f, const cJSON *line)
 	fputc('\n', f);
 }
 
-void report_pretty(FILE *f, const struct verdict_output *out)
+void report_pretty(FILE *f, const struct judging_output *out)
 {
 	const cJSON *result = member(out->line, "result");
 	const cJSON *er = member(result, "executionResult");
-	if (out->status == VERDICT_STATUS_ERROR) {
+	if (out->status == JUDGING_ERROR) {
 		put_error(f, out->line);
 	} else if (er) {
 		put_header(f, out->line, er);

@@ -6,11 +6,11 @@
 
 #include <stdio.h>
 
-#include "verdict.h"
+#include "judging.h"
 
 enum { REPORT_TEXT_CAP = 72 };	/* characters of output shown per row */
 
 /* Writes the block for one judged line (out and its line are borrowed). */
-void report_pretty(FILE *f, const struct verdict_output *out);
+void report_pretty(FILE *f, const struct judging_output *out);
 
 #endif

@@ -332,7 +332,7 @@ static int store(struct retry_scheduler *s, const char *entry, double due)
 }
 
 /* The span's context for the log line, or NULL. */
-static const struct otel_context *span_ctx(const struct otel_span *span, struct otel_context *buf)
+static const struct tracectx *span_ctx(const struct otel_span *span, struct tracectx *buf)
 {
 	return otel_span_context(span, buf) == 0 ? buf : NULL;
 }
@@ -341,7 +341,7 @@ static const struct otel_context *span_ctx(const struct otel_span *span, struct 
 static enum retry_outcome dead(cJSON *line, const struct retry_plan *p, const char *x_error,
 			       struct otel_span *span)
 {
-	struct otel_context ctx;
+	struct tracectx ctx;
 	retry_add_dlq(line, p, x_error);
 	otel_span_set_error(span, x_error, "to the dead-letter queue");
 	log_job_ctx(LOG_WARN, line, span_ctx(span, &ctx), "attempt %lld: %s: to the dead-letter queue",
@@ -366,7 +366,7 @@ static enum retry_outcome store_retry(struct retry_scheduler *s, cJSON *line, st
 				      double delay, struct otel_span *span)
 {
 	char id[RETRY_ID_LEN + 1];
-	struct otel_context ctx;
+	struct tracectx ctx;
 	struct otel_attr attrs[JOBTRACE_ATTRS];
 	double due = round((double)now_wall_ms() + delay * 1000) / 1000;
 	otel_span_set_int(span, "codex.retry.delay_ms", (int64_t)llround(delay * 1000));
@@ -570,7 +570,7 @@ void retry_mover_init(struct retry_mover *m, const char *key, struct redis *redi
 static void republished(const struct retry_member *mb, const char *topic)
 {
 	struct retry_mover *m = mb->m;
-	struct otel_context ctx;
+	struct tracectx ctx;
 	struct otel_attr a[2] = {{"codex.lane", mb->lane ? mb->lane->name : "none"}};
 	if (mb->dlq_reason) {
 		a[1] = (struct otel_attr){"error.type", mb->dlq_reason};
@@ -716,11 +716,11 @@ static void produce(struct retry_mover *m, struct retry_member *mb, const char *
  * headers are then re-published as they were stored). */
 static struct otel_span *publish_span(struct retry_entry *e, const struct lane *lane)
 {
-	struct otel_context parent, ctx;
-	char tp[OTEL_TRACEPARENT_LEN + 1];
+	struct tracectx parent, ctx;
+	char tp[TRACECTX_PARENT_LEN + 1];
 	const char *count = jsonx_str(e->headers, "x-retry-count");
 	int64_t retries = 0;
-	int has_parent = otel_context_parse(&parent, jsonx_str(e->headers, "traceparent"),
+	int has_parent = tracectx_parse(&parent, jsonx_str(e->headers, "traceparent"),
 					    jsonx_str(e->headers, "tracestate")) == 0;
 	struct otel_span *s = otel_span_start("retry publish", OTEL_PRODUCER,
 					      has_parent ? &parent : NULL);
@@ -733,7 +733,7 @@ static struct otel_span *publish_span(struct retry_entry *e, const struct lane *
 	otel_span_set_str(s, "codex.lane", lane ? lane->name : NULL);
 	if (count && parse_i64(count, 0, RETRY_MAX_ATTEMPT, &retries) == 0)
 		otel_span_set_int(s, "codex.attempt", retries + 1);
-	otel_traceparent_format(&ctx, tp);
+	tracectx_format(&ctx, tp);
 	jsonx_set(e->headers, "traceparent", cJSON_CreateString(tp));
 	if (ctx.trace_state[0])
 		jsonx_set(e->headers, "tracestate", cJSON_CreateString(ctx.trace_state));

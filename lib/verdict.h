@@ -1,12 +1,10 @@
-/* verdict: turns a job line with an `exec` section (docs/formats.md,
- * section 2) into its `result` section (section 4).
- *
- * verdict_line() is the whole of judge(1) for one input line. Below it:
- * verdict_job_parse() reads the line strictly into a struct verdict_job,
- * then compat.c (the platform's rules, shape "compat"), native.c (shapes
- * "function" and "stdio", compared with compare.h) or verdict_custom()
- * build the message, and verdict_add_measures() appends our additive
- * fields. Strings in the structs are borrowed from the parsed line. */
+/* verdict: the vocabulary of judging: verdicts, a job line's `exec`
+ * section (docs/formats.md, section 2) read strictly into a struct
+ * verdict_job, and the pieces every result is built from. judging.c
+ * dispatches a job to compat.c (the platform's rules, shape "compat"),
+ * native.c (shapes "function" and "stdio", compared with compare.h) or
+ * verdict_custom(), which all build on this file and never on each
+ * other. Strings in the structs are borrowed from the parsed line. */
 #ifndef VERDICT_H
 #define VERDICT_H
 
@@ -83,34 +81,6 @@ struct verdict_job {
 	const char *stopped;	/* exec.stopped: why testcases after the last run
 				 * did not run ("time", "output"), or NULL */
 };
-
-/* What verdict_line() made of a line. */
-enum verdict_status {
-	VERDICT_STATUS_SKIPPED,		/* a blank line: nothing to write */
-	VERDICT_STATUS_ACCEPTED,	/* a job judged accepted */
-	VERDICT_STATUS_REJECTED,	/* a job judged with any other verdict */
-	VERDICT_STATUS_ERROR,		/* an error line (made here or passed through) */
-};
-
-struct verdict_output {
-	cJSON *line;		/* owned by the caller: the line to write; NULL when skipped */
-	int passthrough;	/* the input carried an error: write its bytes unchanged */
-	enum verdict_status status;
-	enum verdict verdict;	/* for ACCEPTED and REJECTED */
-};
-
-/* Judges one input line (text[len] is NUL, as line.h hands it out):
- * oversized or not a JSON object gives an error line, a line with an
- * `error` is passed through, a line without `exec` gets an invalid-job
- * error, any other gets its `result`. Fills *out; the caller deletes
- * out->line. */
-void verdict_line(const char *text, size_t len, int oversized,
-		  struct verdict_output *out);
-
-/* Builds the `result` section of a job line that has an exec section.
- * Returns a new object and sets *v, or NULL with *err set (the caller
- * frees) when the line or its exec section is malformed. */
-cJSON *verdict_result(const cJSON *line, enum verdict *v, char **err);
 
 /* The verdict's name in results ("time_limit_exceeded", ...). */
 const char *verdict_name(enum verdict v);

@@ -26,13 +26,13 @@
 #include <string.h>
 
 #include "jobtrace.h"
+#include "judging.h"
 #include "jsonx.h"
 #include "line.h"
 #include "log.h"
 #include "otel.h"
 #include "report.h"
 #include "util.h"
-#include "verdict.h"
 
 static const char usage[] =
 	"usage: judge [--pretty] [--exit-status] < executions.jsonl\n"
@@ -100,13 +100,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
-static void log_outcome(const struct verdict_output *out, const struct otel_span *span)
+static void log_outcome(const struct judging_output *out, const struct otel_span *span)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(out->line, "error");
 	const char *code = jsonx_str(error, "code");
-	struct otel_context ctx;
-	const struct otel_context *own = otel_span_context(span, &ctx) == 0 ? &ctx : NULL;
-	if (out->status != VERDICT_STATUS_ERROR)
+	struct tracectx ctx;
+	const struct tracectx *own = otel_span_context(span, &ctx) == 0 ? &ctx : NULL;
+	if (out->status != JUDGING_ERROR)
 		log_job_ctx(LOG_INFO, out->line, own, "judged: %s", verdict_name(out->verdict));
 	else if (out->passthrough)
 		log_job(LOG_DEBUG, out->line, "passed an error line through: %s", code ? code : "?");
@@ -120,7 +120,7 @@ static void log_outcome(const struct verdict_output *out, const struct otel_span
  * job only once judged): a child of its meta.traceparent, with what the
  * exec section says and the verdict; an error for an internal_error or an
  * error line made here. NULL for a passed-through line or tracing off. */
-static struct otel_span *judge_span(const struct verdict_output *out, uint64_t start_ns)
+static struct otel_span *judge_span(const struct judging_output *out, uint64_t start_ns)
 {
 	const cJSON *exec = cJSON_GetObjectItemCaseSensitive(out->line, "exec");
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(out->line, "error");
@@ -131,7 +131,7 @@ static struct otel_span *judge_span(const struct verdict_output *out, uint64_t s
 		return NULL;
 	otel_span_set_str(s, "codex.mode", jsonx_str(exec, "mode"));
 	otel_span_set_str(s, "codex.shape", jsonx_str(exec, "shape"));
-	if (out->status == VERDICT_STATUS_ERROR) {
+	if (out->status == JUDGING_ERROR) {
 		otel_span_set_error(s, jsonx_str(error, "code"), jsonx_str(error, "message"));
 		return s;
 	}
@@ -145,7 +145,7 @@ static struct otel_span *judge_span(const struct verdict_output *out, uint64_t s
 static struct otel_metric *judge_duration;
 
 /* Records the time a line took, in ms, by codex.language and codex.mode. */
-static void record_duration(const struct verdict_output *out, uint64_t start_ns)
+static void record_duration(const struct judging_output *out, uint64_t start_ns)
 {
 	const cJSON *exec = cJSON_GetObjectItemCaseSensitive(out->line, "exec");
 	const char *language = jsonx_str(exec, "language"), *mode = jsonx_str(exec, "mode");
@@ -167,7 +167,7 @@ static int write_raw(const struct line *l)
 }
 
 static void write_output(const struct options *o, const struct line *l,
-			 const struct verdict_output *out)
+			 const struct judging_output *out)
 {
 	int rc = 0;
 	if (o->pretty)
@@ -182,10 +182,10 @@ static void write_output(const struct options *o, const struct line *l,
 
 static enum outcome judge_line(const struct options *o, const struct line *l)
 {
-	struct verdict_output out;
+	struct judging_output out;
 	uint64_t start_ns = now_unix_ns();
-	verdict_line(l->text, l->len, l->oversized, &out);
-	if (out.status == VERDICT_STATUS_SKIPPED)
+	judging_line(l->text, l->len, l->oversized, &out);
+	if (out.status == JUDGING_SKIPPED)
 		return OUTCOME_ACCEPTED;
 	struct otel_span *span = judge_span(&out, start_ns);
 	if (!out.passthrough)
@@ -195,9 +195,9 @@ static enum outcome judge_line(const struct options *o, const struct line *l)
 	write_output(o, l, &out);
 	cJSON_Delete(out.line);
 	switch (out.status) {
-	case VERDICT_STATUS_ERROR:
+	case JUDGING_ERROR:
 		return OUTCOME_ERROR;
-	case VERDICT_STATUS_REJECTED:
+	case JUDGING_REJECTED:
 		return OUTCOME_REJECTED;
 	default:
 		return OUTCOME_ACCEPTED;

@@ -340,7 +340,7 @@ static const char *phase_span(const char *phase)
 
 static void trace_phases(struct otel_span *parent, const cJSON *phases)
 {
-	struct otel_context ctx;
+	struct tracectx ctx;
 	const cJSON *p;
 	if (otel_span_context(parent, &ctx) != 0)
 		return;

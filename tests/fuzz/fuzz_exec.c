@@ -5,16 +5,16 @@
 #include "caps.h"
 #include "fit.h"
 #include "fuzz.h"
-#include "verdict.h"
+#include "judging.h"
 
 FUZZ_QUIET_TARGET("fuzz_exec")
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct verdict_output out;
+	struct judging_output out;
 	char *text = fuzz_text(data, size);
-	verdict_line(text, size, 0, &out);
-	if (out.status == VERDICT_STATUS_ACCEPTED || out.status == VERDICT_STATUS_REJECTED) {
+	judging_line(text, size, 0, &out);
+	if (out.status == JUDGING_ACCEPTED || out.status == JUDGING_REJECTED) {
 		const cJSON *result = cJSON_GetObjectItemCaseSensitive(out.line, "result");
 		if (result == NULL || fit_printed_len(result) > CAP_RESULT_MESSAGE)
 			abort();

@@ -71,10 +71,10 @@ static long threads(void)
 
 static void emit_spans(const struct opts *o)
 {
-	struct otel_context parent, ctx;
-	char tp[OTEL_TRACEPARENT_LEN + 1] = "none";
+	struct tracectx parent, ctx;
+	char tp[TRACECTX_PARENT_LEN + 1] = "none";
 	int has_parent = o->traceparent &&
-			 otel_context_parse(&parent, o->traceparent, o->tracestate) == 0;
+			 tracectx_parse(&parent, o->traceparent, o->tracestate) == 0;
 	struct otel_span *consumer = otel_span_start("process SUBMISSION_JOBS", OTEL_CONSUMER,
 						     has_parent ? &parent : NULL);
 	otel_span_set_str(consumer, "messaging.system", "kafka");
@@ -83,7 +83,7 @@ static void emit_spans(const struct opts *o)
 	otel_span_set_bool(consumer, "retry", 0);
 	otel_span_set_str(consumer, "raw", "bad\xff");
 	if (otel_span_context(consumer, &ctx) == 0)
-		otel_traceparent_format(&ctx, tp);
+		tracectx_format(&ctx, tp);
 	struct otel_span *run = otel_span_start("sandbox run", OTEL_INTERNAL, &ctx);
 	otel_span_set_error(run, "timeout", "ran out of time");
 	otel_span_end(run);

@@ -32,23 +32,23 @@ static cJSON *job_line(const char *traceparent, const char *tracestate)
 
 static void test_context(void)
 {
-	struct otel_context c;
-	char out[OTEL_TRACEPARENT_LEN + 1];
+	struct tracectx c;
+	char out[TRACECTX_PARENT_LEN + 1];
 	cJSON *line = job_line(tp_example, "rojo=1");
-	CHECK_INT(jobtrace_context(line, &c), 0);
-	otel_traceparent_format(&c, out);
+	CHECK_INT(tracectx_of_line(line, &c), 0);
+	tracectx_format(&c, out);
 	CHECK_STR(out, tp_example);
 	CHECK_STR(c.trace_state, "rojo=1");
 	cJSON_Delete(line);
 
 	line = job_line(NULL, NULL);
-	CHECK_INT(jobtrace_context(line, &c), -1);
-	CHECK(!otel_context_valid(&c));
+	CHECK_INT(tracectx_of_line(line, &c), -1);
+	CHECK(!tracectx_valid(&c));
 	cJSON_Delete(line);
 	line = job_line("00-t-s-01", NULL);
-	CHECK_INT(jobtrace_context(line, &c), -1);
+	CHECK_INT(tracectx_of_line(line, &c), -1);
 	cJSON_Delete(line);
-	CHECK_INT(jobtrace_context(NULL, &c), -1);
+	CHECK_INT(tracectx_of_line(NULL, &c), -1);
 }
 
 /* Tracing off: no span, and the line's context goes on as it came, even
@@ -116,9 +116,9 @@ static void log_with_meta(void)
 
 static void log_with_span(void)
 {
-	struct otel_context own;
+	struct tracectx own;
 	cJSON *line = job_line(tp_example, NULL);
-	otel_context_parse(&own, tp_other, NULL);
+	tracectx_parse(&own, tp_other, NULL);
 	log_job_ctx(LOG_INFO, line, &own, "judged: accepted");
 	cJSON_Delete(line);
 }

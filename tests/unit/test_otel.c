@@ -310,30 +310,30 @@ static const char tp_example[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0b
 
 static void test_traceparent_good(void)
 {
-	struct otel_context c;
-	char out[OTEL_TRACEPARENT_LEN + 1];
-	CHECK(otel_context_parse(&c, tp_example, NULL) == 0);
-	CHECK(otel_context_valid(&c));
+	struct tracectx c;
+	char out[TRACECTX_PARENT_LEN + 1];
+	CHECK(tracectx_parse(&c, tp_example, NULL) == 0);
+	CHECK(tracectx_valid(&c));
 	CHECK_INT(c.trace_id[0], 0x4b);
 	CHECK_INT(c.trace_id[15], 0x36);
 	CHECK_INT(c.span_id[0], 0x00);
 	CHECK_INT(c.span_id[7], 0xb7);
-	CHECK_INT(c.flags, OTEL_FLAG_SAMPLED);
+	CHECK_INT(c.flags, TRACECTX_SAMPLED);
 	CHECK_STR(c.trace_state, "");
-	otel_traceparent_format(&c, out);
+	tracectx_format(&c, out);
 	CHECK_STR(out, tp_example);
 
-	CHECK(otel_context_parse(&c, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL) == 0);
+	CHECK(tracectx_parse(&c, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL) == 0);
 	CHECK_INT(c.flags, 0);
 	/* Flags other than sampled are not carried. */
-	CHECK(otel_context_parse(&c, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", NULL) == 0);
-	CHECK_INT(c.flags, OTEL_FLAG_SAMPLED);
-	otel_traceparent_format(&c, out);
+	CHECK(tracectx_parse(&c, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", NULL) == 0);
+	CHECK_INT(c.flags, TRACECTX_SAMPLED);
+	tracectx_format(&c, out);
 	CHECK_STR(out, tp_example);
 	/* A later version is read as 00, with what follows a '-' ignored. */
-	CHECK(otel_context_parse(&c, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL) == 0);
-	CHECK(otel_context_parse(&c, "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds", NULL) == 0);
-	otel_traceparent_format(&c, out);
+	CHECK(tracectx_parse(&c, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL) == 0);
+	CHECK(tracectx_parse(&c, "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds", NULL) == 0);
+	tracectx_format(&c, out);
 	CHECK_STR(out, tp_example);
 }
 
@@ -359,31 +359,31 @@ static void test_traceparent_bad(void)
 		"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",	/* no '-' after */
 		" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	};
-	struct otel_context c, zero;
+	struct tracectx c, zero;
 	memset(&zero, 0, sizeof zero);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		unit_check(otel_context_parse(&c, bad[i], "k=v") == -1, __FILE__, __LINE__, bad[i]);
+		unit_check(tracectx_parse(&c, bad[i], "k=v") == -1, __FILE__, __LINE__, bad[i]);
 		unit_check(memcmp(&c, &zero, sizeof c) == 0, __FILE__, __LINE__, bad[i]);
 	}
-	CHECK(otel_context_parse(&c, NULL, NULL) == -1);
-	CHECK(!otel_context_valid(&zero));
+	CHECK(tracectx_parse(&c, NULL, NULL) == -1);
+	CHECK(!tracectx_valid(&zero));
 }
 
 static void test_tracestate(void)
 {
-	struct otel_context c;
-	char big[OTEL_TRACESTATE_MAX + 2];
-	CHECK(otel_context_parse(&c, tp_example, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE") == 0);
+	struct tracectx c;
+	char big[TRACECTX_STATE_MAX + 2];
+	CHECK(tracectx_parse(&c, tp_example, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE") == 0);
 	CHECK_STR(c.trace_state, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
-	CHECK(otel_context_parse(&c, tp_example, "a=1\tb=2") == 0);	/* not carried */
+	CHECK(tracectx_parse(&c, tp_example, "a=1\tb=2") == 0);	/* not carried */
 	CHECK_STR(c.trace_state, "");
 	memset(big, 'a', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
-	CHECK(otel_context_parse(&c, tp_example, big) == 0);
+	CHECK(tracectx_parse(&c, tp_example, big) == 0);
 	CHECK_STR(c.trace_state, "");
-	big[OTEL_TRACESTATE_MAX] = '\0';
-	CHECK(otel_context_parse(&c, tp_example, big) == 0);
-	CHECK_INT(strlen(c.trace_state), OTEL_TRACESTATE_MAX);
+	big[TRACECTX_STATE_MAX] = '\0';
+	CHECK(tracectx_parse(&c, tp_example, big) == 0);
+	CHECK_INT(strlen(c.trace_state), TRACECTX_STATE_MAX);
 }
 
 /* ---- configuration ---- */
@@ -699,7 +699,7 @@ static void test_retry_policy(void)
 static void test_disabled_is_noop(void)
 {
 	struct otel_stats st;
-	struct otel_context ctx;
+	struct tracectx ctx;
 	clear_env();
 	CHECK_INT(otel_init("p"), 0);
 	struct otel_span *s = otel_span_start("x", OTEL_SERVER, NULL);
@@ -759,7 +759,7 @@ static unsigned long long other_thread_sigblk(void)
 static void test_unreachable_and_fork(void)
 {
 	struct otel_stats st;
-	struct otel_context parent, ctx;
+	struct tracectx parent, ctx;
 	pid_t pid;
 	int status = -1;
 	clear_env();
@@ -780,7 +780,7 @@ static void test_unreachable_and_fork(void)
 	CHECK(otel_counter("jobs", "{job}", "Jobs") == c);
 	CHECK(otel_histogram("bad", "ms", "", (const double[]){2, 1}, 2) == NULL);
 
-	CHECK(otel_context_parse(&parent, tp_example, "k=v") == 0);
+	CHECK(tracectx_parse(&parent, tp_example, "k=v") == 0);
 	for (int i = 0; i < 10; i++) {
 		struct otel_span *s = otel_span_start("op", OTEL_CONSUMER, &parent);
 		CHECK(s != NULL);
@@ -788,7 +788,7 @@ static void test_unreachable_and_fork(void)
 		CHECK(memcmp(ctx.trace_id, parent.trace_id, 16) == 0);
 		CHECK(memcmp(ctx.span_id, parent.span_id, 8) != 0);
 		CHECK_STR(ctx.trace_state, "k=v");
-		CHECK_INT(ctx.flags, OTEL_FLAG_SAMPLED);
+		CHECK_INT(ctx.flags, TRACECTX_SAMPLED);
 		otel_span_set_int(s, "i", i);
 		otel_span_end(s);
 		otel_metric_add(c, 1, (const struct otel_attr[]){{"lane", "run"}}, 1);
