@@ -5,26 +5,18 @@
 
 #include "caps.h"
 #include "fit.h"
+#include "jobline.h"
 #include "jsonx.h"
 #include "util.h"
 
-enum mode { MODE_SUBMIT, MODE_RUN, MODE_CUSTOM };
-
 /* The lane's mode, or the job's from its fields (docs/formats.md 1). */
-static enum mode mode_of(const cJSON *job, const char *lane)
+static enum job_mode mode_of(const cJSON *job, const char *lane)
 {
-	const char *m = lane ? lane : jsonx_str(job, "mode");
-	if (m && (strcmp(m, "submit") == 0 || strcmp(m, "submission") == 0))
+	const char *name = lane ? lane : jsonx_str(job, "mode");
+	if (name && strcmp(name, "submission") == 0)
 		return MODE_SUBMIT;
-	if (m && strcmp(m, "run") == 0)
-		return MODE_RUN;
-	if (m && strcmp(m, "custom") == 0)
-		return MODE_CUSTOM;
-	if (cJSON_HasObjectItem(job, "submissionId"))
-		return MODE_SUBMIT;
-	if (cJSON_HasObjectItem(job, "tempId") && cJSON_HasObjectItem(job, "testCases"))
-		return MODE_RUN;
-	return MODE_CUSTOM;
+	int m = job_mode_named(name);
+	return m >= 0 ? (enum job_mode)m : job_mode_implied(job);
 }
 
 const char *answer_id(const cJSON *job, const char *lane, const char *id)
@@ -77,7 +69,7 @@ static cJSON *execution_result(const cJSON *job, const char *text, const char *c
 cJSON *answer_error(const cJSON *job, const char *lane, const char *id, const char *code,
 		    const char *message)
 {
-	enum mode m = mode_of(job, lane);
+	enum job_mode m = mode_of(job, lane);
 	const char *answered = answer_id(job, lane, id);
 	const char *user = jsonx_str(job, "userId");
 	char *text = xasprintf("internal error: %s", message);

@@ -9,11 +9,7 @@
 
 #include <stddef.h>
 
-struct bincache_limits {
-	long entries;		/* most entries kept */
-	size_t entry_bytes;	/* a larger binary is not kept */
-	size_t total_bytes;	/* most bytes kept in all */
-};
+#include "limit.h"
 
 /* Looks key up in dir. Returns 0 with a malloc'd *data of *len bytes (the
  * caller frees) and marks the entry used, or -1 when absent or larger than

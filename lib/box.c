@@ -338,11 +338,3 @@ static int ns_read_file(void *b, const char *path, size_t cap, char **data, size
 }
 
 const struct box_ops box_ns_ops = {"ns", ns_write, ns_run, ns_read_file};
-
-const char *box_backend(const char *arg)
-{
-	const char *name = arg && *arg ? arg : getenv("SANDBOX_BACKEND");
-	if (name == NULL || *name == '\0')
-		return "ns";
-	return strcmp(name, "ns") == 0 || strcmp(name, "docker") == 0 ? name : NULL;
-}

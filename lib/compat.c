@@ -155,13 +155,13 @@ static cJSON *judge_testcase(struct compat *st, const cJSON *line, int index)
 		st->first_bad = index;
 		st->first_verdict = v;
 	}
-	if (st->job->mode == VERDICT_MODE_RUN)
+	if (st->job->mode == MODE_RUN)
 		cJSON_AddItemToArray(st->results, test_result(line, test, v));
 	if (v == VERDICT_ACCEPTED) {
 		st->passed++;
 		return NULL;
 	}
-	if (st->job->mode == VERDICT_MODE_SUBMIT)
+	if (st->job->mode == MODE_SUBMIT)
 		return submit_failure(st, line, test, v);
 	return NULL;
 }
@@ -191,11 +191,11 @@ static cJSON *judge_line(struct compat *st, const char *text, size_t len)
 static cJSON *finish(struct compat *st)
 {
 	cJSON *er = cJSON_CreateObject();
-	int n = st->job->ntests, failed = st->job->mode == VERDICT_MODE_RUN ? n - st->passed : 0;
+	int n = st->job->ntests, failed = st->job->mode == MODE_RUN ? n - st->passed : 0;
 	cJSON *s = stats(st, failed);
 	cJSON_AddStringToObject(s, "stdout", st->run->out);
 	cJSON_AddItemToObject(er, "stats", s);
-	if (st->job->mode == VERDICT_MODE_RUN) {
+	if (st->job->mode == MODE_RUN) {
 		cJSON_AddItemToObject(er, "testResults", st->results);
 		st->results = NULL;
 	}

@@ -11,7 +11,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "box.h"
+#include "backend.h"
 #include "docker.h"
 #include "lang.h"
 #include "pool.h"

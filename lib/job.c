@@ -10,44 +10,11 @@
 #include "jsonx.h"
 #include "util.h"
 
-const char *job_shape_name(enum job_shape s)
-{
-	static const char *const names[] = {"compat", "function", "stdio", "custom"};
-	return names[s];
-}
-
-const char *job_mode_name(enum job_mode m)
-{
-	static const char *const names[] = {"submit", "run", "custom"};
-	return names[m];
-}
-
 void job_free(struct job *j)
 {
 	cJSON_Delete(j->line);
 	free(j->code_owned);
 	memset(j, 0, sizeof *j);
-}
-
-static const char *const sections[] = {"meta", "exec", "result", "error", "retry", "dlq"};
-enum { NSECTIONS = sizeof sections / sizeof sections[0] };
-
-const char *job_section_of(const cJSON *line)
-{
-	for (size_t i = 0; i < NSECTIONS; i++)
-		if (cJSON_HasObjectItem(line, sections[i]))
-			return sections[i];
-	return NULL;
-}
-
-cJSON *job_bare(const cJSON *line)
-{
-	cJSON *job = cJSON_Duplicate(line, 1);
-	if (job == NULL)
-		die(EXIT_TEMPORARY, "out of memory copying a job");
-	for (size_t i = 0; i < NSECTIONS; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(job, sections[i]);
-	return job;
 }
 
 const char *job_test_input(const struct job *j, int i)
@@ -147,11 +114,11 @@ static int pick_mode(struct job *j, char *msg, size_t msglen)
 		return -1;
 	}
 	if (mode) {
-		for (int m = MODE_SUBMIT; m <= MODE_CUSTOM; m++)
-			if (strcmp(mode, job_mode_name(m)) == 0) {
-				j->mode = m;
-				return 0;
-			}
+		int m = job_mode_named(mode);
+		if (m >= 0) {
+			j->mode = (enum job_mode)m;
+			return 0;
+		}
 		snprintf(msg, msglen, "mode must be submit, run or custom");
 		return -1;
 	}

@@ -5,11 +5,9 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "jobline.h"
 #include "lang.h"
 #include "limit.h"
-
-enum job_shape { SHAPE_COMPAT, SHAPE_FUNCTION, SHAPE_STDIO, SHAPE_CUSTOM };
-enum job_mode { MODE_SUBMIT, MODE_RUN, MODE_CUSTOM };
 
 enum { JOB_MAX_TESTS = 10000 };
 
@@ -39,15 +37,6 @@ struct job {
 int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
 	      const char **code, char *msg, size_t msglen);
 void job_free(struct job *j);
-
-const char *job_shape_name(enum job_shape s);
-const char *job_mode_name(enum job_mode m);
-
-/* The sections the stages add to a job line (meta, exec, result, error,
- * retry, dlq). job_section_of() names the first one line carries, or NULL;
- * job_bare() returns a copy of line without any (the caller deletes). */
-const char *job_section_of(const cJSON *line);
-cJSON *job_bare(const cJSON *line);
 
 /* Input text of testcase i (borrowed), or "" if absent. */
 const char *job_test_input(const struct job *j, int i);

@@ -14,7 +14,7 @@
 static cJSON *wrap_message(const struct verdict_job *job, cJSON *er)
 {
 	cJSON *msg = cJSON_CreateObject();
-	if (job->mode == VERDICT_MODE_SUBMIT) {
+	if (job->mode == MODE_SUBMIT) {
 		verdict_copy_field(msg, "submissionId", job->line, "submissionId");
 		verdict_copy_field(msg, "userId", job->line, "userId");
 	} else {
@@ -28,7 +28,7 @@ static cJSON *wrap_message(const struct verdict_job *job, cJSON *er)
 static cJSON *budget_failure(const struct verdict_job *job, enum verdict *v)
 {
 	*v = VERDICT_TIME_LIMIT_EXCEEDED;
-	if (job->shape == VERDICT_SHAPE_CUSTOM) {
+	if (job->shape == SHAPE_CUSTOM) {
 		cJSON *msg = cJSON_CreateObject();
 		verdict_copy_field(msg, "tempId", job->line, "tempId");
 		cJSON_AddStringToObject(msg, "stdOut", VERDICT_TIMEOUT_TEXT);
@@ -48,21 +48,21 @@ cJSON *judging_result(const cJSON *line, enum verdict *v, char **err)
 		verdict_job_free(&job);
 		return NULL;
 	}
-	if (job.nruns == 0 && job.stopped && job.shape != VERDICT_SHAPE_STDIO &&
+	if (job.nruns == 0 && job.stopped && job.shape != SHAPE_STDIO &&
 	    !verdict_compile_failed(&job)) {
 		msg = budget_failure(&job, v);
 		verdict_job_free(&job);
 		return msg;
 	}
 	switch (job.shape) {
-	case VERDICT_SHAPE_CUSTOM:
+	case SHAPE_CUSTOM:
 		msg = verdict_custom(&job, v);
 		break;
-	case VERDICT_SHAPE_COMPAT:
+	case SHAPE_COMPAT:
 		msg = wrap_message(&job, compat_execution_result(&job, v));
 		break;
-	case VERDICT_SHAPE_FUNCTION:
-	case VERDICT_SHAPE_STDIO:
+	case SHAPE_FUNCTION:
+	case SHAPE_STDIO:
 		msg = wrap_message(&job, native_execution_result(&job, v));
 		break;
 	}

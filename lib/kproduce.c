@@ -10,7 +10,7 @@
 #include "answer.h"
 #include "caps.h"
 #include "fit.h"
-#include "job.h"
+#include "jobline.h"
 #include "jobtrace.h"
 #include "jsonx.h"
 #include "log.h"

@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 
-#include "bincache.h"
 #include "limit.h"
 
 struct lang {

@@ -39,4 +39,11 @@ int limit_from_env(struct sbx_limits *l, char *err, size_t errlen);
 /* The limits as a JSON object with the job-line names; caller deletes. */
 cJSON *limit_to_json(const struct sbx_limits *l);
 
+/* What a language's binary cache keeps (bincache.h; languages.conf). */
+struct bincache_limits {
+	long entries;		/* most entries kept */
+	size_t entry_bytes;	/* a larger binary is not kept */
+	size_t total_bytes;	/* most bytes kept in all */
+};
+
 #endif

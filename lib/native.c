@@ -47,7 +47,7 @@ static void raise_max(double *max, double v)
 
 static int is_submit(const struct native *st)
 {
-	return st->job->mode == VERDICT_MODE_SUBMIT;
+	return st->job->mode == MODE_SUBMIT;
 }
 
 /* ---- function jobs: the harness's results lines ---- */
@@ -228,7 +228,7 @@ static void stdio_case(struct native *st, int i, struct native_case *c)
 static void judge_case(struct native *st, int i, struct native_case *c)
 {
 	memset(c, 0, sizeof *c);
-	if (st->job->shape == VERDICT_SHAPE_FUNCTION)
+	if (st->job->shape == SHAPE_FUNCTION)
 		function_case(st, i, c);
 	else
 		stdio_case(st, i, c);
@@ -272,7 +272,7 @@ struct tally {
 static void add_stdout(const struct native *st, cJSON *stats, int submit_failure)
 {
 	const struct verdict_run *run = &st->job->runs[0];
-	if (st->job->shape != VERDICT_SHAPE_FUNCTION)
+	if (st->job->shape != SHAPE_FUNCTION)
 		return;
 	if (!submit_failure)
 		cJSON_AddStringToObject(stats, "stdout", run->out);
@@ -296,7 +296,7 @@ static enum verdict final_verdict(const struct native *st, struct tally *t)
 	const struct verdict_job *job = st->job;
 	if (t->first_bad >= 0)
 		return t->first_verdict;
-	if (job->shape == VERDICT_SHAPE_FUNCTION && verdict_run_failed(&job->runs[0]))
+	if (job->shape == SHAPE_FUNCTION && verdict_run_failed(&job->runs[0]))
 		return verdict_of_run(&job->runs[0]);
 	return VERDICT_ACCEPTED;
 }
@@ -347,7 +347,7 @@ static cJSON *judge_testcases(struct native *st, enum verdict *v)
 {
 	const struct verdict_job *job = st->job;
 	struct tally t = {.first_bad = -1};
-	if (job->shape == VERDICT_SHAPE_FUNCTION) {
+	if (job->shape == SHAPE_FUNCTION) {
 		st->line_of = xcalloc((size_t)job->ntests + 1, sizeof *st->line_of);
 		for (int i = 0; i < job->ntests; i++)
 			st->line_of[i].index = -1;
@@ -356,7 +356,7 @@ static cJSON *judge_testcases(struct native *st, enum verdict *v)
 	}
 	cJSON *er = judge_all(st, &t, v);
 	if (t.reported == NULL && job->nruns > 0)
-		t.reported = &job->runs[job->shape == VERDICT_SHAPE_FUNCTION ? 0 : job->nruns - 1];
+		t.reported = &job->runs[job->shape == SHAPE_FUNCTION ? 0 : job->nruns - 1];
 	verdict_add_measures(er, job, t.reported, *v);
 	for (int i = 0; st->line_of && i < job->ntests; i++)
 		result_line_free(&st->line_of[i]);
@@ -377,7 +377,7 @@ static cJSON *whole_failure(const struct verdict_job *job, const char *text,
 cJSON *native_execution_result(const struct verdict_job *job, enum verdict *v)
 {
 	struct native st = {.job = job};
-	enum cmp_type dflt = job->shape == VERDICT_SHAPE_FUNCTION ? CMP_JSON : CMP_TRIMMED;
+	enum cmp_type dflt = job->shape == SHAPE_FUNCTION ? CMP_JSON : CMP_TRIMMED;
 	const struct verdict_run *first = job->nruns > 0 ? &job->runs[0] : NULL;
 	char *err = NULL;
 	cJSON *er;

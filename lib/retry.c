@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "answer.h"
-#include "job.h"
+#include "jobline.h"
 #include "jsonx.h"
 #include "kafka.h"
 #include "lane.h"

@@ -35,19 +35,6 @@ static const char *const limit_names[] = {
 	[VERDICT_LIMIT_PROCESSES] = "processes",
 };
 
-static const char *const shape_names[] = {
-	[VERDICT_SHAPE_COMPAT] = "compat",
-	[VERDICT_SHAPE_FUNCTION] = "function",
-	[VERDICT_SHAPE_STDIO] = "stdio",
-	[VERDICT_SHAPE_CUSTOM] = "custom",
-};
-
-static const char *const mode_names[] = {
-	[VERDICT_MODE_SUBMIT] = "submit",
-	[VERDICT_MODE_RUN] = "run",
-	[VERDICT_MODE_CUSTOM] = "custom",
-};
-
 /* Index of s in names[1..n) (index 0 too when from0), or -1. */
 static int name_index(const char *s, const char *const *names, int n, int from0)
 {
@@ -184,17 +171,10 @@ static int parse_runs(const cJSON *exec, struct verdict_job *job, char **err)
 }
 
 /* docs/formats.md section 1: `mode` if given, else from the ids present. */
-static enum verdict_mode mode_from_job(const cJSON *line)
+static enum job_mode mode_from_job(const cJSON *line)
 {
-	const char *m = jsonx_str(line, "mode");
-	int i = m ? NAME_INDEX(m, mode_names, 1) : -1;
-	if (i >= 0)
-		return (enum verdict_mode)i;
-	if (cJSON_HasObjectItem(line, "submissionId"))
-		return VERDICT_MODE_SUBMIT;
-	if (cJSON_HasObjectItem(line, "tempId") && cJSON_HasObjectItem(line, "testCases"))
-		return VERDICT_MODE_RUN;
-	return VERDICT_MODE_CUSTOM;
+	int i = job_mode_named(jsonx_str(line, "mode"));
+	return i >= 0 ? (enum job_mode)i : job_mode_implied(line);
 }
 
 static int parse_shape_mode(const cJSON *exec, struct verdict_job *job, char **err)
@@ -202,19 +182,19 @@ static int parse_shape_mode(const cJSON *exec, struct verdict_job *job, char **e
 	const char *shape, *mode;
 	if (opt_string(exec, "shape", NULL, &shape) != 0 || shape == NULL)
 		return fail(err, xstrdup("exec.shape is missing"));
-	int s = NAME_INDEX(shape, shape_names, 1);
+	int s = job_shape_named(shape);
 	if (s < 0)
 		return fail(err, xasprintf("unknown exec.shape \"%s\"", shape));
-	job->shape = (enum verdict_shape)s;
+	job->shape = (enum job_shape)s;
 	if (opt_string(exec, "mode", NULL, &mode) != 0)
 		return fail(err, xstrdup("exec.mode is not a string"));
-	int m = mode ? NAME_INDEX(mode, mode_names, 1) : (int)mode_from_job(job->line);
+	int m = mode ? job_mode_named(mode) : (int)mode_from_job(job->line);
 	if (m < 0)
 		return fail(err, xasprintf("unknown exec.mode \"%s\"", mode));
-	job->mode = (enum verdict_mode)m;
-	if ((job->shape == VERDICT_SHAPE_CUSTOM) != (job->mode == VERDICT_MODE_CUSTOM))
+	job->mode = (enum job_mode)m;
+	if ((job->shape == SHAPE_CUSTOM) != (job->mode == MODE_CUSTOM))
 		return fail(err, xasprintf("exec.shape \"%s\" does not go with mode \"%s\"",
-					shape_names[s], mode_names[m]));
+					job_shape_name((enum job_shape)s), job_mode_name((enum job_mode)m)));
 	return 0;
 }
 
@@ -233,13 +213,13 @@ static int check_native_tests(const struct verdict_job *job, char **err)
 
 static int parse_tests(struct verdict_job *job, char **err)
 {
-	if (job->shape == VERDICT_SHAPE_CUSTOM)
+	if (job->shape == SHAPE_CUSTOM)
 		return 0;
 	job->tests = cJSON_GetObjectItemCaseSensitive(job->line, "testCases");
 	if (!cJSON_IsArray(job->tests))
 		return fail(err, xstrdup("testCases is missing or not an array"));
 	job->ntests = cJSON_GetArraySize(job->tests);
-	if (job->shape == VERDICT_SHAPE_COMPAT)
+	if (job->shape == SHAPE_COMPAT)
 		return 0;
 	return check_native_tests(job, err);
 }
@@ -250,7 +230,7 @@ static int check_runs_present(const struct verdict_job *job, char **err)
 {
 	if (job->nruns > 0 || verdict_compile_failed(job) || job->stopped)
 		return 0;
-	if (job->shape == VERDICT_SHAPE_STDIO && job->ntests == 0)
+	if (job->shape == SHAPE_STDIO && job->ntests == 0)
 		return 0;
 	*err = xstrdup("exec.runs is empty");
 	return -1;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "caps.h"
+#include "jobline.h"
 
 enum verdict {
 	VERDICT_ACCEPTED,
@@ -32,19 +33,6 @@ enum verdict_limit {
 	VERDICT_LIMIT_OUTPUT,
 	VERDICT_LIMIT_FILE,
 	VERDICT_LIMIT_PROCESSES,
-};
-
-enum verdict_shape {
-	VERDICT_SHAPE_COMPAT,
-	VERDICT_SHAPE_FUNCTION,
-	VERDICT_SHAPE_STDIO,
-	VERDICT_SHAPE_CUSTOM,
-};
-
-enum verdict_mode {
-	VERDICT_MODE_SUBMIT,
-	VERDICT_MODE_RUN,
-	VERDICT_MODE_CUSTOM,
 };
 
 enum {
@@ -71,8 +59,8 @@ struct verdict_job {
 	const cJSON *line;	/* the job line */
 	const cJSON *tests;	/* testCases, an array (NULL for custom jobs) */
 	int ntests;
-	enum verdict_shape shape;
-	enum verdict_mode mode;
+	enum job_shape shape;
+	enum job_mode mode;
 	const char *language;	/* NULL when neither exec nor the job names one */
 	int has_compile;
 	struct verdict_run compile;

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "box.h"
+#include "backend.h"
 #include "cgroup.h"
 #include "docker.h"
 #include "jsonx.h"

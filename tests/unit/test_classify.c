@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "box.h"
+#include "backend.h"
 #include "limit.h"
 #include "unit.h"
 
