@@ -71,8 +71,8 @@ static void log_line(const rd_kafka_t *rk, int level, const char *fac, const cha
 	log_job(l, NULL, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
-rd_kafka_conf_t *kafka_conf(const struct kafka_opts *o, const char *const *defaults,
-			    char *err, size_t errlen)
+static rd_kafka_conf_t *conf_new(const struct kafka_opts *o, const char *const *defaults,
+				 char *err, size_t errlen)
 {
 	char rderr[256];
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -96,6 +96,41 @@ rd_kafka_conf_t *kafka_conf(const struct kafka_opts *o, const char *const *defau
 fail:
 	rd_kafka_conf_destroy(c);
 	return NULL;
+}
+
+/* Makes q write a byte to fd when it gets something. */
+static void wake(rd_kafka_queue_t *q, int fd)
+{
+	rd_kafka_queue_io_event_enable(q, fd, "1", 1);
+	rd_kafka_queue_destroy(q);
+}
+
+rd_kafka_t *kafka_client_new(const struct kafka_opts *o, const struct kafka_client *c,
+			     char *err, size_t errlen)
+{
+	char rderr[512];
+	rd_kafka_conf_t *conf = conf_new(o, c->defaults, err, errlen);
+	if (conf == NULL)
+		return NULL;
+	rd_kafka_conf_set_opaque(conf, c->opaque);
+	if (c->delivered)
+		rd_kafka_conf_set_dr_msg_cb(conf, c->delivered);
+	if (c->rebalanced)
+		rd_kafka_conf_set_rebalance_cb(conf, c->rebalanced);
+	if (c->error)
+		rd_kafka_conf_set_error_cb(conf, c->error);
+	rd_kafka_t *rk = rd_kafka_new(c->type, conf, rderr, sizeof rderr);
+	if (rk == NULL) {
+		snprintf(err, errlen, "%s", rderr);
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	if (c->type == RD_KAFKA_CONSUMER)
+		rd_kafka_poll_set_consumer(rk);
+	if (c->wake_fd >= 0)
+		wake(c->type == RD_KAFKA_CONSUMER ? rd_kafka_queue_get_consumer(rk)
+						  : rd_kafka_queue_get_main(rk), c->wake_fd);
+	return rk;
 }
 
 cJSON *kafka_headers_json(const rd_kafka_message_t *m)

@@ -18,11 +18,28 @@ struct kafka_opts {
 /* Adds one -X pair. Returns 0, or -1 when there are too many. */
 int kafka_opts_add(struct kafka_opts *o, const char *kv);
 
-/* A new configuration with o applied on top of `defaults` (NULL-terminated
- * key, value pairs). Returns NULL with err on an unknown property or an
- * unreadable file. The caller hands it to rd_kafka_new() or destroys it. */
-rd_kafka_conf_t *kafka_conf(const struct kafka_opts *o, const char *const *defaults,
-			    char *err, size_t errlen);
+/* A client of ours: its type, the properties it starts from (under o),
+ * the callbacks it needs (NULL: none) and the descriptor its events wake. */
+struct kafka_client {
+	rd_kafka_type_t type;
+	const char *const *defaults;	/* key, value pairs, NULL-terminated; may be NULL */
+	void *opaque;			/* passed to the callbacks */
+	void (*delivered)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+	void (*rebalanced)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			   rd_kafka_topic_partition_list_t *parts, void *opaque);
+	void (*error)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+	int wake_fd;			/* -1, or written a byte when the client's queue
+					 * (a consumer's messages, a producer's reports)
+					 * gets something */
+};
+
+/* The one way a client is made: the configuration is the defaults, then o
+ * (bootstrap list, properties file, -X pairs: later ones win); librdkafka's
+ * own messages become our log lines; a consumer's messages come on its
+ * consumer queue. Returns the client, or NULL with err (an unknown or bad
+ * property, an unreadable file, a client librdkafka refuses). */
+rd_kafka_t *kafka_client_new(const struct kafka_opts *o, const struct kafka_client *c,
+			     char *err, size_t errlen);
 
 /* The message's headers as {"name":"value"} (a repeated name keeps its last
  * value; values made valid UTF-8). The caller deletes the object. */

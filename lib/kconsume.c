@@ -737,45 +737,14 @@ static void rebalanced(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		rd_kafka_assign(rk, NULL);
 }
 
-static rd_kafka_t *new_client(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *err, size_t errlen)
-{
-	char rderr[512];
-	rd_kafka_t *rk = rd_kafka_new(type, conf, rderr, sizeof rderr);
-	if (rk == NULL) {
-		snprintf(err, errlen, "%s", rderr);
-		rd_kafka_conf_destroy(conf);
-	}
-	return rk;
-}
-
 static int open_dlq(struct kconsume *c, const struct kafka_opts *ko, char *err, size_t errlen)
 {
 	static const char *const defaults[] = {
 		"enable.idempotence", "true", "acks", "all", "linger.ms", "5", NULL};
-	rd_kafka_conf_t *conf = kafka_conf(ko, defaults, err, errlen);
-	if (conf == NULL)
-		return -1;
-	rd_kafka_conf_set_opaque(conf, c);
-	rd_kafka_conf_set_dr_msg_cb(conf, delivered);
-	c->dlq = new_client(RD_KAFKA_PRODUCER, conf, err, errlen);
+	struct kafka_client k = {RD_KAFKA_PRODUCER, defaults, c, .delivered = delivered,
+				 .wake_fd = c->evfd[1]};
+	c->dlq = kafka_client_new(ko, &k, err, errlen);
 	return c->dlq ? 0 : -1;
-}
-
-/* Wakes the caller's poll() when either queue gets something. */
-static int wire_events(struct kconsume *c, char *err, size_t errlen)
-{
-	rd_kafka_queue_t *q;
-	if (pipe2(c->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	q = rd_kafka_queue_get_consumer(c->rk);
-	rd_kafka_queue_io_event_enable(q, c->evfd[1], "1", 1);
-	rd_kafka_queue_destroy(q);
-	q = rd_kafka_queue_get_main(c->dlq);
-	rd_kafka_queue_io_event_enable(q, c->evfd[1], "1", 1);
-	rd_kafka_queue_destroy(q);
-	return 0;
 }
 
 int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
@@ -807,16 +776,14 @@ int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
 				   "Jobs consumed from Kafka and handed to the pipeline");
 	c->dead = otel_counter("codex.dlq.messages", "{message}",
 			       "Messages sent to the dead-letter topic, by x-error");
-	rd_kafka_conf_t *conf = kafka_conf(ko, defaults, err, errlen);
-	if (conf == NULL || open_dlq(c, ko, err, errlen) != 0)
+	/* Both clients wake the caller's poll() when they get something. */
+	if (pipe2(c->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
-	rd_kafka_conf_set_opaque(conf, c);
-	rd_kafka_conf_set_rebalance_cb(conf, rebalanced);
-	c->rk = new_client(RD_KAFKA_CONSUMER, conf, err, errlen);
-	if (c->rk == NULL)
-		return -1;
-	rd_kafka_poll_set_consumer(c->rk);
-	if (wire_events(c, err, errlen) != 0)
+	}
+	struct kafka_client k = {RD_KAFKA_CONSUMER, defaults, c, .rebalanced = rebalanced,
+				 .wake_fd = c->evfd[1]};
+	if (open_dlq(c, ko, err, errlen) != 0 || (c->rk = kafka_client_new(ko, &k, err, errlen)) == NULL)
 		return -1;
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);

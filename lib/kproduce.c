@@ -448,7 +448,6 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
 {
 	static const char *const defaults[] = {
 		"enable.idempotence", "true", "acks", "all", "linger.ms", "5", NULL};
-	char rderr[512];
 	memset(p, 0, sizeof *p);
 	p->lane = lane;
 	p->ack = ack;
@@ -460,24 +459,14 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
 				     NULL, 0);
 	p->dead = otel_counter("codex.dlq.messages", "{message}",
 			       "Messages sent to the dead-letter topic, by x-error");
-	rd_kafka_conf_t *conf = kafka_conf(ko, defaults, err, errlen);
-	if (conf == NULL)
-		return -1;
-	rd_kafka_conf_set_dr_msg_cb(conf, delivered);
-	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof rderr);
-	if (p->rk == NULL) {
-		snprintf(err, errlen, "%s", rderr);
-		rd_kafka_conf_destroy(conf);
-		return -1;
-	}
 	if (pipe2(p->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	rd_kafka_queue_t *q = rd_kafka_queue_get_main(p->rk);
-	rd_kafka_queue_io_event_enable(q, p->evfd[1], "1", 1);
-	rd_kafka_queue_destroy(q);
-	return 0;
+	struct kafka_client k = {RD_KAFKA_PRODUCER, defaults, NULL, .delivered = delivered,
+				 .wake_fd = p->evfd[1]};
+	p->rk = kafka_client_new(ko, &k, err, errlen);
+	return p->rk ? 0 : -1;
 }
 
 int kproduce_fd(const struct kproduce *p)

@@ -31,7 +31,7 @@
 #include "log.h"
 #include "otel.h"
 #include "redis.h"
-#include "retry.h"
+#include "mover.h"
 #include "sigfd.h"
 #include "util.h"
 
