@@ -37,33 +37,35 @@ OTEL_LIBS     := $(CURL_LIBS) $(ZLIB_LIBS)
 PROGRAMS := sandbox-exec judge kcat-jobs retryd pool-ctl codex-agent
 SCRIPTS  := codex-service
 BINS     := $(addprefix bin/,$(PROGRAMS) $(SCRIPTS))
-LIB_SRC  := $(wildcard lib/*.c)
+LIB_SRC  := $(wildcard lib/*/*.c)
+LIB_HDR  := $(wildcard lib/*/*.h)
 LIB_OBJ  := $(LIB_SRC:lib/%.c=build/lib/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
+# What each program links: only the subsystems it uses (tests/link.bats).
 bin/sandbox-exec_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
 bin/judge_LIBS        := $(CJSON_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
-bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
-bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
-bin/pool-ctl_LIBS     := $(CJSON_LIBS) $(OTEL_LIBS) $(SECCOMP_LIBS) -lpthread
+bin/kcat-jobs_LIBS    := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(JQ_LIBS) $(OTEL_LIBS) -lpthread -lm
+bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(OTEL_LIBS) -lpthread -lm
+bin/pool-ctl_LIBS     := $(CJSON_LIBS) $(OTEL_LIBS) -lpthread
 ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(OTEL_LIBS) -lpthread -lm
 
 all: $(BINS)
 
-build/lib/%.o: lib/%.c $(wildcard lib/*.h)
+build/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 build/libcodex.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-bin/%: cmd/%/main.c build/libcodex.a $(wildcard lib/*.h)
+bin/%: cmd/%/main.c build/libcodex.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libcodex.a $($@_LIBS)
 
 # The agent runs inside the runner image: static, so it needs nothing there.
-bin/codex-agent: cmd/codex-agent/main.c build/libcodex.a $(wildcard lib/*.h)
+bin/codex-agent: cmd/codex-agent/main.c build/libcodex.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static-pie $(filter-out -pie,$(LDFLAGS)) -o $@ $< build/libcodex.a -l:libseccomp.a
 
@@ -93,7 +95,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DCODEX_VERSION='"$(VERSION)"' -I
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+build/fuzz/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

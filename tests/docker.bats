@@ -175,9 +175,9 @@ now_ms() {
 	for i in "${!LANGS[@]}"; do
 		l=${LANGS[$i]}
 		for k in 0 1; do
-			# A uid per slot (lib/pool.c), above the ns backend's.
+			# A uid per slot (lib/sandbox/pool.c), above the ns backend's.
 			uid=$((base + i * 1024 + k))
-			# codex-agent is the container's pid 1 (lib/pool.c): no
+			# codex-agent is the container's pid 1 (lib/sandbox/pool.c): no
 			# docker-init, which would be a process of the job's uid
 			# outliving the job.
 			assert_json "$(inspect "$POOL-$l-$k")" --arg user "$uid:$uid" --arg owner "uid=$uid,gid=$uid" \

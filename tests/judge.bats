@@ -748,13 +748,19 @@ io_compare() {
 @test "an unknown option is a usage error (100)" {
 	run -100 --separate-stderr "$JUDGE" --frobnicate
 	assert_output ''
-	assert_regex "$stderr" 'judge: fatal: unknown option --frobnicate'
+	assert_regex "$stderr" '"level":60,.*"name":"judge","msg":"unknown option --frobnicate"'
+}
+
+@test "a usage error in LOG_FORMAT=text is one plain line after the usage" {
+	LOG_FORMAT=text run -100 --separate-stderr "$JUDGE" --frobnicate
+	assert_output ''
+	assert_regex "$stderr" $'^usage: judge.*\njudge: fatal: unknown option --frobnicate$'
 }
 
 @test "an argument is a usage error (100)" {
 	run -100 --separate-stderr "$JUDGE" jobs.jsonl
 	assert_output ''
-	assert_regex "$stderr" 'judge: fatal: unexpected argument jobs.jsonl'
+	assert_regex "$stderr" '"level":60,.*"msg":"unexpected argument jobs.jsonl"'
 }
 
 @test "empty input: no output, exit 0" {

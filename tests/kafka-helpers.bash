@@ -33,7 +33,7 @@ kafka_down() {
 }
 
 # kafka_lane LANE: the test's own names for LANE, in the environment
-# kcat-jobs reads (lib/lane.c) and in JOBS, RESULTS, GROUP, DLQ.
+# kcat-jobs reads (lib/judge/lane.c) and in JOBS, RESULTS, GROUP, DLQ.
 kafka_lane() {
 	local env suffix=t$BATS_TEST_NUMBER-$RANDOM
 	case $1 in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# lib/otel.c against a real OTLP receiver (tests/otlp/receiver.py, gRPC,
+# lib/otel/otel.c against a real OTLP receiver (tests/otlp/receiver.py, gRPC,
 # http/protobuf and http/json on ports of its choosing): build/tests/otel-emit
 # (tests/otlp/otel-emit.c) sends two spans, a few metrics and -n more
 # spans; each test checks what the receiver decoded, what the emitter
@@ -96,6 +96,22 @@ assert_exported() {
 	run -0 --separate-stderr emit -p "$PARENT" -s rojo=1
 	assert_exported grpc
 	[ -z "$stderr" ]
+}
+
+@test "die(): the spans and metrics not yet sent go out before the exit" {
+	start_receiver
+	export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$GRPC OTEL_BSP_SCHEDULE_DELAY=60000
+	run -111 --separate-stderr emit -p "$PARENT" -s rojo=1 -d
+	run received '[.[] | select(.type == "span")] | length'
+	assert_output 2
+	run received '[.[] | select(.type == "metric")] | length'
+	assert_output 5
+}
+
+@test "die(): its line is pino's fatal line" {
+	run -111 --separate-stderr emit -d
+	run jq -c '{level, name, msg}' <<< "$stderr"
+	assert_output '{"level":60,"name":"otel-emit","msg":"dying on purpose"}'
 }
 
 @test "http/protobuf: the spans and metrics arrive whole" {

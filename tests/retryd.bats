@@ -145,7 +145,7 @@ consume() {
 		# shellcheck disable=SC2086
 		run -100 --separate-stderr "$RETRYD" $args < /dev/null
 		assert_equal "$output" ""
-		[[ "$stderr" == *"retryd: fatal: "* ]] || fail "retryd $args: $stderr"
+		[[ "$stderr" == *'{"level":60,'*'"name":"retryd","msg":'* ]] || fail "retryd $args: $stderr"
 	done
 	run -100 --separate-stderr "$RETRYD" schedule --nope
 	[[ "$stderr" == "usage: retryd"* ]]
@@ -155,7 +155,7 @@ consume() {
 	for var in KAFKA_MAX_RETRIES=3x KAFKA_RETRY_QUEUE_CAP=-1 KAFKA_RETRY_BASE_SECONDS=five \
 		KAFKA_RETRY_MAX_SECONDS=0; do
 		run -100 --separate-stderr env "$var" "$RETRYD" schedule --redis "$RURL" < /dev/null
-		[[ "$stderr" == *"retryd: fatal: ${var%%=*}=${var#*=} is not"* ]] || fail "$var: $stderr"
+		[[ "$stderr" == *'"level":60,'*"\"msg\":\"${var%%=*}=${var#*=} is not"* ]] || fail "$var: $stderr"
 	done
 }
 
@@ -309,7 +309,7 @@ consume() {
 	assert_equal "${#lines[@]}" 1
 	assert_equal "$(q .error.kind)" '"poison"'
 	[[ "$stderr" == *"unable to connect"*"next try in"* ]]
-	[[ "$stderr" == *"retryd: fatal: redis 127.0.0.1:1/0 unreachable for 1 s"* ]]
+	[[ "$stderr" == *'"level":60,'*'"msg":"redis 127.0.0.1:1/0 unreachable for 1 s'* ]]
 	[ $((SECONDS - start)) -le 5 ]
 }
 

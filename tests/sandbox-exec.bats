@@ -667,7 +667,7 @@ assert_examples() {
 	custom_job identity python "$FIXTURES/identity.py" > "$BATS_TEST_TMPDIR/job"
 	sbx_run "$BATS_TEST_TMPDIR/job"
 	local id=$(($(table_value uid_base) + $(job_field identity '.exec.slot'))) groups=
-	# A docker slot's uid (lib/pool.c; python is the table's first language),
+	# A docker slot's uid (lib/sandbox/pool.c; python is the table's first language),
 	# its own group as its only group.
 	if [ "$BACKEND" = docker ]; then
 		id=$((id + 100000))

@@ -44,7 +44,7 @@ teardown() {
 	done
 }
 
-# The job schema of an example: the shape lib/job.c would see.
+# The job schema of an example: the shape lib/judge/job.c would see.
 job_schema_of() {
 	jq -r 'if has("executableCode") then
 			(if has("submissionId") then "submission-job" else "run-job" end)
@@ -261,7 +261,7 @@ free_port() {
 	run -0 jq -e '.retry.attempt == 2' "$BATS_TEST_TMPDIR/scheduled.jsonl"
 }
 
-# The error result (lib/answer.c) carries stats.executionTimeMs and
+# The error result (lib/judge/answer.c) carries stats.executionTimeMs and
 # stats.memoryMB, which the platform sends on every path, and an error
 # object saying why.
 @test "retryd schedule: the internal_error result after max retries is in the lane's result shape" {

@@ -1,6 +1,6 @@
 /* codex-agent: the program every pool container of the docker backend runs.
  *
- * usage: codex-agent        (in a container; speaks lib/agent.h on stdin/stdout)
+ * usage: codex-agent        (in a container; speaks lib/sandbox/agent.h on stdin/stdout)
  *
  * It writes the job's files under /sandbox, runs its steps with limits and
  * reports what happened, reads the results file without following links,
@@ -45,11 +45,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "cgroup.h"
-#include "pipeio.h"
-#include "policy.h"
-#include "util.h"
+#include "sandbox/agent.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/pipeio.h"
+#include "sandbox/policy.h"
+#include "core/util.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
 
@@ -651,15 +651,13 @@ static void serve(void)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
-	if (argc > 1) {
-		if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-			printf("codex-agent %s\n", CODEX_VERSION);
-			return 0;
-		}
-		fputs("usage: codex-agent (inside a pool container; see codex-agent(1))\n",
-		      strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? stdout : stderr);
-		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : EXIT_PERMANENT;
-	}
+	static const char usage[] = "usage: codex-agent (inside a pool container; see codex-agent(1))\n";
+	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
+		usage_version();
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		usage_help(usage);
+	if (argc > 1)
+		usage_error(usage, "unexpected argument %s", argv[1]);
 	/* Same uid as the programs it runs: no ptrace, no /proc/<pid>/fd.
 	 * Orphans come to us, so their CPU and memory count and they get reaped. */
 	if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)

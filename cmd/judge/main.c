@@ -25,14 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobtrace.h"
-#include "judging.h"
-#include "jsonx.h"
-#include "line.h"
-#include "log.h"
-#include "otel.h"
-#include "report.h"
-#include "util.h"
+#include "otel/jobtrace.h"
+#include "judge/judging.h"
+#include "core/jsonx.h"
+#include "core/line.h"
+#include "core/log.h"
+#include "otel/otel.h"
+#include "judge/report.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"usage: judge [--pretty] [--exit-status] < executions.jsonl\n"
@@ -83,21 +83,16 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 		case OPT_HELP:
-			fputs(usage, stdout);
-			exit(EXIT_OK);
+			usage_help(usage);
 		case 'V':
 		case OPT_VERSION:
-			printf("judge %s\n", CODEX_VERSION);
-			exit(EXIT_OK);
+			usage_version();
 		default:
-			fputs(usage, stderr);
-			die(EXIT_PERMANENT, "unknown option %s", argv[optind - 1]);
+			usage_error(usage, "unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		fputs(usage, stderr);
-		die(EXIT_PERMANENT, "unexpected argument %s", argv[optind]);
-	}
+	if (optind < argc)
+		usage_error(usage, "unexpected argument %s", argv[optind]);
 }
 
 static void log_outcome(const struct judging_output *out, const struct otel_span *span)
@@ -229,8 +224,8 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	util_init(argv[0]);
-	parse_args(argc, argv, &o);
 	log_init("judge");
+	parse_args(argc, argv, &o);
 	otel_init("judge");
 	judge_duration = otel_histogram("codex.judge.duration", "ms",
 					"Time judge took for a line: parse, compare, result", NULL, 0);

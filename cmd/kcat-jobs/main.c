@@ -58,18 +58,18 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "caps.h"
-#include "kafka.h"
-#include "kconsume.h"
-#include "kproduce.h"
-#include "lane.h"
-#include "lang.h"
-#include "line.h"
-#include "log.h"
-#include "otel.h"
-#include "outbuf.h"
-#include "sigfd.h"
-#include "util.h"
+#include "core/caps.h"
+#include "kafka/kafka.h"
+#include "kafka/kconsume.h"
+#include "kafka/kproduce.h"
+#include "judge/lane.h"
+#include "core/lang.h"
+#include "core/line.h"
+#include "core/log.h"
+#include "otel/otel.h"
+#include "core/outbuf.h"
+#include "core/sigfd.h"
+#include "core/util.h"
 
 static const char usage_text[] =
 	"usage: kcat-jobs consume  --lane L [options]\n"
@@ -100,12 +100,6 @@ struct options {
 
 static volatile int stop_requested;
 
-static void usage_exit(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
-
 static void parse_args(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -123,6 +117,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	opterr = 0;
 	if (argc > 1 && argv[1][0] != '-') {	/* the command comes first */
 		o->command = argv[1];
 		argv++;
@@ -153,16 +148,16 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 'A': o->consume.answer_ms = arg_number("--answer-timeout", optarg, 0, 86400) * 1000; break;
 		case 'u': o->user = optarg; break;
 		case 'r': o->redis = optarg; break;
-		case 'h': usage_exit(0); break;
-		case 'V': printf("kcat-jobs %s\n", CODEX_VERSION); exit(0);
-		default: usage_exit(EXIT_PERMANENT);
+		case 'h': usage_help(usage_text);
+		case 'V': usage_version();
+		default: usage_error(usage_text, "unknown option, or one without its value: %s", argv[optind - 1]);
 		}
 	}
 	if (o->command == NULL)
-		usage_exit(EXIT_PERMANENT);
+		usage_error(usage_text, "no command (consume, produce, pipeline or mock-cluster)");
 	o->child = argv + optind;
 	if (strcmp(o->command, "pipeline") != 0 && optind != argc)
-		usage_exit(EXIT_PERMANENT);
+		usage_error(usage_text, "unexpected argument %s", argv[optind]);
 }
 
 static const struct lane *need_lane(const struct options *o, int required)

@@ -27,17 +27,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "cgroup.h"
-#include "docker.h"
-#include "jsonx.h"
-#include "lang.h"
-#include "log.h"
-#include "otel.h"
-#include "pool.h"
-#include "sigfd.h"
-#include "slot.h"
-#include "util.h"
+#include "sandbox/backend.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/docker.h"
+#include "core/jsonx.h"
+#include "core/lang.h"
+#include "core/log.h"
+#include "otel/otel.h"
+#include "sandbox/pool.h"
+#include "core/sigfd.h"
+#include "sandbox/slot.h"
+#include "core/util.h"
 
 static const char usage_text[] =
 	"usage: pool-ctl [--backend ns|docker] [--slots N] [--languages FILE] [--json]\n"
@@ -69,12 +69,6 @@ struct tally {
 	long ready, busy, broken;
 };
 
-static void usage_exit(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
-
 static void parse_args(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -85,6 +79,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	opterr = 0;
 	o->interval = 5;
 	while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
 		switch (c) {
@@ -94,17 +89,19 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 'i': o->interval = arg_number("--interval", optarg, 1, 86400); break;
 		case 'o': o->once = 1; break;
 		case 'J': o->json = 1; break;
-		case 'h': usage_exit(0); break;
-		case 'V': printf("pool-ctl %s\n", CODEX_VERSION); exit(0);
-		default: usage_exit(EXIT_PERMANENT);
+		case 'h': usage_help(usage_text);
+		case 'V': usage_version();
+		default: usage_error(usage_text, "unknown option, or one without its value: %s", argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		usage_exit(EXIT_PERMANENT);
+	if (optind == argc)
+		usage_error(usage_text, "no command (up, status, watch or down)");
+	if (optind < argc - 1)
+		usage_error(usage_text, "unexpected argument %s", argv[optind + 1]);
 	o->command = argv[optind];
 	if (strcmp(o->command, "up") != 0 && strcmp(o->command, "status") != 0 &&
 	    strcmp(o->command, "watch") != 0 && strcmp(o->command, "down") != 0)
-		usage_exit(EXIT_PERMANENT);
+		usage_error(usage_text, "unknown command %s", o->command);
 	const char *name = box_backend(o->backend);
 	if (name == NULL)
 		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)",
@@ -298,11 +295,8 @@ static int heal_all(struct pool *p, long wait_ms)
 static int docker_up(struct pool *p)
 {
 	int errors = heal_all(p, p->table.acquire_ms);
-	if (errors) {
-		/* Not die(): main's otel_shutdown() sends the failed spans first. */
-		log_error("%d slots could not be readied", errors);
-		return EXIT_TEMPORARY;
-	}
+	if (errors)
+		die(EXIT_TEMPORARY, "%d slots could not be readied", errors);
 	log_info("docker pool: %ld slots per language ready", slots_of(p));
 	return EXIT_OK;
 }

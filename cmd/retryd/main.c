@@ -24,16 +24,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "jsonx.h"
-#include "kafka.h"
-#include "line.h"
-#include "log.h"
-#include "otel.h"
-#include "redis.h"
-#include "mover.h"
-#include "sigfd.h"
-#include "util.h"
+#include "core/caps.h"
+#include "core/jsonx.h"
+#include "kafka/kafka.h"
+#include "core/line.h"
+#include "core/log.h"
+#include "otel/otel.h"
+#include "redis/redis.h"
+#include "kafka/mover.h"
+#include "core/sigfd.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"usage: retryd schedule [--redis URL] [--key KEY] [--max-retries N] [--cap N]\n"
@@ -86,12 +86,6 @@ enum opt {
 	OPT_INTERVAL,
 };
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fputs(usage, stderr);
-	die(EXIT_PERMANENT, fmt, arg);
-}
-
 static int64_t int_arg(const char *name, const char *s, int64_t min, int64_t max)
 {
 	int64_t v;
@@ -129,7 +123,7 @@ static void parse_option(struct options *o, int c, const char *arg)
 	int for_schedule = c >= OPT_MAX_RETRIES && c <= OPT_REDIS_TIMEOUT;
 	int for_run = c >= OPT_BATCH || c == 'b' || c == 'F' || c == 'X';
 	if ((o->cmd == CMD_SCHEDULE && for_run) || (o->cmd == CMD_RUN && for_schedule))
-		usage_error("an option is not for %s", o->cmd == CMD_RUN ? "run" : "schedule");
+		usage_error(usage, "an option is not for %s", o->cmd == CMD_RUN ? "run" : "schedule");
 	switch (c) {
 	case OPT_REDIS: o->redis_url = arg; break;
 	case OPT_KEY: o->conf.key = arg; break;
@@ -166,26 +160,22 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(usage, stdout);
-		exit(EXIT_OK);
-	}
-	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("retryd %s\n", CODEX_VERSION);
-		exit(EXIT_OK);
-	}
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		usage_help(usage);
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
+		usage_version();
 	if (argc < 2 || (strcmp(argv[1], "schedule") != 0 && strcmp(argv[1], "run") != 0))
-		usage_error("unknown command %s", argc < 2 ? "(none)" : argv[1]);
+		usage_error(usage, "unknown command %s", argc < 2 ? "(none)" : argv[1]);
 	defaults(o, argv[1]);
 	opterr = 0;
 	/* argv + 1: the command is the program name to getopt. */
 	while ((c = getopt_long(argc - 1, argv + 1, "b:F:X:", longopts, NULL)) != -1) {
 		if (c == '?')
-			usage_error("unknown option, or one without its value: %s", argv[optind]);
+			usage_error(usage, "unknown option, or one without its value: %s", argv[optind]);
 		parse_option(o, c, optarg);
 	}
 	if (optind < argc - 1)
-		usage_error("unexpected argument %s", argv[optind + 1]);
+		usage_error(usage, "unexpected argument %s", argv[optind + 1]);
 }
 
 static void redis_setup(struct redis *r, const struct options *o)
@@ -214,7 +204,6 @@ static void schedule_line(struct retry_scheduler *s, const struct line *l)
 			     fflush(stdout) != 0);
 		break;
 	case RETRY_UNREACHABLE:
-		otel_shutdown();	/* the failed span goes out first */
 		die(EXIT_TEMPORARY, "redis %s unreachable for %g s: the line is not written "
 		    "(its job comes again from Kafka)", redis_where(s->redis),
 		    (double)s->redis_timeout_ms / 1000);
@@ -303,8 +292,8 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	util_init(argv[0]);
-	parse_args(argc, argv, &o);
 	log_init("retryd");
+	parse_args(argc, argv, &o);
 	otel_init("retryd");
 	int rc = o.cmd == CMD_RUN ? run(&o) : schedule(&o);
 	otel_shutdown();	/* after run's last delivery report */

@@ -27,24 +27,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "box.h"
-#include "caps.h"
-#include "cgroup.h"
-#include "dbox.h"
-#include "docker.h"
-#include "instance.h"
-#include "job.h"
-#include "jobtrace.h"
-#include "jsonx.h"
-#include "lang.h"
-#include "limit.h"
-#include "line.h"
-#include "log.h"
-#include "otel.h"
-#include "runner.h"
-#include "sigfd.h"
-#include "slot.h"
-#include "util.h"
+#include "sandbox/box.h"
+#include "core/caps.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/dbox.h"
+#include "sandbox/docker.h"
+#include "sandbox/instance.h"
+#include "judge/job.h"
+#include "otel/jobtrace.h"
+#include "core/jsonx.h"
+#include "core/lang.h"
+#include "core/limit.h"
+#include "core/line.h"
+#include "core/log.h"
+#include "otel/otel.h"
+#include "sandbox/runner.h"
+#include "core/sigfd.h"
+#include "sandbox/slot.h"
+#include "core/util.h"
 
 static const char usage_text[] =
 	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]\n"
@@ -74,7 +74,7 @@ struct worker {
 	uint64_t start_ns;
 };
 
-/* Telemetry of the main process (the workers have none: lib/otel.h). */
+/* Telemetry of the main process (the workers have none: lib/otel/otel.h). */
 struct metrics {
 	int exporting;		/* otel_init() started an exporter */
 	struct otel_metric *jobs, *duration, *slots;
@@ -93,12 +93,6 @@ struct state {
 	struct metrics m;
 };
 
-static void usage_exit(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
-
 static void parse_args(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -108,19 +102,20 @@ static void parse_args(struct options *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "j:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->jobs = arg_number("--jobs", optarg, 1, MAX_WORKERS); break;
 		case 's': o->slots = arg_number("--slots", optarg, 1, 1024); break;
 		case 'l': o->languages = optarg; break;
 		case 'b': o->backend = optarg; break;
-		case 'h': usage_exit(0); break;
-		case 'V': printf("sandbox-exec %s\n", CODEX_VERSION); exit(0);
-		default: usage_exit(EXIT_PERMANENT);
+		case 'h': usage_help(usage_text);
+		case 'V': usage_version();
+		default: usage_error(usage_text, "unknown option, or one without its value: %s", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
-		usage_exit(EXIT_PERMANENT);
+		usage_error(usage_text, "unexpected argument %s", argv[optind]);
 	const char *name = box_backend(o->backend);
 	if (name == NULL)
 		die(EXIT_PERMANENT, "backend '%s' is not available (ns and docker are)",

@@ -1,7 +1,7 @@
-/* libFuzzer target: lib/agent.c, the frames between sandbox-exec and
+/* libFuzzer target: lib/sandbox/agent.c, the frames between sandbox-exec and
  * codex-agent, as either end reads them. Checked: a decoded message
  * encodes back to the same frame, and every accessor stays in bounds. */
-#include "agent.h"
+#include "sandbox/agent.h"
 #include "fuzz.h"
 
 FUZZ_QUIET_TARGET("fuzz_agent")

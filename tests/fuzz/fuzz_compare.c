@@ -1,11 +1,11 @@
-/* libFuzzer target: every comparator but jq (lib/compare.c) on an actual
+/* libFuzzer target: every comparator but jq (lib/judge/compare.c) on an actual
  * and an expected text. The input is: one byte choosing the comparator
  * and the operands' kind, then actual, a NUL, expected. Checked: a text
  * compared with itself never fails (it passes, or is the comparator's
  * error when a JSON comparator is given what it cannot read), and an
  * expected text cmp_expected_ok() accepts never makes the comparator's
  * error. */
-#include "compare.h"
+#include "judge/compare.h"
 #include "fuzz.h"
 
 FUZZ_QUIET_TARGET("fuzz_compare")

@@ -1,11 +1,11 @@
 /* libFuzzer target: a line with an exec section as judge takes it
- * (lib/verdict.c: reading the section, compat and native judging, the
+ * (lib/judge/verdict.c: reading the section, compat and native judging, the
  * comparators, fitting the result into a message). Checked: a judged line
  * has a result, and its result fits CAP_RESULT_MESSAGE. */
-#include "caps.h"
-#include "fit.h"
+#include "core/caps.h"
+#include "core/fit.h"
 #include "fuzz.h"
-#include "judging.h"
+#include "judge/judging.h"
 
 FUZZ_QUIET_TARGET("fuzz_exec")
 

@@ -1,9 +1,9 @@
-/* libFuzzer target: lib/jcanon.c, exact JSON values. Checked: a text
+/* libFuzzer target: lib/judge/jcanon.c, exact JSON values. Checked: a text
  * whose form is made gives the same form again after a round of cJSON
  * where cJSON keeps values exactly (no numbers, no \u0000), members and
  * elements agree with the whole, decimal tokens are stable. */
 #include "fuzz.h"
-#include "jcanon.h"
+#include "judge/jcanon.h"
 
 FUZZ_QUIET_TARGET("fuzz_jcanon")
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: lib/line.c, the capped line reader of every stdin.
+/* libFuzzer target: lib/core/line.c, the capped line reader of every stdin.
  * The input is read through a pipe in the chunks read(2) gives, with a
  * small cap, so oversized lines, lines across reads and a last line
  * without a newline all happen. Checked: no line is longer than the cap or
@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 
 #include "fuzz.h"
-#include "line.h"
+#include "core/line.h"
 
 enum { CAP = 64 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Prints the golden strings of tests/unit/test_otel.c: the messages that
-test builds with lib/otelpb.c and lib/oteljson.c, serialized by Python's
+test builds with lib/otel/otelpb.c and lib/otel/oteljson.c, serialized by Python's
 protobuf from the opentelemetry-proto definitions (tests/otlp/proto/), as
 protobuf (hex) and in OTLP's JSON form (protobuf's JSON mapping with enums
 as numbers and the ids in hex).

@@ -1,6 +1,6 @@
-/* otel-emit: what tests/otel.bats sends through lib/otel.c.
+/* otel-emit: what tests/otel.bats sends through lib/otel/otel.c.
  *
- *   otel-emit [-p TRACEPARENT] [-s TRACESTATE] [-n EXTRA_SPANS] [-w MS]
+ *   otel-emit [-p TRACEPARENT] [-s TRACESTATE] [-n EXTRA_SPANS] [-w MS] [-d]
  *
  * With the OTEL_* environment as given: otel_init("otel-emit"), then
  *   - span "process SUBMISSION_JOBS" (consumer; a child of -p when given)
@@ -10,7 +10,8 @@
  *   - counter codex.jobs: +2 {lane=submit,verdict=accepted}, +1 {verdict=wrong,lane=run};
  *     histogram codex.job.duration (ms): 3, 7, 700 {language=python};
  *     gauge codex.slots.free: 3 then 5; up-down codex.slots.busy: +2, -1;
- * waits MS milliseconds, and otel_shutdown(). Prints on stdout:
+ * waits MS milliseconds, and otel_shutdown(); with -d, die() instead (exit
+ * 111), which must send what is unsent all the same. Prints on stdout:
  *   traceparent=<the consumer span's, or none>
  *   threads=<threads of the process before the shutdown>
  *   exported=N dropped=N metric_exports=N metric_failed=N
@@ -21,20 +22,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "otel.h"
-#include "util.h"
+#include "core/log.h"
+#include "otel/otel.h"
+#include "core/util.h"
 
 struct opts {
 	const char *traceparent, *tracestate;
 	long extra, wait_ms;
+	int die;
 };
 
 static struct opts parse(int argc, char **argv)
 {
 	struct opts o = {0};
 	int c;
-	while ((c = getopt(argc, argv, "p:s:n:w:")) != -1) {
+	while ((c = getopt(argc, argv, "p:s:n:w:d")) != -1) {
 		switch (c) {
 		case 'p':
 			o.traceparent = optarg;
@@ -48,8 +50,11 @@ static struct opts parse(int argc, char **argv)
 		case 'w':
 			o.wait_ms = arg_number("-w", optarg, 0, 600000);
 			break;
+		case 'd':
+			o.die = 1;
+			break;
 		default:
-			die(EXIT_PERMANENT, "usage: otel-emit [-p TRACEPARENT] [-s TRACESTATE] [-n N] [-w MS]");
+			die(EXIT_PERMANENT, "usage: otel-emit [-p TRACEPARENT] [-s TRACESTATE] [-n N] [-w MS] [-d]");
 		}
 	}
 	return o;
@@ -131,6 +136,9 @@ int main(int argc, char **argv)
 	if (o.wait_ms > 0)
 		nanosleep(&(struct timespec){o.wait_ms / 1000, o.wait_ms % 1000 * 1000000}, NULL);
 	printf("threads=%ld\n", threads());
+	fflush(stdout);
+	if (o.die)
+		die(EXIT_TEMPORARY, "dying on purpose");
 	otel_shutdown();
 	otel_stats(&st);
 	printf("exported=%llu dropped=%llu metric_exports=%llu metric_failed=%llu\n",

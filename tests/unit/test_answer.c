@@ -1,8 +1,8 @@
-/* Unit tests of lib/answer.c: the error result in each lane's shape. */
+/* Unit tests of lib/judge/answer.c: the error result in each lane's shape. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
+#include "judge/answer.h"
 #include "unit.h"
 
 static void check(const char *job, const char *lane, const char *id, const char *want, int line)

@@ -1,4 +1,4 @@
-/* Unit tests of lib/bincache.c: entries, bytes per entry and in all. */
+/* Unit tests of lib/sandbox/bincache.c: entries, bytes per entry and in all. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bincache.h"
-#include "log.h"
+#include "sandbox/bincache.h"
+#include "core/log.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/test_bincache.XXXXXX";

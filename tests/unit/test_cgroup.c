@@ -1,4 +1,4 @@
-/* Unit tests of lib/cgroup.c that need no cgroup: reading the mount table,
+/* Unit tests of lib/sandbox/cgroup.c that need no cgroup: reading the mount table,
  * and the figures of a v2 group as files in a directory (a kernel without
  * memory.peak, which this machine cannot boot on demand). */
 #include <limits.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 #include "unit.h"
-#include "util.h"
+#include "core/util.h"
 
 /* A mount table in a temporary file; returns its path (static). */
 static const char *table(const char *text)

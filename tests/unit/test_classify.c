@@ -1,10 +1,10 @@
-/* Unit tests of box_classify (lib/boxrun.c): which limit a step is said
+/* Unit tests of box_classify (lib/sandbox/boxrun.c): which limit a step is said
  * to have hit, from what is known once it ended. */
 #include <signal.h>
 #include <string.h>
 
-#include "backend.h"
-#include "limit.h"
+#include "sandbox/backend.h"
+#include "core/limit.h"
 #include "unit.h"
 
 static const char *classify(int exit_code, int sig, int64_t time_ms, int64_t memory_kb,

@@ -1,8 +1,8 @@
-/* Unit tests of lib/compare.c: every comparator and its edge cases. */
+/* Unit tests of lib/judge/compare.c: every comparator and its edge cases. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "compare.h"
+#include "judge/compare.h"
 #include "unit.h"
 
 /* Outcome of comparing with the comparator described by spec (JSON text). */

@@ -1,8 +1,8 @@
-/* Unit tests of lib/jcanon.c: JSON values compared exactly. */
+/* Unit tests of lib/judge/jcanon.c: JSON values compared exactly. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "jcanon.h"
+#include "judge/jcanon.h"
 #include "unit.h"
 
 /* 1 when a and b are JSON texts of equal values, 0 when of different

@@ -1,8 +1,8 @@
-/* Unit tests of lib/job.c: shapes, modes and validation of job lines. */
+/* Unit tests of lib/judge/job.c: shapes, modes and validation of job lines. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "job.h"
+#include "judge/job.h"
 #include "unit.h"
 
 static struct lang_table table;

@@ -1,16 +1,16 @@
-/* Unit tests of lib/jobtrace.c (a job line's trace context, the headers
- * it passes on, its metric attributes) and the trace ids lib/log.c adds
+/* Unit tests of lib/otel/jobtrace.c (a job line's trace context, the headers
+ * it passes on, its metric attributes) and the trace ids lib/core/log.c adds
  * to a job's log lines. Spans on the wire: tests/telemetry.bats. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "jobtrace.h"
-#include "jsonx.h"
-#include "log.h"
+#include "otel/jobtrace.h"
+#include "core/jsonx.h"
+#include "core/log.h"
 #include "unit.h"
-#include "util.h"
+#include "core/util.h"
 
 static const char tp_example[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 static const char tp_other[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-00";

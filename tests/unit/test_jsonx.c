@@ -1,8 +1,8 @@
-/* Unit tests of lib/jsonx.c: UTF-8 sanitizing and error lines. */
+/* Unit tests of lib/core/jsonx.c: UTF-8 sanitizing and error lines. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonx.h"
+#include "core/jsonx.h"
 #include "unit.h"
 
 #define REPL "\xEF\xBF\xBD"

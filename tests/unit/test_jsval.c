@@ -1,9 +1,9 @@
-/* Unit tests of lib/jsval.c: JavaScript's JSON.stringify, parseFloat,
+/* Unit tests of lib/judge/jsval.c: JavaScript's JSON.stringify, parseFloat,
  * truthiness and trim, as the platform's compat rules need them. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "jsval.h"
+#include "judge/jsval.h"
 #include "unit.h"
 
 /* JSON.stringify(JSON.parse(json)). */

@@ -1,10 +1,10 @@
-/* Unit tests of lib/lang.c: the language table parser. */
+/* Unit tests of lib/core/lang.c: the language table parser. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lang.h"
+#include "core/lang.h"
 #include "unit.h"
 
 static char path[] = "/tmp/test_lang.XXXXXX";

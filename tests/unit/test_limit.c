@@ -1,8 +1,8 @@
-/* Unit tests of lib/limit.c: limit names, strict parsing, ranges, the
+/* Unit tests of lib/core/limit.c: limit names, strict parsing, ranges, the
  * platform's environment variables. */
 #include <stdlib.h>
 
-#include "limit.h"
+#include "core/limit.h"
 #include "unit.h"
 
 static void test_defaults(void)

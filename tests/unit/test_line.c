@@ -1,13 +1,13 @@
-/* Unit tests of lib/line.c: the capped line reader. */
+/* Unit tests of lib/core/line.c: the capped line reader. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "line.h"
+#include "core/line.h"
 #include "unit.h"
-#include "util.h"
+#include "core/util.h"
 
 /* A reader over a pipe already holding `data` (it must fit the pipe). */
 static int pipe_with(const char *data, size_t len)

@@ -1,6 +1,6 @@
-/* Unit tests of lib/offsets.c: the committable prefix with jobs that finish
+/* Unit tests of lib/kafka/offsets.c: the committable prefix with jobs that finish
  * out of order. */
-#include "offsets.h"
+#include "kafka/offsets.h"
 #include "unit.h"
 
 static void test_in_order(void)

@@ -1,5 +1,5 @@
-/* Unit tests of lib/otelpb.c and lib/oteljson.c (compared with Python's
- * protobuf) and lib/otel.c (trace context, configuration, retry policy,
+/* Unit tests of lib/otel/otelpb.c and lib/otel/oteljson.c (compared with Python's
+ * protobuf) and lib/otel/otel.c (trace context, configuration, retry policy,
  * the no-op state, fork). The exporter against a real receiver: tests/otel.bats. */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -17,12 +17,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "otel.h"
-#include "oteljson.h"
-#include "otelpb.h"
-#include "otlp.h"
+#include "otel/otel.h"
+#include "otel/oteljson.h"
+#include "otel/otelpb.h"
+#include "otel/otlp.h"
 #include "unit.h"
-#include "util.h"
+#include "core/util.h"
 
 /* Made by tests/otlp/golden.py from the same messages as below: the
  * protobuf bytes, and the JSON form. */

@@ -1,15 +1,15 @@
-/* Unit tests of lib/retry.c (backoff, configuration, lines, entries),
- * and lib/redis.c's URLs. Redis and Kafka
+/* Unit tests of lib/redis/retry.c (backoff, configuration, lines, entries),
+ * and lib/redis/redis.c's URLs. Redis and Kafka
  * themselves are exercised by tests/retryd.bats. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "redis.h"
-#include "retry.h"
+#include "core/log.h"
+#include "redis/redis.h"
+#include "redis/retry.h"
 #include "unit.h"
-#include "util.h"
+#include "core/util.h"
 
 static const char infra_line[] =
 	"{\"submissionId\":\"s1\",\"userId\":\"u1\",\"language\":\"python\","

@@ -1,7 +1,7 @@
-/* Unit tests of lib/sha256.c against the FIPS 180-4 examples. */
+/* Unit tests of lib/core/sha256.c against the FIPS 180-4 examples. */
 #include <string.h>
 
-#include "sha256.h"
+#include "core/sha256.h"
 #include "unit.h"
 
 static const char *hex_of(const char *s, size_t len, size_t pieces)

@@ -1,10 +1,10 @@
-/* Unit tests of lib/utf8.c: what is a valid sequence, and the capped,
+/* Unit tests of lib/core/utf8.c: what is a valid sequence, and the capped,
  * repaired copies. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
-#include "utf8.h"
+#include "core/utf8.h"
 
 static size_t seq(const char *s)
 {

@@ -1,10 +1,10 @@
-/* Unit tests of lib/util.c: building paths that fail closed. */
+/* Unit tests of lib/core/util.c: building paths that fail closed. */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 
 #include "unit.h"
-#include "util.h"
+#include "core/util.h"
 
 static void test_path_fmt(void)
 {

@@ -1,0 +1,63 @@
+/* box: one native sandbox (namespaces + tmpfs root + cgroup), the `ns`
+ * backend of sandbox-exec. A box lives in the calling process's private
+ * mount namespace, so box_open() is meant for a process that runs one job
+ * and exits: when it exits, every mount of the box goes with it.
+ *
+ * Host-side rule: files are written into the box only before the first
+ * step runs; after that the host touches nothing in it by name, and reads
+ * results only through box_read_file() (openat2, no symlinks, no mount
+ * crossing, regular files with one link). */
+#ifndef BOX_H
+#define BOX_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sandbox/backend.h"
+#include "sandbox/cgroup.h"
+#include "core/lang.h"
+
+struct box {
+	char root[PATH_MAX];	/* mount point of the box's tmpfs root */
+	int rootfd;		/* O_PATH fd of that root, opened before any step */
+	uid_t uid;
+	gid_t gid;
+	int slot;
+	const struct cg_sys *cgs;
+};
+
+/* Builds a fresh box for `slot` under state_dir: unshares the mount
+ * namespace, mounts the capped tmpfs, binds the table's mounts read-only,
+ * makes /dev, /tmp, /etc/passwd and the writable /sandbox/{code,bin,results}
+ * owned by the slot's uid, and mounts the language's warm cache (if any)
+ * as an overlay. Returns 0, or -1 with err (an infrastructure error). */
+int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
+	     const struct cg_sys *cgs, int slot, int64_t workdir_mb,
+	     char *err, size_t errlen);
+
+/* Writes a file at path below /sandbox ("code/main.py", "bin/executable"),
+ * owned by the slot's uid, with mode. Only before the first step. Returns
+ * 0, or -1 with err. */
+int box_write(struct box *b, const char *path, const char *data, size_t len,
+	      mode_t mode, char *err, size_t errlen);
+
+/* Runs one step in a new pid/net/ipc/uts/mount/cgroup namespace set, with a
+ * tiny init as pid 1 that reaps and, when the program ends, kills whatever
+ * it left behind. Returns 0 with *r filled (whatever the program did), or
+ * -1 with err when the sandbox itself failed. */
+int box_run(struct box *b, const struct box_step *s, struct box_result *r,
+	    char *err, size_t errlen);
+
+/* Reads path (relative to the box root) with no path following: returns 0
+ * with a malloc'd *data (NUL-terminated; the caller frees) of *len bytes,
+ * or -1 with *why one of "missing", "symlink", "not-regular", "hard-link",
+ * "too-large", "unreadable". */
+int box_read_file(struct box *b, const char *path, size_t cap, char **data,
+		  size_t *len, const char **why);
+
+/* The ns backend, for runner.c. */
+extern const struct box_ops box_ns_ops;
+
+#endif

@@ -1,0 +1,408 @@
+/* box_run(): one step in the box. The worker clones a tiny init into fresh
+ * pid/net/ipc/uts/mount namespaces; the init waits until the worker has put
+ * it into the step's cgroup, enters a cgroup namespace, mounts /proc,
+ * pivots into the box root, forks the program and reaps. The program drops
+ * to the slot's uid, loses every capability, sets no_new_privs and loads the
+ * seccomp filter last before execve. */
+#include "sandbox/box.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/pipeio.h"
+#include "sandbox/policy.h"
+#include "core/util.h"
+
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000 };
+
+/* Where the init got to, reported back over the status pipe. */
+enum init_stage { STAGE_RAN = 0, STAGE_SETUP = 1, STAGE_EXEC = 2 };
+
+struct init_report {
+	int stage;
+	int err;		/* errno of the failed stage */
+	int status;		/* wait status of the program */
+	char what[64];		/* the failed setup step */
+};
+
+struct step_fds {
+	int in[2], out[2], err[2], go[2], st[2];
+};
+
+static void report_exit(int fd, struct init_report *rep, const char *what)
+{
+	rep->stage = STAGE_SETUP;
+	rep->err = errno;
+	snprintf(rep->what, sizeof rep->what, "%s", what);
+	if (write_all(fd, rep, sizeof *rep) != 0)
+		_exit(2);
+	_exit(1);
+}
+
+static int set_limit(int resource, rlim_t soft, rlim_t hard)
+{
+	struct rlimit rl = {soft, hard};
+	return setrlimit(resource, &rl);
+}
+
+/* Returns 0, or -1 when a limit could not be set (the step fails). */
+static int child_limits(const struct sbx_limits *l)
+{
+	rlim_t cpu = (rlim_t)(l->time_ms / 1000 + 1);
+	/* RLIMIT_CPU: the backstop of the cgroup check. */
+	return set_limit(RLIMIT_CPU, cpu, cpu + 1) ||
+	       set_limit(RLIMIT_FSIZE, (rlim_t)l->file_bytes, (rlim_t)l->file_bytes) ||
+	       set_limit(RLIMIT_CORE, 0, 0) || set_limit(RLIMIT_MEMLOCK, 0, 0) ||
+	       set_limit(RLIMIT_MSGQUEUE, 0, 0) || set_limit(RLIMIT_NOFILE, 1024, 1024) ||
+	       set_limit(RLIMIT_NPROC, (rlim_t)l->processes, (rlim_t)l->processes) ? -1 : 0;
+}
+
+static int drop_privileges(uid_t uid, gid_t gid)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	for (int cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+		;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		return -1;
+	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0)
+		return -1;
+	memset(data, 0, sizeof data);
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* The program starts as any program would: default dispositions (the
+ * worker ignores SIGINT, SIGTERM and SIGPIPE, and ignoring survives
+ * execve), nothing blocked. */
+static void reset_signals(void)
+{
+	sigset_t none;
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);	/* fails harmlessly for SIGKILL, SIGSTOP */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The program: fds 0-2 are the step's pipes, fd 3 reports a failed exec. */
+static void __attribute__((noreturn))
+child_exec(const struct box *b, const struct box_step *s, struct step_fds *p, int ex)
+{
+	int e;
+	if (dup2(p->in[0], 0) < 0 || dup2(p->out[1], 1) < 0 || dup2(p->err[1], 2) < 0 ||
+	    dup2(ex, 3) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, 4, ~0U, 0) != 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+		goto fail;
+	setsid();
+	reset_signals();
+	if (child_limits(s->limits) != 0 || drop_privileges(b->uid, b->gid) != 0 ||
+	    chdir("/sandbox/code") != 0)
+		goto fail;
+	umask(022);
+	if (policy_load() != 0)
+		goto fail;
+	execve(s->argv[0], s->argv, s->envp);
+fail:
+	e = errno;
+	if (write_all(3, &e, sizeof e) != 0)
+		_exit(126);
+	_exit(127);
+}
+
+static void enter_root(const struct box *b, int st, struct init_report *rep)
+{
+	char proc[PATH_MAX + 8];
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		report_exit(st, rep, "unshare cgroup");
+	if (sethostname("sandbox", 7) != 0)
+		report_exit(st, rep, "sethostname");
+	if (path_fmt(proc, sizeof proc, "%s/proc", b->root) != 0)
+		report_exit(st, rep, "the path of /proc in the box");
+	/* hidepid=2: the program does not even see the init (root) in /proc. */
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0)
+		report_exit(st, rep, "mount proc");
+	if (chdir(b->root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
+		report_exit(st, rep, "pivot_root");
+}
+
+/* pid 1 of the box. Never returns. */
+static void __attribute__((noreturn))
+box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
+{
+	struct init_report rep = {0};
+	char go;
+	int ex[2], e;
+	close(p->in[1]); close(p->out[0]); close(p->err[0]); close(p->go[1]); close(p->st[0]);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The worker writes once we are in the step's cgroup; EOF means it died. */
+	if (read(p->go[0], &go, 1) != 1)
+		_exit(1);
+	close(p->go[0]);
+	enter_root(b, p->st[1], &rep);
+	if (pipe2(ex, O_CLOEXEC) != 0)
+		report_exit(p->st[1], &rep, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		report_exit(p->st[1], &rep, "fork");
+	if (pid == 0)
+		child_exec(b, s, p, ex[1]);
+	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(ex[1]);
+	if (read(ex[0], &e, sizeof e) == (ssize_t)sizeof e) {
+		rep.stage = STAGE_EXEC;
+		rep.err = e;
+	}
+	close(ex[0]);
+	for (;;) {
+		int status;
+		pid_t w = waitpid(-1, &status, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		if (w == pid) {
+			rep.status = status;
+			kill(-1, SIGKILL);	/* whatever it left behind */
+		}
+	}
+	if (write_all(p->st[1], &rep, sizeof rep) != 0)
+		_exit(2);
+	_exit(0);
+}
+
+/* Supervision state of a running step. */
+struct watch {
+	struct box_result *r;
+	const struct sbx_limits *lim;
+	const struct box_step *s;
+	pid_t init;
+	int out, err, st, in;
+	struct sbuf out_buf, err_buf;	/* handed to r at the end */
+	size_t in_off;
+	struct init_report rep;
+	size_t rep_len;
+	int killed;
+	int64_t start, deadline, kill_at;
+	int64_t sampled_kb;	/* the largest memory figure seen (cg_sys.sampled_peak) */
+};
+
+static void kill_box(struct watch *w, const char *limit)
+{
+	if (w->killed)
+		return;
+	w->killed = 1;
+	w->kill_at = now_mono_ms();
+	if (w->r->limit == NULL)
+		w->r->limit = limit;
+	kill(w->init, SIGKILL);	/* pid 1 gone: the kernel ends the whole namespace */
+}
+
+static void read_report(struct watch *w)
+{
+	ssize_t n = read(w->st, (char *)&w->rep + w->rep_len, sizeof w->rep - w->rep_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close(w->st);
+		w->st = -1;
+		return;
+	}
+	w->rep_len += (size_t)n;
+}
+
+/* On every event and at least every CPU_POLL_MS: the wall and CPU limits,
+ * and a memory sample where the kernel keeps no peak. */
+static void tick(struct watch *w, const struct cg *g)
+{
+	int64_t now = now_mono_ms();
+	if (now >= w->deadline)
+		kill_box(w, "wall");
+	else if (cg_cpu_us(g) > w->lim->time_ms * 1000)
+		kill_box(w, "time");
+	if (g->sys->sampled_peak) {
+		int64_t kb = cg_memory_kb(g);
+		if (kb > w->sampled_kb)
+			w->sampled_kb = kb;
+	}
+}
+
+static void supervise(struct watch *w, const struct cg *g)
+{
+	while (w->out >= 0 || w->err >= 0 || w->st >= 0) {
+		struct pollfd pf[4];
+		int n = 0;
+		int64_t now = now_mono_ms();
+		int timeout = CPU_POLL_MS;
+		if (w->killed && now - w->kill_at > KILL_GRACE_MS)
+			break;	/* a descendant escaped the kill: stop waiting for it */
+		pf[n++] = (struct pollfd){.fd = w->out, .events = POLLIN};
+		pf[n++] = (struct pollfd){.fd = w->err, .events = POLLIN};
+		pf[n++] = (struct pollfd){.fd = w->st, .events = POLLIN};
+		pf[n++] = (struct pollfd){.fd = w->in, .events = POLLOUT};
+		if (!w->killed && w->deadline - now < timeout)
+			timeout = (int)(w->deadline - now > 0 ? w->deadline - now : 0);
+		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
+			break;
+		size_t cap = (size_t)w->lim->output_bytes;
+		if (w->out >= 0 && pf[0].revents &&
+		    pipeio_drain(&w->out, &w->out_buf, cap, &w->r->out_truncated))
+			kill_box(w, "output");
+		if (w->err >= 0 && pf[1].revents &&
+		    pipeio_drain(&w->err, &w->err_buf, cap, &w->r->err_truncated))
+			kill_box(w, "output");
+		if (w->st >= 0 && pf[2].revents)
+			read_report(w);
+		if (w->in >= 0 && pf[3].revents)
+			pipeio_feed(&w->in, w->s->stdin_data, w->s->stdin_len, &w->in_off);
+		if (!w->killed)
+			tick(w, g);
+	}
+}
+
+static int open_pipes(struct step_fds *p)
+{
+	int *all[] = {p->in, p->out, p->err, p->go, p->st};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (pipe2(all[i], O_CLOEXEC) != 0)
+			return -1;
+	pipeio_widen(p->out[0]);
+	pipeio_widen(p->err[0]);
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Turns the init's report and the cgroup's figures into the result. */
+static int conclude(struct watch *w, const struct cg *g, const char *argv0,
+		    char *err, size_t errlen)
+{
+	struct box_result *r = w->r;
+	struct cg_stats cs;
+	cg_read_stats(g, &cs);
+	r->time_ms = cs.cpu_us / 1000;
+	r->memory_kb = cs.peak_kb > w->sampled_kb ? cs.peak_kb : w->sampled_kb;
+	r->wall_ms = now_mono_ms() - w->start;
+	if (w->rep_len == sizeof w->rep && w->rep.stage == STAGE_SETUP) {
+		snprintf(err, errlen, "box init: %s: %s", w->rep.what, strerror(w->rep.err));
+		return -1;
+	}
+	if (w->rep_len == sizeof w->rep && w->rep.stage == STAGE_EXEC) {
+		snprintf(err, errlen, "cannot execute %s: %s", argv0, strerror(w->rep.err));
+		return -1;
+	}
+	if (w->rep_len == sizeof w->rep && WIFEXITED(w->rep.status)) {
+		r->exit_code = WEXITSTATUS(w->rep.status);
+	} else {
+		r->exit_code = -1;
+		r->signal = w->rep_len == sizeof w->rep && WIFSIGNALED(w->rep.status)
+				    ? WTERMSIG(w->rep.status) : SIGKILL;
+	}
+	box_classify(r, w->s, cs.oom_kills, cs.pids_max_hits);
+	return 0;
+}
+
+/* The box's init, in namespaces of its own. On cgroup v2 it is born in
+ * the step's group (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no running
+ * task moves, so no wait on the kernel's threadgroup lock. Elsewhere, or
+ * when the kernel refuses, a plain clone, and *born_in is 0: the caller
+ * moves it. Returns the pid (0 in the child), or -1. */
+static pid_t spawn_init(const struct cg *g, int *born_in)
+{
+	const uint64_t ns = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+	int fd = cg_dir_fd(g);
+	*born_in = 0;
+	if (fd >= 0) {
+		struct clone_args a = {.flags = ns | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+				       .cgroup = (uint64_t)fd};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		close(fd);	/* in the child too: no host directory enters the box */
+		if (pid >= 0) {
+			*born_in = 1;
+			return pid;
+		}
+	}
+	return (pid_t)syscall(SYS_clone, ns | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+int box_run(struct box *b, const struct box_step *s, struct box_result *r,
+	    char *err, size_t errlen)
+{
+	struct step_fds p;
+	struct cg g;
+	char name[32], sub[256];
+	struct watch w = {.r = r, .lim = s->limits, .s = s};
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	snprintf(name, sizeof name, "slot-%d", b->slot);
+	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &g, err, errlen) != 0)
+		return -1;
+	if (open_pipes(&p) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		cg_destroy(&g);
+		return -1;
+	}
+	int born_in;
+	pid_t pid = spawn_init(&g, &born_in);
+	if (pid == 0)
+		box_init(b, s, &p);
+	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
+	w.init = pid;
+	w.in = p.in[1]; w.out = p.out[0]; w.err = p.err[0]; w.st = p.st[0];
+	if (pid < 0 || (!born_in && cg_attach(&g, pid, sub, sizeof sub) != 0)) {
+		snprintf(err, errlen, "%s", pid < 0 ? strerror(errno) : sub);
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		rc = -1;
+	} else {
+		for (int i = 0; i < 4; i++)
+			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);
+		w.start = now_mono_ms();
+		w.deadline = w.start + s->limits->wall_ms;
+		if (write_all(p.go[1], "g", 1) != 0)
+			kill(pid, SIGKILL);
+		close_fd(&p.go[1]);
+		if (s->stdin_len == 0)
+			close_fd(&w.in);
+		supervise(&w, &g);
+		rc = 0;
+	}
+	close_fd(&p.go[1]);
+	close_fd(&w.in); close_fd(&w.out); close_fd(&w.err); close_fd(&w.st);
+	if (pid > 0) {
+		kill(pid, SIGKILL);	/* no-op when it already exited */
+		waitpid(pid, NULL, 0);
+	}
+	r->out = w.out_buf.p;
+	r->out_len = w.out_buf.len;
+	r->err = w.err_buf.p;
+	r->err_len = w.err_buf.len;
+	if (rc == 0)
+		rc = conclude(&w, &g, s->argv[0], err, errlen);
+	cg_destroy(&g);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* runner: one job through a sandbox backend (box.h's box_ops: the ns box
+ * or the docker pool), from its files to the `exec` section of
+ * docs/formats.md. */
+#ifndef RUNNER_H
+#define RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "sandbox/box.h"
+#include "judge/job.h"
+#include "core/lang.h"
+
+/* Where a job's time went, for its trace: each phase of the sandbox
+ * ("acquire", "setup", "compile", "run", "clean") with its wall-clock
+ * bounds. Phases past RUNNER_PHASES_MAX are not kept. */
+enum { RUNNER_PHASES_MAX = 64 };
+
+struct runner_phases {
+	struct runner_phase {
+		const char *name;	/* static */
+		uint64_t start_ns, end_ns;
+	} v[RUNNER_PHASES_MAX];
+	int n;
+};
+
+/* Records phase name from start_ns until now; ph may be NULL. */
+void runner_phase(struct runner_phases *ph, const char *name, uint64_t start_ns);
+
+/* The phases as a JSON line's value: [[name, start_ns, end_ns], ...]
+ * (the caller deletes it). */
+cJSON *runner_phases_json(const struct runner_phases *ph);
+
+/* Runs j in box, an open box of the backend ops (slot is reported), and
+ * records its compile and run steps in ph (may be NULL). Returns a new exec
+ * section (the caller deletes it), or NULL with err when the sandbox
+ * failed. */
+cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *box,
+		  const struct job *j, int slot, struct runner_phases *ph,
+		  char *err, size_t errlen);
+
+#endif
