@@ -46,9 +46,10 @@
 #include <unistd.h>
 
 #include "sandbox/agent.h"
+#include "sandbox/backend.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/pipeio.h"
-#include "sandbox/policy.h"
+#include "sandbox/spawn.h"
 #include "core/util.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
@@ -102,36 +103,12 @@ static int64_t pids_max_hits(void)
 	return counter("/sys/fs/cgroup/pids", "pids.events", "pids.events", "max");
 }
 
-/* A path below /sandbox: one or two plain components. */
-static int valid_rel(const char *p)
-{
-	int parts = 0;
-	if (*p == '\0' || *p == '/')
-		return 0;
-	for (const char *c = p; *c; c++) {
-		if (*c == '/') {
-			if (c[1] == '/' || c[1] == '\0')
-				return 0;
-			continue;
-		}
-		if (!(*c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
-		      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-			return 0;
-	}
-	for (const char *c = p; c; c = strchr(c, '/'), c = c ? c + 1 : NULL) {
-		if (c[0] == '.' && (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
-			return 0;
-		parts++;
-	}
-	return parts <= 2;
-}
-
 static void do_write(const struct agent_msg *m)
 {
 	char *rel = agent_str(m, AT_PATH), path[4200];
 	const struct agent_field *data = agent_get(m, AT_DATA);
 	int64_t mode;
-	if (rel == NULL || data == NULL || !valid_rel(rel) ||
+	if (rel == NULL || data == NULL || !box_path_ok(rel) ||
 	    agent_num(m, AT_MODE, 0, 0777, &mode) != 0 ||
 	    path_fmt(path, sizeof path, "/sandbox/%s", rel) != 0) {
 		reply_op(AGENT_FAIL, "write: bad request");
@@ -205,56 +182,6 @@ static int self_intact(void)
 	return now.nice == self_at_start.nice && now.policy == self_at_start.policy &&
 	       now.param.sched_priority == self_at_start.param.sched_priority &&
 	       CPU_EQUAL(&now.cpus, &self_at_start.cpus) && now.ioprio == self_at_start.ioprio;
-}
-
-static int set_limit(int resource, rlim_t soft, rlim_t hard)
-{
-	struct rlimit rl = {soft, hard};
-	return setrlimit(resource, &rl);
-}
-
-static void __attribute__((noreturn)) child(struct step *s, int p_in, int p_out, int p_err, int ex)
-{
-	int e, fd;
-	if (dup2(p_in, 0) < 0 || dup2(p_out, 1) < 0 || dup2(p_err, 2) < 0 || dup2(ex, 3) < 0)
-		goto fail;
-	if (syscall(SYS_close_range, 4, ~0U, 0) != 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
-		goto fail;
-	setsid();
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* The program, not the agent, is the OOM killer's first pick. Our own
-	 * /proc files are root's while we are not dumpable (the agent's
-	 * setting, inherited); exec makes the program dumpable anyway. */
-	if (prctl(PR_SET_DUMPABLE, 1) != 0)
-		goto fail;
-	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write_all(fd, "1000", 4) != 0)
-		goto fail;
-	close(fd);
-	rlim_t cpu = (rlim_t)(s->time_ms / 1000 + 1);
-	if (set_limit(RLIMIT_CPU, cpu, cpu + 1) != 0 ||
-	    set_limit(RLIMIT_FSIZE, (rlim_t)s->file_bytes, (rlim_t)s->file_bytes) != 0 ||
-	    set_limit(RLIMIT_CORE, 0, 0) != 0 || set_limit(RLIMIT_MEMLOCK, 0, 0) != 0 ||
-	    set_limit(RLIMIT_MSGQUEUE, 0, 0) != 0 || set_limit(RLIMIT_NOFILE, 1024, 1024) != 0)
-		goto fail;
-	if (chdir("/sandbox/code") != 0)
-		goto fail;
-	umask(022);
-	/* The ns backend's filter, last: Docker's default profile allows
-	 * io_uring (20.10) and prlimit on the agent. no-new-privileges is the
-	 * container's already; said again, since seccomp needs it. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || policy_load() != 0)
-		goto fail;
-	execve(s->argv[0], s->argv, s->env);
-fail:
-	e = errno;
-	if (write_all(3, &e, sizeof e) != 0)
-		_exit(126);
-	_exit(127);
 }
 
 static void kill_all(struct step *s, const char *limit)
@@ -367,7 +294,8 @@ static void send_result(struct step *s, int64_t oom, int64_t pids)
 /* Starts the program; returns 0, or -1 with msg (the step did not run). */
 static int start(struct step *s, char *msg, size_t msglen)
 {
-	int in[2], out[2], err[2], ex[2], e;
+	int in[2], out[2], err[2], ex[2];
+	struct spawn_failure f;
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(ex, O_CLOEXEC)) {
 		snprintf(msg, msglen, "pipe: %s", strerror(errno));
 		return -1;
@@ -377,13 +305,24 @@ static int start(struct step *s, char *msg, size_t msglen)
 	s->start = now_mono_ms();
 	s->cpu0 = cgroup_cpu_us();
 	s->pid = fork();
+	/* The ns backend's last steps and filter, in the same order: Docker's
+	 * default profile allows io_uring (20.10) and prlimit on the agent;
+	 * no-new-privileges is the container's already. The program, not the
+	 * agent, is the OOM killer's first pick. */
 	if (s->pid == 0)
-		child(s, in[0], out[1], err[1], ex[1]);
+		spawn_exec(&(struct spawn){
+			.in = in[0], .out = out[1], .err = err[1], .report = ex[1],
+			.time_ms = s->time_ms, .file_bytes = s->file_bytes, .oom_first = 1,
+			.argv = s->argv, .envp = s->env});
 	close(in[0]); close(out[1]); close(err[1]); close(ex[1]);
 	s->fd_in = in[1]; s->fd_out = out[0]; s->fd_err = err[0];
-	if (s->pid < 0 || read(ex[0], &e, sizeof e) == (ssize_t)sizeof e) {
-		snprintf(msg, msglen, "cannot execute %s: %s", s->argv[0],
-			 strerror(s->pid < 0 ? errno : e));
+	if (s->pid < 0) {
+		snprintf(msg, msglen, "fork: %s", strerror(errno));
+		close(ex[0]);
+		return -1;
+	}
+	if (spawn_failed(ex[0], &f)) {
+		spawn_describe(&f, s->argv[0], msg, msglen);
 		close(ex[0]);
 		return -1;
 	}
@@ -451,19 +390,11 @@ static int open_beneath(const char *path)
 
 static const char *read_file(const char *path, size_t cap, struct sbuf *b)
 {
-	struct stat st;
+	size_t size;
 	int fd = open_beneath(path);
 	if (fd < 0)
-		return errno == ENOENT ? "missing" : errno == ELOOP ? "symlink" : "unreadable";
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0)
-		why = "unreadable";
-	else if (!S_ISREG(st.st_mode))
-		why = "not-regular";
-	else if (st.st_nlink != 1)
-		why = "hard-link";
-	else if ((size_t)st.st_size > cap)
-		why = "too-large";
+		return box_open_why(errno);
+	const char *why = box_file_why(fd, cap, &size);
 	while (why == NULL) {
 		char chunk[READ_CHUNK];
 		ssize_t n = read(fd, chunk, sizeof chunk);
@@ -488,7 +419,7 @@ static void do_read(const struct agent_msg *m)
 	int64_t cap;
 	struct sbuf data = {0}, b = {0};
 	if (rel == NULL || agent_num(m, AT_CAP, 0, AGENT_READ_MAX, &cap) != 0 ||
-	    strncmp(rel, "sandbox/", 8) != 0 || !valid_rel(rel + 8) ||
+	    strncmp(rel, "sandbox/", 8) != 0 || !box_path_ok(rel + 8) ||
 	    path_fmt(path, sizeof path, "/%s", rel) != 0) {
 		reply_op(AGENT_FAIL, "read: bad request");
 		free(rel);

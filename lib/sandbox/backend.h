@@ -58,4 +58,15 @@ struct box_ops {
  * "docker". */
 const char *box_backend(const char *arg);
 
+/* The files of a box, the same for both backends. A path written below
+ * /sandbox (or read below /sandbox/) is one or two components of
+ * [A-Za-z0-9._-], neither "." nor "..": box_path_ok() says 1 or 0. A file
+ * is read only when box_file_why() finds the open fd a regular file with
+ * one link and at most cap bytes (NULL, with *size); else the why-code:
+ * "missing", "symlink", "not-regular", "hard-link", "too-large",
+ * "unreadable". box_open_why() is the code of an open that failed. */
+int box_path_ok(const char *rel);
+const char *box_open_why(int err);
+const char *box_file_why(int fd, size_t cap, size_t *size);
+
 #endif

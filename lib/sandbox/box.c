@@ -258,7 +258,7 @@ int box_write(struct box *b, const char *path, const char *data, size_t len,
 	      mode_t mode, char *err, size_t errlen)
 {
 	char rel[PATH_MAX];
-	if (path[0] == '/' || path[0] == '\0' || strstr(path, "..") != NULL) {
+	if (!box_path_ok(path)) {
 		snprintf(err, errlen, "bad file name '%s'", path);
 		return -1;
 	}
@@ -269,17 +269,6 @@ int box_write(struct box *b, const char *path, const char *data, size_t len,
 	return put_file(b, rel, data, len, mode, b->uid, b->gid, err, errlen);
 }
 
-static const char *open_error(int e)
-{
-	switch (e) {
-	case ENOENT: return "missing";
-	case ELOOP: return "symlink";
-	case EXDEV: return "symlink";
-	case ENOTDIR: return "not-regular";
-	default: return "unreadable";
-	}
-}
-
 int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 		  size_t *len, const char **why)
 {
@@ -288,35 +277,23 @@ int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
 			   RESOLVE_NO_XDEV,
 	};
-	struct stat st;
+	size_t size;
 	*data = NULL;
 	*len = 0;
 	int fd = (int)syscall(SYS_openat2, b->rootfd, path, &how, sizeof how);
 	if (fd < 0) {
-		*why = open_error(errno);
+		*why = box_open_why(errno);
 		return -1;
 	}
-	*why = NULL;
-	if (fstat(fd, &st) != 0)
-		*why = "unreadable";
-	else if (!S_ISREG(st.st_mode))
-		*why = "not-regular";
-	else if (st.st_nlink != 1)
-		*why = "hard-link";
-	else if ((uint64_t)st.st_size > cap)
-		*why = "too-large";
-	if (*why) {
-		close(fd);
-		return -1;
-	}
-	char *buf = read_exact(fd, (size_t)st.st_size);
+	*why = box_file_why(fd, cap, &size);
+	char *buf = *why ? NULL : read_exact(fd, size);
 	close(fd);
-	if (buf == NULL) {
+	if (*why == NULL && buf == NULL)
 		*why = "unreadable";
+	if (*why)
 		return -1;
-	}
 	*data = buf;
-	*len = (size_t)st.st_size;
+	*len = size;
 	return 0;
 }
 

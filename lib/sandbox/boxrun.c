@@ -1,15 +1,13 @@
 /* box_run(): one step in the box. The worker clones a tiny init into fresh
  * pid/net/ipc/uts/mount namespaces; the init waits until the worker has put
  * it into the step's cgroup, enters a cgroup namespace, mounts /proc,
- * pivots into the box root, forks the program and reaps. The program drops
- * to the slot's uid, loses every capability, sets no_new_privs and loads the
- * seccomp filter last before execve. */
+ * pivots into the box root, forks the program and reaps. The program's
+ * last steps (the slot's uid, no capability, no_new_privs, the seccomp
+ * filter, execve) are spawn.h's, the same as in a docker pool container. */
 #include "sandbox/box.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -19,14 +17,12 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox/pipeio.h"
-#include "sandbox/policy.h"
+#include "sandbox/spawn.h"
 #include "core/util.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000 };
@@ -39,6 +35,7 @@ struct init_report {
 	int err;		/* errno of the failed stage */
 	int status;		/* wait status of the program */
 	char what[64];		/* the failed setup step */
+	struct spawn_failure spawn;	/* STAGE_EXEC: the program's own last steps */
 };
 
 struct step_fds {
@@ -53,79 +50,6 @@ static void report_exit(int fd, struct init_report *rep, const char *what)
 	if (write_all(fd, rep, sizeof *rep) != 0)
 		_exit(2);
 	_exit(1);
-}
-
-static int set_limit(int resource, rlim_t soft, rlim_t hard)
-{
-	struct rlimit rl = {soft, hard};
-	return setrlimit(resource, &rl);
-}
-
-/* Returns 0, or -1 when a limit could not be set (the step fails). */
-static int child_limits(const struct sbx_limits *l)
-{
-	rlim_t cpu = (rlim_t)(l->time_ms / 1000 + 1);
-	/* RLIMIT_CPU: the backstop of the cgroup check. */
-	return set_limit(RLIMIT_CPU, cpu, cpu + 1) ||
-	       set_limit(RLIMIT_FSIZE, (rlim_t)l->file_bytes, (rlim_t)l->file_bytes) ||
-	       set_limit(RLIMIT_CORE, 0, 0) || set_limit(RLIMIT_MEMLOCK, 0, 0) ||
-	       set_limit(RLIMIT_MSGQUEUE, 0, 0) || set_limit(RLIMIT_NOFILE, 1024, 1024) ||
-	       set_limit(RLIMIT_NPROC, (rlim_t)l->processes, (rlim_t)l->processes) ? -1 : 0;
-}
-
-static int drop_privileges(uid_t uid, gid_t gid)
-{
-	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct data[2];
-	for (int cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
-		;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-		return -1;
-	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
-	    setresuid(uid, uid, uid) != 0)
-		return -1;
-	memset(data, 0, sizeof data);
-	if (syscall(SYS_capset, &hdr, data) != 0)
-		return -1;
-	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
-
-/* The program starts as any program would: default dispositions (the
- * worker ignores SIGINT, SIGTERM and SIGPIPE, and ignoring survives
- * execve), nothing blocked. */
-static void reset_signals(void)
-{
-	sigset_t none;
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);	/* fails harmlessly for SIGKILL, SIGSTOP */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* The program: fds 0-2 are the step's pipes, fd 3 reports a failed exec. */
-static void __attribute__((noreturn))
-child_exec(const struct box *b, const struct box_step *s, struct step_fds *p, int ex)
-{
-	int e;
-	if (dup2(p->in[0], 0) < 0 || dup2(p->out[1], 1) < 0 || dup2(p->err[1], 2) < 0 ||
-	    dup2(ex, 3) < 0)
-		goto fail;
-	if (syscall(SYS_close_range, 4, ~0U, 0) != 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
-		goto fail;
-	setsid();
-	reset_signals();
-	if (child_limits(s->limits) != 0 || drop_privileges(b->uid, b->gid) != 0 ||
-	    chdir("/sandbox/code") != 0)
-		goto fail;
-	umask(022);
-	if (policy_load() != 0)
-		goto fail;
-	execve(s->argv[0], s->argv, s->envp);
-fail:
-	e = errno;
-	if (write_all(3, &e, sizeof e) != 0)
-		_exit(126);
-	_exit(127);
 }
 
 static void enter_root(const struct box *b, int st, struct init_report *rep)
@@ -151,7 +75,7 @@ box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
 {
 	struct init_report rep = {0};
 	char go;
-	int ex[2], e;
+	int ex[2];
 	close(p->in[1]); close(p->out[0]); close(p->err[0]); close(p->go[1]); close(p->st[0]);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The worker writes once we are in the step's cgroup; EOF means it died. */
@@ -165,12 +89,14 @@ box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
 	if (pid < 0)
 		report_exit(p->st[1], &rep, "fork");
 	if (pid == 0)
-		child_exec(b, s, p, ex[1]);
+		spawn_exec(&(struct spawn){
+			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
+			.time_ms = s->limits->time_ms, .file_bytes = s->limits->file_bytes,
+			.processes = s->limits->processes, .drop = 1, .uid = b->uid, .gid = b->gid,
+			.argv = s->argv, .envp = s->envp});
 	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(ex[1]);
-	if (read(ex[0], &e, sizeof e) == (ssize_t)sizeof e) {
+	if (spawn_failed(ex[0], &rep.spawn))
 		rep.stage = STAGE_EXEC;
-		rep.err = e;
-	}
 	close(ex[0]);
 	for (;;) {
 		int status;
@@ -311,7 +237,7 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 		return -1;
 	}
 	if (w->rep_len == sizeof w->rep && w->rep.stage == STAGE_EXEC) {
-		snprintf(err, errlen, "cannot execute %s: %s", argv0, strerror(w->rep.err));
+		spawn_describe(&w->rep.spawn, argv0, err, errlen);
 		return -1;
 	}
 	if (w->rep_len == sizeof w->rep && WIFEXITED(w->rep.status)) {
