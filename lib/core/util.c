@@ -53,8 +53,9 @@ static void vreport(int fatal, const char *fmt, va_list ap, int err)
 
 static void __attribute__((noreturn)) fatal_exit(int status)
 {
-	void (*hook)(void) = fatal_hook;
-	fatal_hook = NULL;	/* a die() inside the hook exits at once */
+	/* Taken once: a die() inside the hook, or in another thread at the
+	 * same time, exits without it. */
+	void (*hook)(void) = __atomic_exchange_n(&fatal_hook, NULL, __ATOMIC_SEQ_CST);
 	if (hook)
 		hook();
 	exit(status);
