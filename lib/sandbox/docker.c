@@ -26,7 +26,10 @@ int dk_open(struct dk *d, char *err, size_t errlen)
 		snprintf(err, errlen, "DOCKER_HOST=%s: only unix:// sockets are supported", host);
 		return -1;
 	}
-	snprintf(d->sock, sizeof d->sock, "%s", host + 7);
+	if (path_fmt(d->sock, sizeof d->sock, "%s", host + 7) != 0) {
+		snprintf(err, errlen, "DOCKER_HOST: the socket's path is too long");
+		return -1;
+	}
 	curl_global_init(CURL_GLOBAL_NOTHING);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of lib/agent.c: the frames between the docker backend and
+/* Unit tests of lib/sandbox/agent.c: the frames between the docker backend and
  * codex-agent, built, measured, decoded and read from a pipe. */
 #include <stdint.h>
 #include <stdlib.h>

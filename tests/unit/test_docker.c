@@ -1,4 +1,4 @@
-/* Unit tests of lib/docker.c without a Docker daemon: DOCKER_HOST, error
+/* Unit tests of lib/sandbox/docker.c without a Docker daemon: DOCKER_HOST, error
  * bodies, and dk_call/dk_attach against a thread that serves canned HTTP
  * replies on a unix socket, then the attach stream's 8-byte framing. */
 #include <poll.h>
@@ -135,6 +135,14 @@ static void test_open(void)
 	setenv("DOCKER_HOST", "tcp://127.0.0.1:2375", 1);
 	CHECK_INT(dk_open(&d, err, sizeof err), -1);
 	CHECK_STR(err, "DOCKER_HOST=tcp://127.0.0.1:2375: only unix:// sockets are supported");
+	/* A path that would not fit is refused, never cut. */
+	char host[PATH_MAX + 16] = "unix://";
+	memset(host + 7, 'a', PATH_MAX);
+	host[PATH_MAX + 7] = '\0';
+	setenv("DOCKER_HOST", host, 1);
+	CHECK_INT(dk_open(&d, err, sizeof err), -1);
+	CHECK_STR(err, "DOCKER_HOST: the socket's path is too long");
+	unsetenv("DOCKER_HOST");
 }
 
 static void test_error_text(void)
