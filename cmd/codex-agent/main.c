@@ -45,12 +45,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "sandbox/agent.h"
 #include "sandbox/backend.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/pipeio.h"
 #include "sandbox/spawn.h"
-#include "core/util.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
 

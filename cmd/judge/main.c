@@ -25,14 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "otel/jobtrace.h"
-#include "judge/judging.h"
 #include "core/jsonx.h"
 #include "core/line.h"
 #include "core/log.h"
-#include "otel/otel.h"
-#include "judge/report.h"
 #include "core/util.h"
+#include "judge/judging.h"
+#include "judge/report.h"
+#include "otel/jobtrace.h"
+#include "otel/otel.h"
 
 static const char usage[] =
 	"usage: judge [--pretty] [--exit-status] < executions.jsonl\n"

@@ -59,17 +59,17 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "core/caps.h"
-#include "kafka/kafka.h"
-#include "kafka/kconsume.h"
-#include "kafka/kproduce.h"
-#include "judge/lane.h"
 #include "core/lang.h"
 #include "core/line.h"
 #include "core/log.h"
-#include "otel/otel.h"
 #include "core/outbuf.h"
 #include "core/sigfd.h"
 #include "core/util.h"
+#include "judge/lane.h"
+#include "kafka/kafka.h"
+#include "kafka/kconsume.h"
+#include "kafka/kproduce.h"
+#include "otel/otel.h"
 
 static const char usage_text[] =
 	"usage: kcat-jobs consume  --lane L [options]\n"

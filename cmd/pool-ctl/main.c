@@ -27,17 +27,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/backend.h"
-#include "sandbox/cgroup.h"
-#include "sandbox/docker.h"
 #include "core/jsonx.h"
 #include "core/lang.h"
 #include "core/log.h"
-#include "otel/otel.h"
-#include "sandbox/pool.h"
 #include "core/sigfd.h"
-#include "sandbox/slot.h"
 #include "core/util.h"
+#include "otel/otel.h"
+#include "sandbox/backend.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/docker.h"
+#include "sandbox/pool.h"
+#include "sandbox/slot.h"
 
 static const char usage_text[] =
 	"usage: pool-ctl [--backend ns|docker] [--slots N] [--languages FILE] [--json]\n"

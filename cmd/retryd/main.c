@@ -26,14 +26,14 @@
 
 #include "core/caps.h"
 #include "core/jsonx.h"
-#include "kafka/kafka.h"
 #include "core/line.h"
 #include "core/log.h"
-#include "otel/otel.h"
-#include "redis/redis.h"
-#include "kafka/mover.h"
 #include "core/sigfd.h"
 #include "core/util.h"
+#include "kafka/kafka.h"
+#include "kafka/mover.h"
+#include "otel/otel.h"
+#include "redis/redis.h"
 
 static const char usage[] =
 	"usage: retryd schedule [--redis URL] [--key KEY] [--max-retries N] [--cap N]\n"

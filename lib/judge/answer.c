@@ -5,9 +5,9 @@
 
 #include "core/caps.h"
 #include "core/fit.h"
-#include "judge/jobline.h"
 #include "core/jsonx.h"
 #include "core/util.h"
+#include "judge/jobline.h"
 
 /* The lane's mode, or the job's from its fields (docs/formats.md 1). */
 static enum job_mode mode_of(const cJSON *job, const char *lane)

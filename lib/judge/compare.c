@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "judge/jcanon.h"
 #include "core/sbuf.h"
 #include "core/util.h"
+#include "judge/jcanon.h"
 
 static const char *const type_names[] = {
 	[CMP_EXACT] = "exact",

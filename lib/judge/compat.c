@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "judge/jsval.h"
 #include "core/util.h"
+#include "judge/jsval.h"
 
 /* State of one pass over the results lines. */
 struct compat {

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "judge/compare.h"
-#include "judge/jcanon.h"
 #include "core/jsonx.h"
 #include "core/util.h"
+#include "judge/compare.h"
+#include "judge/jcanon.h"
 
 void job_free(struct job *j)
 {

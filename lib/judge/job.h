@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-#include "judge/jobline.h"
 #include "core/lang.h"
 #include "core/limit.h"
+#include "judge/jobline.h"
 
 enum { JOB_MAX_TESTS = 10000 };
 

@@ -3,13 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "judge/answer.h"
 #include "core/caps.h"
-#include "judge/compat.h"
 #include "core/fit.h"
 #include "core/jsonx.h"
-#include "judge/native.h"
 #include "core/util.h"
+#include "judge/answer.h"
+#include "judge/compat.h"
+#include "judge/native.h"
 
 static cJSON *wrap_message(const struct verdict_job *job, cJSON *er)
 {

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "judge/compare.h"
-#include "judge/jcanon.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "judge/compare.h"
+#include "judge/jcanon.h"
 
 /* What one testcase came to. */
 struct native_case {

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "judge/answer.h"
 #include "core/caps.h"
-#include "judge/job.h"
-#include "otel/jobtrace.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "judge/answer.h"
+#include "judge/job.h"
+#include "otel/jobtrace.h"
 
 enum { JOB_BUCKETS = 1024 };
 

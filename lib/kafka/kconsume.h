@@ -11,13 +11,13 @@
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
 
-#include "redis/dedupe.h"
-#include "kafka/kafka.h"
-#include "judge/lane.h"
 #include "core/lang.h"
+#include "core/outbuf.h"
+#include "judge/lane.h"
+#include "kafka/kafka.h"
 #include "kafka/offsets.h"
 #include "otel/otel.h"
-#include "core/outbuf.h"
+#include "redis/dedupe.h"
 
 struct kconsume_opts {
 	const struct lane *lane;

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "judge/answer.h"
 #include "core/caps.h"
 #include "core/fit.h"
-#include "judge/jobline.h"
-#include "otel/jobtrace.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "judge/answer.h"
+#include "judge/jobline.h"
+#include "otel/jobtrace.h"
 
 /* One input line in flight: acknowledged when `messages` reaches zero. */
 struct pending_line {

@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
 
-#include "redis/dedupe.h"
-#include "kafka/kafka.h"
 #include "judge/lane.h"
+#include "kafka/kafka.h"
 #include "otel/otel.h"
+#include "redis/dedupe.h"
 
 /* Called when every message of a line is acknowledged by the broker. */
 typedef void kproduce_ack_fn(void *arg, const char *topic, int32_t partition, int64_t offset);

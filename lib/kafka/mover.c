@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "core/jsonx.h"
-#include "judge/lane.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "judge/lane.h"
 
 /* One claimed set member, the opaque of its message. */
 struct retry_member {

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "otel/otlp.h"
 #include "core/utf8.h"
 #include "core/util.h"
+#include "otel/otlp.h"
 
 #ifndef CODEX_VERSION
 #define CODEX_VERSION "0"

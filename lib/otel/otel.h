@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/tracectx.h"
 #include "otel/otelconf.h"
 #include "otel/otelpb.h"
-#include "core/tracectx.h"
 
 /* ---- setup ---- */
 

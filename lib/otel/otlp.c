@@ -8,9 +8,9 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "otel/oteljson.h"
 #include "core/utf8.h"
 #include "core/util.h"
+#include "otel/oteljson.h"
 
 #ifndef CODEX_VERSION
 #define CODEX_VERSION "0"

@@ -9,13 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "judge/answer.h"
-#include "judge/jobline.h"
+#include "core/caps.h"
 #include "core/jsonx.h"
-#include "judge/lane.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "core/caps.h"
+#include "judge/answer.h"
+#include "judge/jobline.h"
+#include "judge/lane.h"
 
 /* ---- the Lua scripts ---- */
 

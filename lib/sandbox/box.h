@@ -15,9 +15,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/lang.h"
 #include "sandbox/backend.h"
 #include "sandbox/cgroup.h"
-#include "core/lang.h"
 
 struct box {
 	char root[PATH_MAX];	/* mount point of the box's tmpfs root */

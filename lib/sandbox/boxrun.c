@@ -21,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "sandbox/pipeio.h"
 #include "sandbox/spawn.h"
-#include "core/util.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000 };
 

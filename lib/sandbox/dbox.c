@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/util.h"
 #include "sandbox/agent.h"
 #include "sandbox/cgroup.h"
-#include "core/log.h"
 #include "sandbox/slot.h"
-#include "core/util.h"
 
 /* How long the agent may take beyond a step's wall limit (its kill grace
  * and the reply), and to answer anything else. */

@@ -11,11 +11,11 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "core/lang.h"
+#include "core/sbuf.h"
 #include "sandbox/backend.h"
 #include "sandbox/docker.h"
-#include "core/lang.h"
 #include "sandbox/pool.h"
-#include "core/sbuf.h"
 #include "sandbox/slot.h"
 
 struct dbox {

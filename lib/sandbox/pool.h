@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sandbox/docker.h"
 #include "core/lang.h"
+#include "sandbox/docker.h"
 
 struct pool_slot {
 	char lang[64];

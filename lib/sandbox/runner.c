@@ -10,14 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/bincache.h"
-#include "sandbox/box.h"
 #include "core/caps.h"
 #include "core/fit.h"
+#include "core/jsonx.h"
 #include "core/log.h"
 #include "core/sha256.h"
-#include "core/jsonx.h"
 #include "core/util.h"
+#include "sandbox/bincache.h"
+#include "sandbox/box.h"
 
 enum { HARNESS_MAX = 1 << 20 };
 

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "sandbox/box.h"
-#include "judge/job.h"
 #include "core/lang.h"
+#include "judge/job.h"
+#include "sandbox/box.h"
 
 /* Where a job's time went, for its trace: each phase of the sandbox
  * ("acquire", "setup", "compile", "run", "clean") with its wall-clock

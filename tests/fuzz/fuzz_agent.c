@@ -1,8 +1,8 @@
 /* libFuzzer target: lib/sandbox/agent.c, the frames between sandbox-exec and
  * codex-agent, as either end reads them. Checked: a decoded message
  * encodes back to the same frame, and every accessor stays in bounds. */
-#include "sandbox/agent.h"
 #include "fuzz.h"
+#include "sandbox/agent.h"
 
 FUZZ_QUIET_TARGET("fuzz_agent")
 

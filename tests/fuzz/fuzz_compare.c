@@ -5,8 +5,8 @@
  * error when a JSON comparator is given what it cannot read), and an
  * expected text cmp_expected_ok() accepts never makes the comparator's
  * error. */
-#include "judge/compare.h"
 #include "fuzz.h"
+#include "judge/compare.h"
 
 FUZZ_QUIET_TARGET("fuzz_compare")
 

@@ -1,9 +1,9 @@
 /* libFuzzer target: a job line as consume and sandbox-exec take it
  * (lib/core/jsonx.c's text check and parse, lib/judge/job.c's validation, with the
  * project's language table, and the comparators it compiles). */
+#include "core/jsonx.h"
 #include "fuzz.h"
 #include "judge/job.h"
-#include "core/jsonx.h"
 
 static struct lang_table table;
 

@@ -7,8 +7,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "fuzz.h"
 #include "core/line.h"
+#include "fuzz.h"
 
 enum { CAP = 64 };
 

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "otel/otel.h"
 #include "core/util.h"
+#include "otel/otel.h"
 
 struct opts {
 	const char *traceparent, *tracestate;

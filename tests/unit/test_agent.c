@@ -6,9 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "sandbox/agent.h"
 #include "unit.h"
-#include "core/util.h"
 
 static const char bin[] = "a\0b\0\0\xff";	/* 6 bytes, NULs inside and last */
 

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox/bincache.h"
 #include "core/log.h"
+#include "sandbox/bincache.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/test_bincache.XXXXXX";

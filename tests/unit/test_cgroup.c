@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "sandbox/cgroup.h"
 #include "unit.h"
-#include "core/util.h"
 
 /* A mount table in a temporary file; returns its path (static). */
 static const char *table(const char *text)

@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <string.h>
 
-#include "sandbox/backend.h"
 #include "core/limit.h"
+#include "sandbox/backend.h"
 #include "unit.h"
 
 static const char *classify(int exit_code, int sig, int64_t time_ms, int64_t memory_kb,

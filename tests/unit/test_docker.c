@@ -10,9 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "sandbox/docker.h"
 #include "unit.h"
-#include "core/util.h"
 
 static char dir[] = "/tmp/test_docker.XXXXXX";
 static char sock[64];

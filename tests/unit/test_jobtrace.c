@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "otel/jobtrace.h"
 #include "core/jsonx.h"
 #include "core/log.h"
-#include "unit.h"
 #include "core/util.h"
+#include "otel/jobtrace.h"
+#include "unit.h"
 
 static const char tp_example[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 static const char tp_other[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-00";

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "core/line.h"
-#include "unit.h"
 #include "core/util.h"
+#include "unit.h"
 
 /* A reader over a pipe already holding `data` (it must fit the pipe). */
 static int pipe_with(const char *data, size_t len)

@@ -17,12 +17,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/util.h"
 #include "otel/otel.h"
 #include "otel/oteljson.h"
 #include "otel/otelpb.h"
 #include "otel/otlp.h"
 #include "unit.h"
-#include "core/util.h"
 
 /* Made by tests/otlp/golden.py from the same messages as below: the
  * protobuf bytes, and the JSON form. */

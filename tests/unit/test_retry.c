@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "redis/redis.h"
 #include "redis/retry.h"
 #include "unit.h"
-#include "core/util.h"
 
 static const char infra_line[] =
 	"{\"submissionId\":\"s1\",\"userId\":\"u1\",\"language\":\"python\","

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "unit.h"
 #include "sandbox/backend.h"
 #include "sandbox/spawn.h"
+#include "unit.h"
 
 /* Forks a child that runs spawn_exec(s) with a report pipe; returns what
  * spawn_failed() read from it (1 with *f, or 0) and the child's status. */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unit.h"
 #include "core/utf8.h"
+#include "unit.h"
 
 static size_t seq(const char *s)
 {

@@ -3,8 +3,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "unit.h"
 #include "core/util.h"
+#include "unit.h"
 
 static void test_path_fmt(void)
 {
