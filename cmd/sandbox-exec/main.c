@@ -269,6 +269,20 @@ static int run_docker(struct state *s, struct job *j, int slot_hint, struct runn
 	return 0;
 }
 
+/* The phases at debug level, each as its start (from the first's) and its
+ * length in ms: the breakdown of docs/sandbox.md, "Where the time goes". */
+static void log_phases(const struct job *j, const struct runner_phases *ph)
+{
+	char text[2048];
+	size_t n = 0;
+	for (int i = 0; i < ph->n && n < sizeof text; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s%s %.3f+%.3f", i ? ", " : "",
+				      ph->v[i].name, (double)(ph->v[i].start_ns - ph->v[0].start_ns) / 1e6,
+				      (double)(ph->v[i].end_ns - ph->v[i].start_ns) / 1e6);
+	if (ph->n > 0)
+		log_job(LOG_DEBUG, j->line, "phases: %s ms", text);
+}
+
 /* The worker's whole life: slot, sandbox, steps, then on fd the job's line
  * and a line of its phases (for the main process's spans), exit. */
 static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint, int fd)
@@ -284,6 +298,7 @@ static void __attribute__((noreturn)) work(struct state *s, struct job *j, int s
 	if (out == NULL)
 		_exit(EXIT_TEMPORARY);
 	int rc = docker_backend(s) ? run_docker(s, j, slot_hint, &ph) : run_ns(s, j, slot_hint, &ph);
+	log_phases(j, &ph);
 	cJSON *trace = cJSON_CreateObject();
 	cJSON_AddItemToObject(trace, "phases", runner_phases_json(&ph));
 	err = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->line, "error"), "code");

@@ -73,8 +73,10 @@ long arg_number(const char *name, const char *v, long min, long max);
  * frees), or NULL for a bad escape or an escaped NUL. */
 char *percent_decode(const char *s, size_t n);
 
-/* Monotonic clock in milliseconds and wall clock in milliseconds. */
+/* Monotonic clock in milliseconds (and microseconds), wall clock in
+ * milliseconds. */
 int64_t now_mono_ms(void);
+int64_t now_mono_us(void);
 int64_t now_wall_ms(void);
 uint64_t now_unix_ns(void);	/* the wall clock in nanoseconds */
 

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "sandbox/pipeio.h"
 #include "sandbox/spawn.h"
@@ -36,6 +37,7 @@ struct init_report {
 	int status;		/* wait status of the program */
 	char what[64];		/* the failed setup step */
 	struct spawn_failure spawn;	/* STAGE_EXEC: the program's own last steps */
+	int64_t root_us, exec_us;	/* monotonic: in the root, program executed */
 };
 
 struct step_fds {
@@ -83,6 +85,7 @@ box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
 		_exit(1);
 	close(p->go[0]);
 	enter_root(b, p->st[1], &rep);
+	rep.root_us = now_mono_us();
 	if (pipe2(ex, O_CLOEXEC) != 0)
 		report_exit(p->st[1], &rep, "pipe");
 	pid_t pid = fork();
@@ -97,6 +100,7 @@ box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
 	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(ex[1]);
 	if (spawn_failed(ex[0], &rep.spawn))
 		rep.stage = STAGE_EXEC;
+	rep.exec_us = now_mono_us();
 	close(ex[0]);
 	for (;;) {
 		int status;
@@ -274,9 +278,27 @@ static pid_t spawn_init(const struct cg *g, int *born_in)
 	return (pid_t)syscall(SYS_clone, ns | SIGCHLD, NULL, NULL, NULL, 0);
 }
 
+/* Where a step's time went (docs/sandbox.md, "Where the time goes"): the
+ * worker's clock readings t[] and the init's, logged at debug level. */
+enum { T_START, T_CGROUP, T_CLONE, T_GO, T_RAN, T_REAPED, T_FIGURES, T_REMOVED, T_COUNT };
+
+static void log_times(const int64_t *t, const struct init_report *rep)
+{
+	if (rep->stage != STAGE_RAN || rep->root_us < t[T_GO] || rep->exec_us < rep->root_us)
+		return;
+	log_job(LOG_DEBUG, NULL, "box step: cgroup %.3f clone %.3f move %.3f enter %.3f exec %.3f "
+		"program %.3f reap %.3f figures %.3f remove %.3f ms",
+		(double)(t[T_CGROUP] - t[T_START]) / 1000, (double)(t[T_CLONE] - t[T_CGROUP]) / 1000,
+		(double)(t[T_GO] - t[T_CLONE]) / 1000, (double)(rep->root_us - t[T_GO]) / 1000,
+		(double)(rep->exec_us - rep->root_us) / 1000, (double)(t[T_RAN] - rep->exec_us) / 1000,
+		(double)(t[T_REAPED] - t[T_RAN]) / 1000, (double)(t[T_FIGURES] - t[T_REAPED]) / 1000,
+		(double)(t[T_REMOVED] - t[T_FIGURES]) / 1000);
+}
+
 int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	    char *err, size_t errlen)
 {
+	int64_t t[T_COUNT] = {now_mono_us()};
 	struct step_fds p;
 	struct cg g;
 	char name[32], sub[256];
@@ -287,6 +309,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	snprintf(name, sizeof name, "slot-%d", b->slot);
 	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &g, err, errlen) != 0)
 		return -1;
+	t[T_CGROUP] = now_mono_us();
 	if (open_pipes(&p) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		cg_destroy(&g);
@@ -297,6 +320,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	if (pid == 0)
 		box_init(b, s, &p);
 	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
+	t[T_CLONE] = now_mono_us();
 	w.init = pid;
 	w.in = p.in[1]; w.out = p.out[0]; w.err = p.err[0]; w.st = p.st[0];
 	if (pid < 0 || (!born_in && cg_attach(&g, pid, sub, sizeof sub) != 0)) {
@@ -309,12 +333,14 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);
 		w.start = now_mono_ms();
 		w.deadline = w.start + s->limits->wall_ms;
+		t[T_GO] = now_mono_us();
 		if (write_all(p.go[1], "g", 1) != 0)
 			kill(pid, SIGKILL);
 		close_fd(&p.go[1]);
 		if (s->stdin_len == 0)
 			close_fd(&w.in);
 		supervise(&w, &g);
+		t[T_RAN] = now_mono_us();
 		rc = 0;
 	}
 	close_fd(&p.go[1]);
@@ -323,12 +349,17 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 		kill(pid, SIGKILL);	/* no-op when it already exited */
 		waitpid(pid, NULL, 0);
 	}
+	t[T_REAPED] = now_mono_us();
 	r->out = w.out_buf.p;
 	r->out_len = w.out_buf.len;
 	r->err = w.err_buf.p;
 	r->err_len = w.err_buf.len;
 	if (rc == 0)
 		rc = conclude(&w, &g, s->argv[0], err, errlen);
+	t[T_FIGURES] = now_mono_us();
 	cg_destroy(&g);
+	t[T_REMOVED] = now_mono_us();
+	if (rc == 0 && w.rep_len == sizeof w.rep)
+		log_times(t, &w.rep);
 	return rc;
 }
