@@ -50,6 +50,7 @@
 #include "sandbox/backend.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/pipeio.h"
+#include "sandbox/policy.h"
 #include "sandbox/spawn.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
@@ -593,6 +594,9 @@ int main(int argc, char **argv)
 	 * Orphans come to us, so their CPU and memory count and they get reaped. */
 	if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		die_sys(EXIT_TEMPORARY, "prctl");
+	/* Built once, installed by each step. */
+	if (policy_prepare() != 0)
+		die_sys(EXIT_TEMPORARY, "the seccomp filter");
 	signal(SIGPIPE, SIG_IGN);
 	self_take(&self_at_start);
 	serve();

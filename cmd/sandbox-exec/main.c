@@ -43,6 +43,7 @@
 #include "sandbox/dbox.h"
 #include "sandbox/docker.h"
 #include "sandbox/instance.h"
+#include "sandbox/policy.h"
 #include "sandbox/runner.h"
 #include "sandbox/slot.h"
 
@@ -186,6 +187,9 @@ static void setup(struct state *s)
 			die(EXIT_PERMANENT, "the ns backend needs root (mount, pid and net namespaces, cgroups)");
 		if (cg_setup(&s->cgs, s->table.instance, err, sizeof err) != 0)
 			die(EXIT_PERMANENT, "%s", err);
+		/* Built once here, installed by each step. */
+		if (policy_prepare() != 0)
+			die_sys(EXIT_PERMANENT, "the seccomp filter");
 	}
 	s->sigfd = sigfd_open();
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);

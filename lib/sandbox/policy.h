@@ -6,9 +6,14 @@
 #ifndef POLICY_H
 #define POLICY_H
 
-/* Loads the filter into the calling thread (inherited by its children and
- * kept across execve; no_new_privs must already be set). Returns 0, or
- * -1 with errno set. */
+/* Builds the filter's BPF program with libseccomp, once per process: a
+ * supervisor calls it before its children start, so that each step only
+ * installs it. Returns 0, or -1 with errno set. */
+int policy_prepare(void);
+
+/* Installs the filter (prepared first if it was not) into the calling
+ * thread: inherited by its children and kept across execve; no_new_privs
+ * must already be set. Returns 0, or -1 with errno set. */
 int policy_load(void);
 
 #endif
