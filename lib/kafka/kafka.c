@@ -1,8 +1,10 @@
 #include "kafka/kafka.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/jsonx.h"
 #include "core/log.h"
@@ -96,6 +98,30 @@ static rd_kafka_conf_t *conf_new(const struct kafka_opts *o, const char *const *
 fail:
 	rd_kafka_conf_destroy(c);
 	return NULL;
+}
+
+int kafka_wake_open(int fd[2], char *err, size_t errlen)
+{
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == 0)
+		return 0;
+	snprintf(err, errlen, "pipe: %s", strerror(errno));
+	fd[0] = fd[1] = -1;
+	return -1;
+}
+
+void kafka_wake_drain(int fd[2])
+{
+	char buf[64];
+	while (read(fd[0], buf, sizeof buf) > 0)
+		;
+}
+
+void kafka_wake_close(int fd[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	fd[0] = fd[1] = -1;
 }
 
 /* Makes q write a byte to fd when it gets something. */

@@ -33,6 +33,14 @@ struct kafka_client {
 					 * gets something */
 };
 
+/* The pipe through which clients wake a poll loop: fd[0] is polled,
+ * fd[1] is a client's wake_fd. kafka_wake_open() returns 0, or -1 with
+ * err; kafka_wake_drain() reads what woke it (call before serving the
+ * clients); kafka_wake_close() closes both ends. */
+int kafka_wake_open(int fd[2], char *err, size_t errlen);
+void kafka_wake_drain(int fd[2]);
+void kafka_wake_close(int fd[2]);
+
 /* The one way a client is made: the configuration is the defaults, then o
  * (bootstrap list, properties file, -X pairs: later ones win); librdkafka's
  * own messages become our log lines; a consumer's messages come on its

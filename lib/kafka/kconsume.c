@@ -777,10 +777,8 @@ int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
 	c->dead = otel_counter("codex.dlq.messages", "{message}",
 			       "Messages sent to the dead-letter topic, by x-error");
 	/* Both clients wake the caller's poll() when they get something. */
-	if (pipe2(c->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if (kafka_wake_open(c->evfd, err, errlen) != 0)
 		return -1;
-	}
 	struct kafka_client k = {RD_KAFKA_CONSUMER, defaults, c, .rebalanced = rebalanced,
 				 .wake_fd = c->evfd[1]};
 	if (open_dlq(c, ko, err, errlen) != 0 || (c->rk = kafka_client_new(ko, &k, err, errlen)) == NULL)
@@ -820,10 +818,8 @@ int kconsume_fd(const struct kconsume *c)
 
 void kconsume_poll(struct kconsume *c)
 {
-	char buf[64];
 	rd_kafka_message_t *m;
-	while (read(c->evfd[0], buf, sizeof buf) > 0)
-		;
+	kafka_wake_drain(c->evfd);
 	/* Drain the queue: librdkafka only signals a queue that was empty. */
 	do {
 		int full = offsets_pending(c->offs) >= c->opt.max_inflight;
@@ -873,9 +869,7 @@ void kconsume_close(struct kconsume *c)
 		rd_kafka_destroy(c->dlq);
 	outs_end_all(c);
 	offsets_free(c->offs);
-	if (c->evfd[0] > 0) {
-		close(c->evfd[0]);
-		close(c->evfd[1]);
-	}
+	if (c->evfd[0] > 0)
+		kafka_wake_close(c->evfd);
 	memset(c, 0, sizeof *c);
 }

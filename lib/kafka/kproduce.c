@@ -459,10 +459,8 @@ int kproduce_open(struct kproduce *p, const struct kafka_opts *ko, const struct 
 				     NULL, 0);
 	p->dead = otel_counter("codex.dlq.messages", "{message}",
 			       "Messages sent to the dead-letter topic, by x-error");
-	if (pipe2(p->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if (kafka_wake_open(p->evfd, err, errlen) != 0)
 		return -1;
-	}
 	struct kafka_client k = {RD_KAFKA_PRODUCER, defaults, NULL, .delivered = delivered,
 				 .wake_fd = p->evfd[1]};
 	p->rk = kafka_client_new(ko, &k, err, errlen);
@@ -476,9 +474,7 @@ int kproduce_fd(const struct kproduce *p)
 
 void kproduce_poll(struct kproduce *p)
 {
-	char buf[64];
-	while (read(p->evfd[0], buf, sizeof buf) > 0)
-		;
+	kafka_wake_drain(p->evfd);
 	rd_kafka_poll(p->rk, 0);
 }
 
@@ -490,6 +486,5 @@ void kproduce_close(struct kproduce *p, int timeout_ms)
 		log_error("%d messages not delivered at exit", rd_kafka_outq_len(p->rk));
 	rd_kafka_destroy(p->rk);
 	p->rk = NULL;
-	close(p->evfd[0]);
-	close(p->evfd[1]);
+	kafka_wake_close(p->evfd);
 }

@@ -1,7 +1,6 @@
 #include "kafka/mover.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +121,8 @@ int retry_mover_start(struct retry_mover *m, const struct kafka_opts *o,
 			      "message.timeout.ms", timeout, NULL};
 	int64_t ms = (int64_t)(m->visibility_s * 500);
 	snprintf(timeout, sizeof timeout, "%lld", (long long)(ms < 100 ? 100 : ms));
-	if (pipe2(m->event_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
-		die_sys(EXIT_TEMPORARY, "pipe");
+	if (kafka_wake_open(m->event_pipe, err, errlen) != 0)
+		die(EXIT_TEMPORARY, "%s", err);
 	struct kafka_client k = {RD_KAFKA_PRODUCER, dflt, m, .delivered = on_delivery,
 				 .error = on_error, .wake_fd = m->event_pipe[1]};
 	m->rk = kafka_client_new(o, &k, err, errlen);
@@ -137,9 +136,7 @@ int retry_mover_fd(const struct retry_mover *m)
 
 void retry_mover_poll(struct retry_mover *m)
 {
-	char drain[64];
-	while (read(m->event_pipe[0], drain, sizeof drain) > 0)
-		;
+	kafka_wake_drain(m->event_pipe);
 	rd_kafka_poll(m->rk, 0);
 }
 
@@ -335,8 +332,7 @@ int retry_mover_stop(struct retry_mover *m, int timeout_ms)
 		log_warn("%zu delivered and %d undelivered entries stay in-flight: "
 			 "the reaper sends them again", m->ndone, m->outstanding);
 	rd_kafka_destroy(m->rk);
-	close(m->event_pipe[0]);
-	close(m->event_pipe[1]);
+	kafka_wake_close(m->event_pipe);
 	m->rk = NULL;
 	return rc;
 }
