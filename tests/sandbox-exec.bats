@@ -477,6 +477,23 @@ assert_examples() {
 	assert_job big-stdin ".exec.runs[0].stdout == \"$want\n\""
 }
 
+@test "LOG_LEVEL=debug: the job's phases, and in an ns box the clock readings of the box and of each step" {
+	stdio_job timed python "$FIXTURES/cat-stdin.py" 'a' 'b' > "$BATS_TEST_TMPDIR/job"
+	LOG_LEVEL=debug sbx_run "$BATS_TEST_TMPDIR/job"
+	local msgs n='[0-9]+\.[0-9]{3}'
+	msgs=$(jq -r 'select(.level == 20) | .msg' <<< "$stderr")
+	assert_equal "$(grep -cE "^phases: acquire $n\+$n, .*, run $n\+$n, run $n\+$n(, clean $n\+$n)? ms$" <<< "$msgs")" 1
+	if [ "$BACKEND" = ns ]; then
+		assert_equal "$(grep -cE "^box open: root $n binds $n files $n ms$" <<< "$msgs")" 1
+		assert_equal "$(grep -cE "^box step: cgroup $n clone $n move $n enter $n exec $n program $n reap $n figures $n remove $n ms$" <<< "$msgs")" 2
+	else
+		assert_equal "$(grep -c '^box ' <<< "$msgs")" 0
+	fi
+	# At the default level, none of it.
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	assert_equal "$(jq -r 'select(.level == 20) | .msg' <<< "$stderr")" ''
+}
+
 # --- limits ------------------------------------------------------------------
 
 @test "limits.wallMs 500 stops a sleeping program at the wall limit" {

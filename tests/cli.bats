@@ -1,0 +1,83 @@
+#!/usr/bin/env bats
+# What every program says about itself (lib/core/util.h): -h/--help and
+# -V/--version on stdout with exit 0, and a command line it cannot take
+# with its usage on stderr, then a fatal line naming what was wrong, in
+# the configured log format, nothing on stdout and exit 100.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load '/usr/lib/bats/bats-support/load'
+	load '/usr/lib/bats/bats-assert/load'
+	BIN="$BATS_TEST_DIRNAME/../bin"
+	unset LOG_FORMAT LOG_LEVEL
+}
+
+PROGRAMS=(sandbox-exec judge kcat-jobs retryd pool-ctl codex-agent)
+
+# bad_args PROGRAM: a command line with an option PROGRAM does not know.
+bad_args() {
+	case $1 in
+	retryd) echo schedule --bogus ;;
+	kcat-jobs) echo consume --bogus ;;
+	*) echo --bogus ;;
+	esac
+}
+
+@test "every program: -h and --help print its usage on stdout and exit 0" {
+	local p flag
+	for p in "${PROGRAMS[@]}"; do
+		for flag in -h --help; do
+			run -0 --separate-stderr timeout 10 "$BIN/$p" "$flag"
+			assert_line --index 0 --regexp "^usage: $p"
+			assert_equal "$stderr" ''
+		done
+	done
+}
+
+@test "every program: -V and --version print its name and version and exit 0" {
+	local p flag
+	for p in "${PROGRAMS[@]}"; do
+		for flag in -V --version; do
+			run -0 --separate-stderr timeout 10 "$BIN/$p" "$flag"
+			assert_output --regexp "^$p [0-9]+\.[0-9]+\.[0-9]+$"
+		done
+	done
+}
+
+@test "every program: an unknown option exits 100 with the usage, then a fatal line naming it" {
+	local p
+	for p in "${PROGRAMS[@]}"; do
+		# shellcheck disable=SC2046
+		run -100 --separate-stderr timeout 10 "$BIN/$p" $(bad_args "$p") < /dev/null
+		assert_equal "$output" ''
+		[[ "$stderr" == "usage: $p"* ]] || fail "$p: no usage first: $stderr"
+		[[ "$(tail -n 1 <<< "$stderr")" == *--bogus* ]] || fail "$p: the option is not named: $stderr"
+	done
+}
+
+@test "the fatal line is pino's JSON by default and 'prog: fatal: ...' with LOG_FORMAT=text" {
+	local p
+	# codex-agent has no log of its own: its lines are always text.
+	for p in sandbox-exec judge kcat-jobs retryd pool-ctl; do
+		# shellcheck disable=SC2046
+		run -100 --separate-stderr timeout 10 "$BIN/$p" $(bad_args "$p") < /dev/null
+		run jq -c 'select(.level == 60) | {name, bogus: (.msg | contains("--bogus"))}' \
+			<<< "$(tail -n 1 <<< "$stderr")"
+		assert_output "{\"name\":\"$p\",\"bogus\":true}"
+		# shellcheck disable=SC2046
+		LOG_FORMAT=text run -100 --separate-stderr timeout 10 "$BIN/$p" $(bad_args "$p") < /dev/null
+		assert_regex "$(tail -n 1 <<< "$stderr")" "^$p: fatal: .*--bogus"
+	done
+	run -100 --separate-stderr timeout 10 "$BIN/codex-agent" --bogus
+	assert_equal "$(tail -n 1 <<< "$stderr")" 'codex-agent: fatal: unexpected argument --bogus'
+}
+
+@test "a missing command is named: kcat-jobs, pool-ctl" {
+	run -100 --separate-stderr timeout 10 "$BIN/kcat-jobs" < /dev/null
+	assert_regex "$stderr" 'no command \(consume, produce, pipeline or mock-cluster\)'
+	run -100 --separate-stderr timeout 10 "$BIN/pool-ctl" < /dev/null
+	assert_regex "$stderr" 'no command \(up, status, watch or down\)'
+	run -100 --separate-stderr timeout 10 "$BIN/pool-ctl" frobnicate < /dev/null
+	assert_regex "$stderr" 'unknown command frobnicate'
+}
