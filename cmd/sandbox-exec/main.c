@@ -279,12 +279,13 @@ static void log_phases(const struct job *j, const struct runner_phases *ph)
 {
 	char text[2048];
 	size_t n = 0;
+	if (!log_enabled(LOG_DEBUG) || ph->n == 0)
+		return;
 	for (int i = 0; i < ph->n && n < sizeof text; i++)
 		n += (size_t)snprintf(text + n, sizeof text - n, "%s%s %.3f+%.3f", i ? ", " : "",
 				      ph->v[i].name, (double)(ph->v[i].start_ns - ph->v[0].start_ns) / 1e6,
 				      (double)(ph->v[i].end_ns - ph->v[i].start_ns) / 1e6);
-	if (ph->n > 0)
-		log_job(LOG_DEBUG, j->line, "phases: %s ms", text);
+	log_job(LOG_DEBUG, j->line, "phases: %s ms", text);
 }
 
 /* The worker's whole life: slot, sandbox, steps, then on fd the job's line

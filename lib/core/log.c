@@ -134,6 +134,11 @@ static void report(int fatal, const char *msg)
 		emit(level, NULL, NULL, msg);
 }
 
+int log_enabled(enum log_level level)
+{
+	return (int)level >= log_min;
+}
+
 void log_job(enum log_level level, const cJSON *job, const char *fmt, ...)
 {
 	va_list ap;

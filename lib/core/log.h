@@ -23,6 +23,10 @@ enum log_level {
  * levels fatal and warn. */
 void log_init(const char *name);
 
+/* 1 when lines at `level` are written: for a caller that must build a
+ * line's text before logging it. */
+int log_enabled(enum log_level level);
+
 /* Emits one line at `level` if enabled. `job` (borrowed, may be NULL) is a
  * job line: its submissionId/tempId are copied into the log line, and the
  * ids of its meta.traceparent. */

@@ -284,7 +284,8 @@ enum { T_START, T_CGROUP, T_CLONE, T_GO, T_RAN, T_REAPED, T_FIGURES, T_REMOVED, 
 
 static void log_times(const int64_t *t, const struct init_report *rep)
 {
-	if (rep->stage != STAGE_RAN || rep->root_us < t[T_GO] || rep->exec_us < rep->root_us)
+	if (!log_enabled(LOG_DEBUG) || rep->stage != STAGE_RAN || rep->root_us < t[T_GO] ||
+	    rep->exec_us < rep->root_us)
 		return;
 	log_job(LOG_DEBUG, NULL, "box step: cgroup %.3f clone %.3f move %.3f enter %.3f exec %.3f "
 		"program %.3f reap %.3f figures %.3f remove %.3f ms",

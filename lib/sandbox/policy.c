@@ -7,12 +7,13 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "core/util.h"
 
 /* 64-bit argument comparisons (SCMP_CMP_GT on socket's domain) were wrong
  * before libseccomp 2.4. */
@@ -176,34 +177,27 @@ static struct sock_fprog prepared;
 
 int policy_prepare(void)
 {
-	scmp_filter_ctx ctx;
 	struct stat st;
-	int fd, rc = -1;
+	const off_t insn = (off_t)sizeof *prepared.filter;
 	if (prepared.filter)
 		return 0;
-	if ((ctx = build()) == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = memfd_create("codex-policy", MFD_CLOEXEC);
+	errno = 0;
+	scmp_filter_ctx ctx = build();
+	int fd = ctx ? memfd_create("codex-policy", MFD_CLOEXEC) : -1;
 	if (fd >= 0 && seccomp_export_bpf(ctx, fd) == 0 && fstat(fd, &st) == 0 &&
-	    st.st_size > 0 && st.st_size % (off_t)sizeof(struct sock_filter) == 0 &&
-	    st.st_size / (off_t)sizeof(struct sock_filter) <= BPF_MAXINSNS) {
-		struct sock_filter *f = malloc((size_t)st.st_size);
-		if (f && pread(fd, f, (size_t)st.st_size, 0) == st.st_size) {
-			prepared.len = (unsigned short)(st.st_size / (off_t)sizeof *f);
-			prepared.filter = f;
-			rc = 0;
-		} else {
-			free(f);
-		}
-	}
-	if (rc != 0 && errno == 0)
-		errno = EINVAL;
+	    st.st_size > 0 && st.st_size % insn == 0 && st.st_size / insn <= BPF_MAXINSNS &&
+	    lseek(fd, 0, SEEK_SET) == 0 &&
+	    (prepared.filter = (void *)read_exact(fd, (size_t)st.st_size)) != NULL)
+		prepared.len = (unsigned short)(st.st_size / insn);
 	if (fd >= 0)
 		close(fd);
-	seccomp_release(ctx);
-	return rc;
+	if (ctx)
+		seccomp_release(ctx);
+	if (prepared.filter)
+		return 0;
+	if (errno == 0)
+		errno = EINVAL;	/* libseccomp says no more */
+	return -1;
 }
 
 int policy_load(void)
