@@ -184,6 +184,31 @@ teardown() {
 	assert [ ! -e /tmp/leftover ]
 }
 
+@test "next-testcase: a testcase finds nothing of the one before it, whose run overlapped its box's making" {
+	# In an ns box each testcase's box (namespaces, group, init, the held
+	# program) is made while the testcase before it runs; it must meet no
+	# shared memory, socket, process or pipe of that run, and a kill(-1)
+	# there must not reach it. The docker backend runs a job's steps in one
+	# container: no process or socket of a testcase reaches the next.
+	stdio_job next python "$FIXTURES/next-testcase.py" 1 2 3 4 > "$BATS_TEST_TMPDIR/job"
+	sbx_run -j 1 --slots 1 -- "$BATS_TEST_TMPDIR/job"
+	assert_job next '.error == null and (.exec.runs | length) == 4'
+	assert_job next '[.exec.runs[] | .exitCode == 0 and .limit == null] | all'
+	if [ "$BACKEND" = docker ]; then
+		# One container per job: the agent is pid 1 beside the program, and
+		# SysV shared memory, like the files, lasts from one testcase to the
+		# next of the same job (the agent wipes them between jobs).
+		assert_job next '[.exec.runs[].stdout | sub("shm (fresh|errno 17) "; "shm ")
+			| sub(" host [0-9a-f]+\n$"; "")] == [range(1; 5) | "input \(.) shm socket fresh pids 2"]'
+	else
+		assert_job next '[.exec.runs[].stdout] == [range(1; 5) |
+			"input \(.) shm fresh socket fresh pids 1 host sandbox\n"]'
+	fi
+	# Each run read its stdin to the end at once: none waited on a pipe
+	# that another process kept open.
+	assert_job next "[.exec.runs[].wallMs < $WALL_MS / 3] | all"
+}
+
 @test "read-other-job: a box sees only its own files and processes, nothing of a job running beside it" {
 	custom_job writer python "$FIXTURES/write-secret.py" > "$BATS_TEST_TMPDIR/writer"
 	custom_job lister python "$FIXTURES/list-box.py" > "$BATS_TEST_TMPDIR/lister"

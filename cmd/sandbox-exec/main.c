@@ -245,6 +245,7 @@ static int run_ns(struct state *s, struct job *j, int slot_hint, struct runner_p
 			    err, sizeof err) == 0) {
 		runner_phase(ph, "setup", t);
 		exec = runner_run(&s->table, &box_ns_ops, &b, j, slot, ph, err, sizeof err);
+		box_close(&b);
 	}
 	if (exec == NULL)
 		return infra_error(j, "box-setup", err);

@@ -18,6 +18,9 @@ struct box_step {
 	const char *stdin_data;		/* may be NULL */
 	size_t stdin_len;
 	const char *oom_marker;		/* stderr text meaning out of memory, or NULL */
+	const struct box_step *next;	/* the step likely to follow (its argv, envp and
+					 * limits), whose box a backend may make while
+					 * this one runs; NULL: none */
 };
 
 /* What happened, measured from outside. The buffers are owned by the

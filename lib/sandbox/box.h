@@ -19,6 +19,19 @@
 #include "sandbox/backend.h"
 #include "sandbox/cgroup.h"
 
+/* A step's box made ahead of the step (boxrun.c): its group, its init
+ * (in the group, in namespaces of its own, pivoted into the box root) and
+ * the program's process, held before its privilege drop until the step
+ * starts; the worker's ends of the step's pipes; what it was made for. */
+struct box_ready {
+	pid_t init;		/* 0: none */
+	struct cg g;
+	int in, out, err, go, st;
+	char *const *argv, *const *envp;
+	struct sbx_limits limits;	/* wall_ms aside, what the step must have */
+	int64_t t_start, t_cgroup, t_clone;	/* the worker's clock readings (us) */
+};
+
 struct box {
 	char root[PATH_MAX];	/* mount point of the box's tmpfs root */
 	int rootfd;		/* O_PATH fd of that root, opened before any step */
@@ -26,6 +39,8 @@ struct box {
 	gid_t gid;
 	int slot;
 	const struct cg_sys *cgs;
+	struct box_ready next;	/* the next step's box, when one was asked for */
+	int made;		/* boxes made: the groups alternate two names */
 };
 
 /* Builds a fresh box for `slot` under state_dir: unshares the mount
@@ -45,10 +60,17 @@ int box_write(struct box *b, const char *path, const char *data, size_t len,
 
 /* Runs one step in a new pid/net/ipc/uts/mount/cgroup namespace set, with a
  * tiny init as pid 1 that reaps and, when the program ends, kills whatever
- * it left behind. Returns 0 with *r filled (whatever the program did), or
- * -1 with err when the sandbox itself failed. */
+ * it left behind. When s->next is given, the box of that step is made
+ * while this one runs, and the next box_run() of a step with the same
+ * argv, envp and limits (wall_ms aside) starts in it at once. Returns 0
+ * with *r filled (whatever the program did), or -1 with err when the
+ * sandbox itself failed. */
 int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	    char *err, size_t errlen);
+
+/* Ends a box made ahead and not used (the job stopped early). The box's
+ * mounts go when the calling process exits. */
+void box_close(struct box *b);
 
 /* Reads path (relative to the box root) with no path following: returns 0
  * with a malloc'd *data (NUL-terminated; the caller frees) of *len bytes,

@@ -1,9 +1,16 @@
-/* box_run(): one step in the box. The worker clones a tiny init into fresh
- * pid/net/ipc/uts/mount namespaces; the init waits until the worker has put
- * it into the step's cgroup, enters a cgroup namespace, mounts /proc,
- * pivots into the box root, forks the program and reaps. The program's
- * last steps (the slot's uid, no capability, no_new_privs, the seccomp
- * filter, execve) are spawn.h's, the same as in a docker pool container. */
+/* box_run(): one step in the box. The worker makes the step's box: its
+ * cgroup, and a tiny init cloned into fresh pid/net/ipc/uts/mount
+ * namespaces that joins the group, enters a cgroup namespace, mounts
+ * /proc, pivots into the box root and forks the program, which holds just
+ * before its privilege drop. The step starts when the worker writes to the
+ * hold pipe; the init reaps and, once the program has ended, kills
+ * whatever is left. The program's last steps (the slot's uid, no
+ * capability, no_new_privs, the seccomp filter, execve) are spawn.h's, the
+ * same as in a docker pool container.
+ *
+ * A box is made when its step comes, or ahead, while the step before runs
+ * (box_step.next: the next testcase of a stdio job, the run after a
+ * compile): that step then pays only the program's own start. */
 #include "sandbox/box.h"
 
 #include <errno.h>
@@ -26,10 +33,13 @@
 #include "sandbox/pipeio.h"
 #include "sandbox/spawn.h"
 
-enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000 };
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READY_MS = 10000 };
 
-/* Where the init got to, reported back over the status pipe. */
+/* Where the init got to, reported back over the status pipe: first one
+ * byte, READY once the program holds (or FAILED, then the report), and
+ * the report when the step is over. */
 enum init_stage { STAGE_RAN = 0, STAGE_SETUP = 1, STAGE_EXEC = 2 };
+static const char READY = 'r', FAILED = 'f';
 
 struct init_report {
 	int stage;
@@ -37,7 +47,8 @@ struct init_report {
 	int status;		/* wait status of the program */
 	char what[64];		/* the failed setup step */
 	struct spawn_failure spawn;	/* STAGE_EXEC: the program's own last steps */
-	int64_t root_us, exec_us;	/* monotonic: in the root, program executed */
+	/* monotonic: in its group, in the root, the program holding, executed */
+	int64_t joined_us, root_us, ready_us, exec_us;
 };
 
 struct step_fds {
@@ -49,7 +60,7 @@ static void report_exit(int fd, struct init_report *rep, const char *what)
 	rep->stage = STAGE_SETUP;
 	rep->err = errno;
 	snprintf(rep->what, sizeof rep->what, "%s", what);
-	if (write_all(fd, rep, sizeof *rep) != 0)
+	if (write_all(fd, &FAILED, 1) != 0 || write_all(fd, rep, sizeof *rep) != 0)
 		_exit(2);
 	_exit(1);
 }
@@ -71,19 +82,41 @@ static void enter_root(const struct box *b, int st, struct init_report *rep)
 		report_exit(st, rep, "pivot_root");
 }
 
-/* pid 1 of the box. Never returns. */
+/* Closes every fd from 3 up but the n in keep. */
+static void close_others(int *keep, size_t n)
+{
+	unsigned lo = 3;
+	for (size_t i = 1; i < n; i++)	/* sorted: n is small */
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		if ((unsigned)keep[i] + 1 > lo)
+			lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/* pid 1 of the box. born_in: clone3 put it in its group already; else it
+ * moves itself there (on cgroup v1 that move may wait for an RCU grace
+ * period: the init waits, not the worker). Never returns. */
 static void __attribute__((noreturn))
-box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
+box_init(const struct box *b, const struct box_ready *x, int born_in, struct step_fds *p)
 {
 	struct init_report rep = {0};
-	char go;
+	char why[256];
 	int ex[2];
-	close(p->in[1]); close(p->out[0]); close(p->err[0]); close(p->go[1]); close(p->st[0]);
+	/* Nothing of the worker's but the step's own ends: a box made ahead
+	 * must not hold the running step's pipes (its stdin would never end). */
+	close_others((int[]){p->in[0], p->out[1], p->err[1], p->go[0], p->st[1]}, 5);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The worker writes once we are in the step's cgroup; EOF means it died. */
-	if (read(p->go[0], &go, 1) != 1)
-		_exit(1);
-	close(p->go[0]);
+	if (!born_in && cg_attach(&x->g, 0, why, sizeof why) != 0)
+		report_exit(p->st[1], &rep, "join the step's cgroup");
+	rep.joined_us = now_mono_us();
 	enter_root(b, p->st[1], &rep);
 	rep.root_us = now_mono_us();
 	if (pipe2(ex, O_CLOEXEC) != 0)
@@ -94,10 +127,13 @@ box_init(const struct box *b, const struct box_step *s, struct step_fds *p)
 	if (pid == 0)
 		spawn_exec(&(struct spawn){
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
-			.time_ms = s->limits->time_ms, .file_bytes = s->limits->file_bytes,
-			.processes = s->limits->processes, .drop = 1, .uid = b->uid, .gid = b->gid,
-			.argv = s->argv, .envp = s->envp});
-	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(ex[1]);
+			.hold = p->go[0], .time_ms = x->limits.time_ms,
+			.file_bytes = x->limits.file_bytes, .processes = x->limits.processes,
+			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
+	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(p->go[0]); close(ex[1]);
+	rep.ready_us = now_mono_us();
+	if (write_all(p->st[1], &READY, 1) != 0)
+		_exit(2);
 	if (spawn_failed(ex[0], &rep.spawn))
 		rep.stage = STAGE_EXEC;
 	rep.exec_us = now_mono_us();
@@ -211,6 +247,8 @@ static void supervise(struct watch *w, const struct cg *g)
 static int open_pipes(struct step_fds *p)
 {
 	int *all[] = {p->in, p->out, p->err, p->go, p->st};
+	for (int *fd = &p->in[0]; fd <= &p->st[1]; fd++)
+		*fd = -1;
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (pipe2(all[i], O_CLOEXEC) != 0)
 			return -1;
@@ -224,6 +262,25 @@ static void close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+}
+
+/* Ends a box that was made and not used (or failed while being made):
+ * its init, whose end ends its namespaces and the held program, its
+ * pipes and its group. */
+static void box_discard(struct box_ready *x)
+{
+	int *fds[] = {&x->in, &x->out, &x->err, &x->go, &x->st};
+	if (x->init <= 0 && x->g.sys == NULL)
+		return;
+	if (x->init > 0) {
+		kill(x->init, SIGKILL);
+		waitpid(x->init, NULL, 0);
+	}
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		close_fd(fds[i]);
+	if (x->g.sys)
+		cg_destroy(&x->g);
+	*x = (struct box_ready){0};
 }
 
 /* Turns the init's report and the cgroup's figures into the result. */
@@ -258,8 +315,8 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 /* The box's init, in namespaces of its own. On cgroup v2 it is born in
  * the step's group (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no running
  * task moves, so no wait on the kernel's threadgroup lock. Elsewhere, or
- * when the kernel refuses, a plain clone, and *born_in is 0: the caller
- * moves it. Returns the pid (0 in the child), or -1. */
+ * when the kernel refuses, a plain clone, and *born_in is 0: the init
+ * moves itself. Returns the pid (0 in the child), or -1. */
 static pid_t spawn_init(const struct cg *g, int *born_in)
 {
 	const uint64_t ns = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
@@ -278,89 +335,164 @@ static pid_t spawn_init(const struct cg *g, int *born_in)
 	return (pid_t)syscall(SYS_clone, ns | SIGCHLD, NULL, NULL, NULL, 0);
 }
 
-/* Where a step's time went (docs/sandbox.md, "Where the time goes"): the
- * worker's clock readings t[] and the init's, logged at debug level. */
-enum { T_START, T_CGROUP, T_CLONE, T_GO, T_RAN, T_REAPED, T_FIGURES, T_REMOVED, T_COUNT };
-
-static void log_times(const int64_t *t, const struct init_report *rep)
+/* Makes the box of step s into *x: its group (the slot's two names taken
+ * in turn, so that a box made ahead never meets the running step's), the
+ * pipes, the init. The init is still getting ready when this returns
+ * (await_ready). Returns 0, or -1 with err. */
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x,
+		    char *err, size_t errlen)
 {
-	if (!log_enabled(LOG_DEBUG) || rep->stage != STAGE_RAN || rep->root_us < t[T_GO] ||
-	    rep->exec_us < rep->root_us)
+	struct step_fds p;
+	char name[32];
+	int born_in;
+	*x = (struct box_ready){.in = -1, .out = -1, .err = -1, .go = -1, .st = -1,
+				.argv = s->argv, .envp = s->envp, .limits = *s->limits,
+				.t_start = now_mono_us()};
+	snprintf(name, sizeof name, "slot-%d%s", b->slot, b->made++ % 2 ? "-next" : "");
+	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &x->g, err,
+		      errlen) != 0) {
+		*x = (struct box_ready){0};
+		return -1;
+	}
+	x->t_cgroup = now_mono_us();
+	if (open_pipes(&p) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		for (int *fd = &p.in[0]; fd <= &p.st[1]; fd++)
+			close_fd(fd);
+		box_discard(x);
+		return -1;
+	}
+	pid_t pid = spawn_init(&x->g, &born_in);
+	if (pid == 0)
+		box_init(b, x, born_in, &p);
+	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
+	x->t_clone = now_mono_us();
+	x->in = p.in[1]; x->out = p.out[0]; x->err = p.err[0]; x->go = p.go[1]; x->st = p.st[0];
+	if (pid < 0) {
+		snprintf(err, errlen, "clone the box's init: %s", strerror(errno));
+		box_discard(x);
+		return -1;
+	}
+	x->init = pid;
+	return 0;
+}
+
+/* Waits until the init of *x is in its group and root and its program
+ * holds. Returns 0, or -1 with err (the init's report when it failed). */
+static int await_ready(struct box_ready *x, char *err, size_t errlen)
+{
+	struct pollfd pf = {.fd = x->st, .events = POLLIN};
+	struct init_report rep;
+	char c = 0;
+	int n;
+	do
+		n = poll(&pf, 1, READY_MS);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && read(x->st, &c, 1) == 1 && c == READY)
+		return 0;
+	if (c == FAILED && read(x->st, &rep, sizeof rep) == (ssize_t)sizeof rep) {
+		rep.what[sizeof rep.what - 1] = '\0';
+		snprintf(err, errlen, "box init: %s: %s", rep.what, strerror(rep.err));
+	} else {
+		snprintf(err, errlen, "box init: %s", n == 0 ? "not ready in time" : "ended early");
+	}
+	return -1;
+}
+
+/* Whether the box *x was made for step s: the same program, environment
+ * and limits, but for the wall limit, which only the worker keeps. */
+static int made_for(const struct box_ready *x, const struct box_step *s)
+{
+	struct sbx_limits l = *s->limits;
+	l.wall_ms = x->limits.wall_ms;
+	return x->init > 0 && x->argv == s->argv && x->envp == s->envp &&
+	       memcmp(&l, &x->limits, sizeof l) == 0;
+}
+
+/* Where a step's time went (docs/sandbox.md, "Where the time goes"): the
+ * worker's clock readings t[] and the init's, logged at debug level. A
+ * box made ahead did its making while the step before ran: only "wait"
+ * onwards was this step's. */
+enum { T_START, T_GO, T_RAN, T_REAPED, T_FIGURES, T_REMOVED, T_COUNT };
+
+/* Milliseconds from a to b, both monotonic microseconds of different
+ * processes (the init may be quicker than the worker's own reading). */
+static double span(int64_t a, int64_t b)
+{
+	return b > a ? (double)(b - a) / 1000 : 0;
+}
+
+static void log_times(const struct box_ready *x, const int64_t *t, const struct init_report *r,
+		      int ahead)
+{
+	if (!log_enabled(LOG_DEBUG) || r->stage != STAGE_RAN)
 		return;
-	log_job(LOG_DEBUG, NULL, "box step: cgroup %.3f clone %.3f move %.3f enter %.3f exec %.3f "
-		"program %.3f reap %.3f figures %.3f remove %.3f ms",
-		(double)(t[T_CGROUP] - t[T_START]) / 1000, (double)(t[T_CLONE] - t[T_CGROUP]) / 1000,
-		(double)(t[T_GO] - t[T_CLONE]) / 1000, (double)(rep->root_us - t[T_GO]) / 1000,
-		(double)(rep->exec_us - rep->root_us) / 1000, (double)(t[T_RAN] - rep->exec_us) / 1000,
-		(double)(t[T_REAPED] - t[T_RAN]) / 1000, (double)(t[T_FIGURES] - t[T_REAPED]) / 1000,
-		(double)(t[T_REMOVED] - t[T_FIGURES]) / 1000);
+	log_job(LOG_DEBUG, NULL, "box step%s: cgroup %.3f clone %.3f move %.3f enter %.3f "
+		"fork %.3f wait %.3f exec %.3f program %.3f reap %.3f figures %.3f remove %.3f ms",
+		ahead ? " made ahead" : "", span(x->t_start, x->t_cgroup),
+		span(x->t_cgroup, x->t_clone), span(x->t_clone, r->joined_us),
+		span(r->joined_us, r->root_us), span(r->root_us, r->ready_us),
+		span(t[T_START], t[T_GO]), span(t[T_GO], r->exec_us), span(r->exec_us, t[T_RAN]),
+		span(t[T_RAN], t[T_REAPED]), span(t[T_REAPED], t[T_FIGURES]),
+		span(t[T_FIGURES], t[T_REMOVED]));
 }
 
 int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	    char *err, size_t errlen)
 {
 	int64_t t[T_COUNT] = {now_mono_us()};
-	struct step_fds p;
-	struct cg g;
-	char name[32], sub[256];
+	struct box_ready x = b->next;
 	struct watch w = {.r = r, .lim = s->limits, .s = s};
-	int rc;
+	int ahead = made_for(&x, s), rc;
 
 	memset(r, 0, sizeof *r);
-	snprintf(name, sizeof name, "slot-%d", b->slot);
-	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &g, err, errlen) != 0)
-		return -1;
-	t[T_CGROUP] = now_mono_us();
-	if (open_pipes(&p) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		cg_destroy(&g);
-		return -1;
+	b->next.init = 0;
+	if (!ahead) {
+		box_discard(&x);
+		if (make_box(b, s, &x, err, errlen) != 0)
+			return -1;
 	}
-	int born_in;
-	pid_t pid = spawn_init(&g, &born_in);
-	if (pid == 0)
-		box_init(b, s, &p);
-	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
-	t[T_CLONE] = now_mono_us();
-	w.init = pid;
-	w.in = p.in[1]; w.out = p.out[0]; w.err = p.err[0]; w.st = p.st[0];
-	if (pid < 0 || (!born_in && cg_attach(&g, pid, sub, sizeof sub) != 0)) {
-		snprintf(err, errlen, "%s", pid < 0 ? strerror(errno) : sub);
-		if (pid > 0)
-			kill(pid, SIGKILL);
-		rc = -1;
-	} else {
+	w.init = x.init;
+	w.in = x.in; w.out = x.out; w.err = x.err; w.st = x.st;
+	rc = await_ready(&x, err, errlen);
+	if (rc == 0) {
 		for (int i = 0; i < 4; i++)
 			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);
 		w.start = now_mono_ms();
 		w.deadline = w.start + s->limits->wall_ms;
 		t[T_GO] = now_mono_us();
-		if (write_all(p.go[1], "g", 1) != 0)
-			kill(pid, SIGKILL);
-		close_fd(&p.go[1]);
+		if (write_all(x.go, "g", 1) != 0)
+			kill(x.init, SIGKILL);
+		close_fd(&x.go);
 		if (s->stdin_len == 0)
 			close_fd(&w.in);
-		supervise(&w, &g);
+		if (s->next && make_box(b, s->next, &b->next, err, errlen) != 0) {
+			log_job(LOG_DEBUG, NULL, "box for the next step not made ahead: %s", err);
+			b->next.init = 0;
+		}
+		supervise(&w, &x.g);
 		t[T_RAN] = now_mono_us();
-		rc = 0;
 	}
-	close_fd(&p.go[1]);
+	close_fd(&x.go);
 	close_fd(&w.in); close_fd(&w.out); close_fd(&w.err); close_fd(&w.st);
-	if (pid > 0) {
-		kill(pid, SIGKILL);	/* no-op when it already exited */
-		waitpid(pid, NULL, 0);
-	}
+	kill(x.init, SIGKILL);	/* no-op when it already exited */
+	waitpid(x.init, NULL, 0);
 	t[T_REAPED] = now_mono_us();
 	r->out = w.out_buf.p;
 	r->out_len = w.out_buf.len;
 	r->err = w.err_buf.p;
 	r->err_len = w.err_buf.len;
 	if (rc == 0)
-		rc = conclude(&w, &g, s->argv[0], err, errlen);
+		rc = conclude(&w, &x.g, s->argv[0], err, errlen);
 	t[T_FIGURES] = now_mono_us();
-	cg_destroy(&g);
+	cg_destroy(&x.g);
 	t[T_REMOVED] = now_mono_us();
 	if (rc == 0 && w.rep_len == sizeof w.rep)
-		log_times(t, &w.rep);
+		log_times(&x, t, &w.rep, ahead);
 	return rc;
+}
+
+void box_close(struct box *b)
+{
+	box_discard(&b->next);
 }

@@ -65,7 +65,8 @@ int cg_dir_fd(const struct cg *g);
  * under a seccomp profile that hides it). */
 int cg_has_clone3(void);
 
-/* Moves pid into the group. Returns 0, or -1 with err. */
+/* Moves pid (0: the calling process) into the group. Returns 0, or -1
+ * with err. */
 int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen);
 
 /* CPU time so far, in microseconds, or -1. Cheap: one small read. */

@@ -318,17 +318,21 @@ static void read_results(struct plan *p, cJSON *o, const struct sbx_limits *lim)
 }
 
 /* Runs one step, within the job's budget, and appends its JSON to `into`
- * (or sets it as `key`), within the section's room. Returns 1 if the step
- * failed (or hit a limit), 0 if it ran clean, -1 on a sandbox error. */
+ * (or sets it as `key`), within the section's room. A run with next_lim
+ * likely follows (the backend may make its box meanwhile). Returns 1 if
+ * the step failed (or hit a limit), 0 if it ran clean, -1 on a sandbox
+ * error. */
 static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 		const char *in, size_t in_len, int results, cJSON *into, const char *key,
-		char *err, size_t errlen)
+		const struct sbx_limits *next_lim, char *err, size_t errlen)
 {
 	struct box_result r;
 	struct sbx_limits l = within_time(p, lim);
+	struct box_step next = {.argv = p->argv, .envp = p->env, .limits = next_lim};
 	struct box_step s = {
 		.argv = argv, .envp = p->env, .limits = &l,
 		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
+		.next = next_lim ? &next : NULL,
 	};
 	uint64_t start = now_unix_ns();
 	int rc = p->ops->run(p->box, &s, &r, err, errlen);
@@ -389,7 +393,8 @@ static int compile(struct plan *p, char *err, size_t errlen)
 		return 0;
 	}
 	char **argv = make_argv(l->compile, l->source, NULL);
-	int rc = step(p, argv, &p->job->compile_limits, NULL, 0, 0, p->exec, "compile", err, errlen);
+	int rc = step(p, argv, &p->job->compile_limits, NULL, 0, 0, p->exec, "compile",
+		      &p->job->limits, err, errlen);
 	free(argv);
 	if (rc == 0 && l->binary_cache)
 		store_binary(p);
@@ -416,7 +421,7 @@ static int run_all(struct plan *p, char *err, size_t errlen)
 		}
 		const char *in = stdio ? job_test_input(j, i) : NULL;
 		int rc = step(p, p->argv, &j->limits, in, in ? strlen(in) : 0, want_results, runs, NULL,
-			      err, errlen);
+			      i + 1 < n ? &j->limits : NULL, err, errlen);
 		if (rc < 0)
 			return -1;
 		if (rc > 0 && j->mode == MODE_SUBMIT)

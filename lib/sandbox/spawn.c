@@ -75,15 +75,33 @@ static int oom_first(void)
 	return rc;
 }
 
+/* The hold pipe, as fd 4 (close-on-exec): one byte and the step starts;
+ * end of file and it never will. */
+static void hold(void)
+{
+	char go;
+	ssize_t n;
+	do
+		n = read(4, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(0);
+}
+
 void spawn_exec(const struct spawn *s)
 {
 	sigset_t none;
+	int held = -1;
 	report_fd = s->report;
+	/* Above fd 3 before fds 0 to 3 are overwritten, then fd 4. */
+	if (s->hold > 0 && (held = fcntl(s->hold, F_DUPFD_CLOEXEC, 5)) < 0)
+		fail("dup2");
 	if (dup2(s->in, 0) < 0 || dup2(s->out, 1) < 0 || dup2(s->err, 2) < 0 ||
-	    dup2(s->report, 3) < 0)
+	    dup2(s->report, 3) < 0 || (held >= 0 && dup2(held, 4) < 0))
 		fail("dup2");
 	report_fd = 3;
-	if (syscall(SYS_close_range, 4, ~0U, 0) != 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+	if (syscall(SYS_close_range, held >= 0 ? 5 : 4, ~0U, 0) != 0 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) != 0 || (held >= 0 && fcntl(4, F_SETFD, FD_CLOEXEC) != 0))
 		fail("close_range");
 	if (setsid() < 0)
 		fail("setsid");
@@ -100,6 +118,8 @@ void spawn_exec(const struct spawn *s)
 		fail("oom_score_adj");
 	if (set_limits(s) != 0)
 		fail("setrlimit");
+	if (held >= 0)
+		hold();
 	if (s->drop && drop_privileges(s->uid, s->gid) != 0)
 		fail("drop privileges");
 	if (chdir("/sandbox/code") != 0)

@@ -10,6 +10,10 @@
  *   4. the step's rlimits: CPU (the time limit + 1 s, the backstop of the
  *      cgroup's clock), FSIZE, CORE, MEMLOCK and MSGQUEUE 0, NOFILE 1024,
  *      NPROC when given;
+ *      with hold: here it waits for one byte on the hold pipe, which the
+ *      supervisor writes when the step starts (a box made ahead); end of
+ *      file means the step will not run, and it exits 0. It waits still
+ *      root, so it counts against no limit of the slot's uid;
  *   5. with drop: the slot's gid and uid, no supplementary group, no
  *      capability left (bounding set, ambient, permitted, effective);
  *   6. the working directory /sandbox/code, umask 022;
@@ -27,6 +31,7 @@
 struct spawn {
 	int in, out, err;		/* the step's pipe ends for fds 0, 1, 2 */
 	int report;			/* the write end of a close-on-exec pipe */
+	int hold;			/* the read end of the hold pipe; 0: none */
 	int64_t time_ms;		/* CPU time limit */
 	int64_t file_bytes;		/* the largest file it may write */
 	int64_t processes;		/* RLIMIT_NPROC; 0: not set here */
