@@ -35,11 +35,12 @@
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READY_MS = 10000 };
 
-/* Where the init got to, reported back over the status pipe: first one
- * byte, READY once the program holds (or FAILED, then the report), and
- * the report when the step is over. */
+/* Where the init got to, reported back over the status pipe: one byte,
+ * READY once the program holds (or FAILED, then the report); one byte,
+ * EXECUTED once the step started and the program is executed; then the
+ * report when the step is over. */
 enum init_stage { STAGE_RAN = 0, STAGE_SETUP = 1, STAGE_EXEC = 2 };
-static const char READY = 'r', FAILED = 'f';
+static const char READY = 'r', FAILED = 'f', EXECUTED = 'x';
 
 struct init_report {
 	int stage;
@@ -138,6 +139,8 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 		rep.stage = STAGE_EXEC;
 	rep.exec_us = now_mono_us();
 	close(ex[0]);
+	if (rep.stage == STAGE_RAN && write_all(p->st[1], &EXECUTED, 1) != 0)
+		_exit(2);
 	for (;;) {
 		int status;
 		pid_t w = waitpid(-1, &status, 0);
@@ -166,6 +169,9 @@ struct watch {
 	size_t in_off;
 	struct init_report rep;
 	size_t rep_len;
+	int executed;		/* the init said EXECUTED */
+	struct box *b;		/* where the next step's box goes, */
+	const struct box_step *next;	/* made once this program is executed */
 	int killed;
 	int64_t start, deadline, kill_at;
 	int64_t sampled_kb;	/* the largest memory figure seen (cg_sys.sampled_peak) */
@@ -182,15 +188,34 @@ static void kill_box(struct watch *w, const char *limit)
 	kill(w->init, SIGKILL);	/* pid 1 gone: the kernel ends the whole namespace */
 }
 
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x,
+		    char *err, size_t errlen);
+
+/* The next step's box, made once this step's program is executed (not
+ * before: making it takes the worker a CPU for about a millisecond, which
+ * the program's own start would pay on a busy machine). */
+static void make_ahead(struct watch *w)
+{
+	char err[256];
+	if (w->next && make_box(w->b, w->next, &w->b->next, err, sizeof err) != 0)
+		log_job(LOG_DEBUG, NULL, "the next step's box was not made ahead: %s", err);
+}
+
 static void read_report(struct watch *w)
 {
-	ssize_t n = read(w->st, (char *)&w->rep + w->rep_len, sizeof w->rep - w->rep_len);
+	char *at = (char *)&w->rep + w->rep_len;
+	ssize_t n = read(w->st, at, sizeof w->rep - w->rep_len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		close(w->st);
 		w->st = -1;
 		return;
+	}
+	if (w->rep_len == 0 && !w->executed && at[0] == EXECUTED) {
+		w->executed = 1;
+		memmove(at, at + 1, (size_t)--n);
+		make_ahead(w);
 	}
 	w->rep_len += (size_t)n;
 }
@@ -442,7 +467,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 {
 	int64_t t[T_COUNT] = {now_mono_us()};
 	struct box_ready x = b->next;
-	struct watch w = {.r = r, .lim = s->limits, .s = s};
+	struct watch w = {.r = r, .lim = s->limits, .s = s, .b = b, .next = s->next};
 	int ahead = made_for(&x, s), rc;
 
 	memset(r, 0, sizeof *r);
@@ -466,10 +491,6 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 		close_fd(&x.go);
 		if (s->stdin_len == 0)
 			close_fd(&w.in);
-		if (s->next && make_box(b, s->next, &b->next, err, errlen) != 0) {
-			log_job(LOG_DEBUG, NULL, "box for the next step not made ahead: %s", err);
-			b->next.init = 0;
-		}
 		supervise(&w, &x.g);
 		t[T_RAN] = now_mono_us();
 	}
