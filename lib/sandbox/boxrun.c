@@ -471,7 +471,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	int ahead = made_for(&x, s), rc;
 
 	memset(r, 0, sizeof *r);
-	b->next.init = 0;
+	b->next = (struct box_ready){0};	/* x has it now */
 	if (!ahead) {
 		box_discard(&x);
 		if (make_box(b, s, &x, err, errlen) != 0)
