@@ -209,6 +209,19 @@ teardown() {
 	assert_job next "[.exec.runs[].wallMs < $WALL_MS / 3] | all"
 }
 
+@test "slot-network: a slot's network namespace, kept between steps, holds nothing of the step before" {
+	# Each testcase binds one abstract Unix name, holds it, then leaves a
+	# socket bound to it in flight; two jobs run at once in two slots.
+	stdio_job net-a python "$FIXTURES/slot-net.py" 1 2 3 > "$BATS_TEST_TMPDIR/a"
+	stdio_job net-b python "$FIXTURES/slot-net.py" 1 2 3 > "$BATS_TEST_TMPDIR/b"
+	sbx_run -j 2 --slots 2 -- "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	assert_job net-a '[.exec.runs[].stdout] == ["bound\n", "bound\n", "bound\n"]'
+	assert_job net-b '[.exec.runs[].stdout] == ["bound\n", "bound\n", "bound\n"]'
+	local slot_b
+	slot_b=$(line_of net-b | jq .exec.slot)
+	assert_job net-a ".exec.slot != $slot_b"
+}
+
 @test "read-other-job: a box sees only its own files and processes, nothing of a job running beside it" {
 	custom_job writer python "$FIXTURES/write-secret.py" > "$BATS_TEST_TMPDIR/writer"
 	custom_job lister python "$FIXTURES/list-box.py" > "$BATS_TEST_TMPDIR/lister"

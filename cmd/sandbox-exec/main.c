@@ -46,12 +46,13 @@
 #include "sandbox/policy.h"
 #include "sandbox/runner.h"
 #include "sandbox/slot.h"
+#include "sandbox/slotnet.h"
 
 static const char usage_text[] =
 	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]\n"
 	"Runs job lines from stdin in sandboxes; writes them back with an exec section.\n";
 
-enum { MAX_WORKERS = 1024 };
+enum { MAX_WORKERS = 1024, MAX_SLOT_NETNS = 64 };
 
 /* A worker's exit status when it wrote a line with an infrastructure error
  * (and logged it): the main process then does not log "executed". */
@@ -85,6 +86,8 @@ struct state {
 	struct options opt;
 	struct lang_table table;
 	struct cg_sys cgs;
+	int *netns;		/* ns: the slots' network namespaces (slotnet.h) */
+	int nnetns;
 	struct line_reader in;
 	struct worker *workers;
 	int nworkers;
@@ -156,6 +159,21 @@ static void load_table(struct state *s)
 		die(EXIT_PERMANENT, "%s", err);
 }
 
+/* A network namespace per slot (the first MAX_SLOT_NETNS; each takes
+ * some 200 KiB of kernel memory), kept for our whole life; a slot without
+ * one, or all of them when the kernel refuses, gets one per step. */
+static void slot_networks(struct state *s)
+{
+	s->nnetns = s->opt.slots < MAX_SLOT_NETNS ? (int)s->opt.slots : MAX_SLOT_NETNS;
+	s->netns = xcalloc((size_t)s->nnetns, sizeof *s->netns);
+	for (int k = 0; k < s->nnetns; k++)
+		if ((s->netns[k] = slotnet_make()) < 0) {
+			log_warn("a network namespace per slot: %s; one per step instead", strerror(errno));
+			s->nnetns = k;
+			break;
+		}
+}
+
 static void setup(struct state *s)
 {
 	char err[512];
@@ -190,6 +208,7 @@ static void setup(struct state *s)
 		/* Built once here, installed by each step. */
 		if (policy_prepare() != 0)
 			die_sys(EXIT_PERMANENT, "the seccomp filter");
+		slot_networks(s);
 	}
 	s->sigfd = sigfd_open();
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
@@ -243,6 +262,7 @@ static int run_ns(struct state *s, struct job *j, int slot_hint, struct runner_p
 		snprintf(err, sizeof err, "cannot lock a sandbox slot: %s", strerror(errno));
 	} else if (box_open(&b, &s->table, j->lang, &s->cgs, slot, j->limits.workdir_mb,
 			    err, sizeof err) == 0) {
+		b.netfd = slot < s->nnetns ? s->netns[slot] : -1;
 		runner_phase(ph, "setup", t);
 		exec = runner_run(&s->table, &box_ns_ops, &b, j, slot, ph, err, sizeof err);
 		box_close(&b);

@@ -241,6 +241,7 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 	int64_t t0 = now_mono_us(), t1, t2;
 	memset(b, 0, sizeof *b);
 	b->rootfd = -1;
+	b->netfd = -1;
 	b->slot = slot;
 	b->uid = (uid_t)lang_slot_uid(t, NULL, slot);
 	b->gid = (gid_t)lang_slot_uid(t, NULL, slot);

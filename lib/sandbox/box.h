@@ -39,6 +39,8 @@ struct box {
 	gid_t gid;
 	int slot;
 	const struct cg_sys *cgs;
+	int netfd;		/* the slot's network namespace (slotnet.h), or -1:
+				 * each step makes one of its own */
 	struct box_ready next;	/* the next step's box, when one was asked for */
 	int made;		/* boxes made: the groups alternate two names */
 };

@@ -113,8 +113,11 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 	int ex[2];
 	/* Nothing of the worker's but the step's own ends: a box made ahead
 	 * must not hold the running step's pipes (its stdin would never end). */
-	close_others((int[]){p->in[0], p->out[1], p->err[1], p->go[0], p->st[1]}, 5);
+	close_others((int[]){p->in[0], p->out[1], p->err[1], p->go[0], p->st[1], b->netfd},
+		     b->netfd >= 0 ? 6 : 5);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (b->netfd >= 0 && (setns(b->netfd, CLONE_NEWNET) != 0 || close(b->netfd) != 0))
+		report_exit(p->st[1], &rep, "join the slot's network namespace");
 	if (!born_in && cg_attach(&x->g, 0, why, sizeof why) != 0)
 		report_exit(p->st[1], &rep, "join the step's cgroup");
 	rep.joined_us = now_mono_us();
@@ -128,7 +131,7 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 	if (pid == 0)
 		spawn_exec(&(struct spawn){
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
-			.hold = p->go[0], .time_ms = x->limits.time_ms,
+			.hold = p->go[0], .net_check = b->netfd >= 0, .time_ms = x->limits.time_ms,
 			.file_bytes = x->limits.file_bytes, .processes = x->limits.processes,
 			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
 	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(p->go[0]); close(ex[1]);
@@ -337,14 +340,16 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 	return 0;
 }
 
-/* The box's init, in namespaces of its own. On cgroup v2 it is born in
- * the step's group (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no running
- * task moves, so no wait on the kernel's threadgroup lock. Elsewhere, or
- * when the kernel refuses, a plain clone, and *born_in is 0: the init
- * moves itself. Returns the pid (0 in the child), or -1. */
-static pid_t spawn_init(const struct cg *g, int *born_in)
+/* The box's init, in namespaces of its own (but the network's, with a
+ * namespace kept for the slot: it joins that one). On cgroup v2 it is
+ * born in the step's group (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no
+ * running task moves, so no wait on the kernel's threadgroup lock.
+ * Elsewhere, or when the kernel refuses, a plain clone, and *born_in is 0:
+ * the init moves itself. Returns the pid (0 in the child), or -1. */
+static pid_t spawn_init(const struct cg *g, int own_net, int *born_in)
 {
-	const uint64_t ns = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+	const uint64_t ns = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS |
+			    (own_net ? CLONE_NEWNET : 0);
 	int fd = cg_dir_fd(g);
 	*born_in = 0;
 	if (fd >= 0) {
@@ -387,7 +392,7 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 		box_discard(x);
 		return -1;
 	}
-	pid_t pid = spawn_init(&x->g, &born_in);
+	pid_t pid = spawn_init(&x->g, b->netfd < 0, &born_in);
 	if (pid == 0)
 		box_init(b, x, born_in, &p);
 	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);

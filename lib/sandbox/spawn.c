@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "core/util.h"
 #include "sandbox/policy.h"
+#include "sandbox/slotnet.h"
 
 /* Where a failure is reported: the caller's fd until it is fd 3. */
 static int report_fd = -1;
@@ -120,6 +122,8 @@ void spawn_exec(const struct spawn *s)
 		fail("setrlimit");
 	if (held >= 0)
 		hold();
+	if (s->net_check && slotnet_clean() != 1 && unshare(CLONE_NEWNET) != 0)
+		fail("unshare net");
 	if (s->drop && drop_privileges(s->uid, s->gid) != 0)
 		fail("drop privileges");
 	if (chdir("/sandbox/code") != 0)

@@ -13,7 +13,10 @@
  *      with hold: here it waits for one byte on the hold pipe, which the
  *      supervisor writes when the step starts (a box made ahead); end of
  *      file means the step will not run, and it exits 0. It waits still
- *      root, so it counts against no limit of the slot's uid;
+ *      root, so it counts against no limit of the slot's uid. With
+ *      net_check, it then looks at its network namespace (a slot's, kept
+ *      between steps: slotnet.h), and if any socket is left in it, takes
+ *      a new one of its own;
  *   5. with drop: the slot's gid and uid, no supplementary group, no
  *      capability left (bounding set, ambient, permitted, effective);
  *   6. the working directory /sandbox/code, umask 022;
@@ -32,6 +35,7 @@ struct spawn {
 	int in, out, err;		/* the step's pipe ends for fds 0, 1, 2 */
 	int report;			/* the write end of a close-on-exec pipe */
 	int hold;			/* the read end of the hold pipe; 0: none */
+	int net_check;			/* after the hold: slotnet_clean() or a new one */
 	int64_t time_ms;		/* CPU time limit */
 	int64_t file_bytes;		/* the largest file it may write */
 	int64_t processes;		/* RLIMIT_NPROC; 0: not set here */
