@@ -477,6 +477,12 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 
 	memset(r, 0, sizeof *r);
 	b->next = (struct box_ready){0};	/* x has it now */
+	if (ahead && await_ready(&x, err, errlen) != 0) {
+		/* Made for nothing: the step gets a box made now, which says
+		 * what fails if it fails again. */
+		log_job(LOG_WARN, NULL, "a box made ahead was not ready (%s): making another", err);
+		ahead = 0;
+	}
 	if (!ahead) {
 		box_discard(&x);
 		if (make_box(b, s, &x, err, errlen) != 0)
@@ -484,7 +490,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	}
 	w.init = x.init;
 	w.in = x.in; w.out = x.out; w.err = x.err; w.st = x.st;
-	rc = await_ready(&x, err, errlen);
+	rc = ahead ? 0 : await_ready(&x, err, errlen);
 	if (rc == 0) {
 		for (int i = 0; i < 4; i++)
 			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);
