@@ -209,6 +209,32 @@ teardown() {
 	assert_job next "[.exec.runs[].wallMs < $WALL_MS / 3] | all"
 }
 
+@test "next-job: a job finds nothing of the job before it in its slot, though its box was made before it came" {
+	# In an ns box a job's first step starts in a box made (warm) as soon
+	# as the job before let the slot go, before the job came: it must meet
+	# no shared memory, socket or process of that job.
+	# An instance of its own: no other process's wish for a slot keeps the
+	# worker ahead from taking one (sandbox-exec(1), "Warm boxes").
+	table_copy "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/state|; s|^uid_base = .*|uid_base = 91000|"
+	local i
+	for i in 1 2 3 4; do stdio_job "next-$i" python "$FIXTURES/next-testcase.py" "$i"; done \
+		> "$BATS_TEST_TMPDIR/jobs"
+	LOG_LEVEL=debug sbx_run -j 1 --slots 1 -- "$BATS_TEST_TMPDIR/jobs"
+	for i in 1 2 3 4; do
+		assert_job "next-$i" '.error == null and .exec.runs[0].exitCode == 0 and .exec.runs[0].limit == null'
+		if [ "$BACKEND" = docker ]; then
+			# The agent wipes a container between jobs.
+			assert_job "next-$i" ".exec.runs[0].stdout | test(\"^input $i shm fresh socket fresh pids 2 host [0-9a-f]+\n\$\")"
+		else
+			assert_job "next-$i" ".exec.runs[0].stdout == \"input $i shm fresh socket fresh pids 1 host sandbox\n\""
+		fi
+	done
+	if [ "$BACKEND" = ns ]; then
+		run -0 jq -r 'select(.level == 20) | .msg' <<< "$stderr"
+		assert_equal "$(grep -c '^box step made ahead: ' <<< "$output")" 3
+	fi
+}
+
 @test "slot-network: a slot's network namespace, kept between steps, holds nothing of the step before" {
 	# Each testcase binds one abstract Unix name, holds it, then leaves a
 	# socket bound to it in flight; two jobs run at once in two slots.

@@ -482,7 +482,8 @@ assert_examples() {
 
 @test "LOG_LEVEL=debug: the job's phases, and in an ns box the clock readings of the box and of each step" {
 	stdio_job timed python "$FIXTURES/cat-stdin.py" 'a' 'b' > "$BATS_TEST_TMPDIR/job"
-	LOG_LEVEL=debug sbx_run "$BATS_TEST_TMPDIR/job"
+	# --cold: no worker ahead of a next job, which would open a box of its own.
+	LOG_LEVEL=debug sbx_run --cold -- "$BATS_TEST_TMPDIR/job"
 	local msgs n='[0-9]+\.[0-9]{3}'
 	msgs=$(jq -r 'select(.level == 20) | .msg' <<< "$stderr")
 	assert_equal "$(grep -cE "^phases: acquire $n\+$n, .*, run $n\+$n, run $n\+$n(, clean $n\+$n)? ms$" <<< "$msgs")" 1
@@ -821,6 +822,105 @@ sync: EPERM"
 	assert_job p1 '.exec.slot == 0 and .exec.runs[0].stdout == "hello\n"'
 	assert_job p2 '.exec.slot == 0 and .exec.runs[0].stdout == "hello\n"'
 	assert_job p3 '.exec.slot == 0 and .exec.runs[0].stdout == "hello\n"'
+}
+
+# --- warm boxes (ns) -----------------------------------------------------------
+
+# warm_instance [SED_SCRIPT]: the table edited by SED_SCRIPT; with the ns
+# backend, an instance of the test's own (state dir and uids), so that no
+# other process's wish for a slot (slot.h's want file) keeps its worker
+# ahead from taking one. The docker backend has no warm box: the same jobs
+# must come out the same.
+warm_instance() {
+	if [ "$BACKEND" = ns ]; then
+		table_copy "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/state|; s|^uid_base = .*|uid_base = 91000|; ${1:-}"
+	else
+		table_copy "${1:-}"
+	fi
+}
+
+# warm_debug_counts: "COLD AHEAD", the number of steps whose box was made
+# when they came and of those whose box was made ahead, from a debug log.
+warm_debug_counts() {
+	local msgs
+	msgs=$(jq -r 'select(.level == 20) | .msg' <<< "$stderr")
+	echo "$(grep -c '^box step: ' <<< "$msgs") $(grep -c '^box step made ahead: ' <<< "$msgs")"
+}
+
+@test "a job's first step starts in a box made before the job came, once the job before let the slot go; --cold makes each when its job comes" {
+	warm_instance
+	local i
+	for i in 1 2 3; do custom_job "warm-$i" python "$FIXTURES/hello.py"; done > "$BATS_TEST_TMPDIR/jobs"
+	LOG_LEVEL=debug sbx_run -j 1 --slots 1 -- "$BATS_TEST_TMPDIR/jobs"
+	for i in 1 2 3; do assert_job "warm-$i" '.error == null and .exec.runs[0].stdout == "hello\n"'; done
+	[ "$BACKEND" = docker ] || assert_equal "$(warm_debug_counts)" "1 2"
+	LOG_LEVEL=debug sbx_run -j 1 --slots 1 --cold -- "$BATS_TEST_TMPDIR/jobs"
+	for i in 1 2 3; do assert_job "warm-$i" '.error == null and .exec.runs[0].stdout == "hello\n"'; done
+	[ "$BACKEND" = docker ] || assert_equal "$(warm_debug_counts)" "3 0"
+}
+
+@test "a job unlike the one before (language, limits, work dir) runs as it would cold: its warm box is not used" {
+	warm_instance
+	# A Go source of its own: no cached binary, d compiles.
+	{ cat "$FIXTURES/print-env.go"; echo "// $BATS_TEST_TMPDIR"; } > "$BATS_TEST_TMPDIR/main.go"
+	{
+		custom_job a python "$FIXTURES/hello.py"
+		custom_job b python "$FIXTURES/hello.py" '{"memoryMb": 128}'
+		custom_job c python "$FIXTURES/hello.py" '{"workdirMb": 8}'
+		custom_job d go "$BATS_TEST_TMPDIR/main.go"
+		custom_job e javascript "$FIXTURES/print-env.js"
+		custom_job f python "$FIXTURES/hello.py"
+	} > "$BATS_TEST_TMPDIR/jobs"
+	LOG_LEVEL=debug sbx_run -j 1 --slots 1 -- "$BATS_TEST_TMPDIR/jobs"
+	local id
+	for id in a b c d e f; do
+		assert_job "$id" '.error == null and .exec.runs[0].exitCode == 0 and .exec.runs[0].limit == null'
+	done
+	assert_job f '.exec.runs[0].stdout == "hello\n"'
+	# Each job's first step is unlike the job before's: all made when they
+	# came; only d's run was made ahead, while d compiled.
+	[ "$BACKEND" = docker ] || assert_equal "$(warm_debug_counts)" "6 1"
+}
+
+# first_done LOG: the first job of a sandbox-exec logging to LOG is out,
+# and with the ns backend a warm box is made for the next.
+first_done() {
+	grep -q '"msg":"executed' "$1" || return 1
+	[ "$BACKEND" = docker ] || [ "$(grep -c '"msg":"box open' "$1")" = 2 ]
+}
+
+@test "a warm box gives its slot up at once to another process that wants one" {
+	warm_instance 's/^acquire_ms = .*/acquire_ms = 20000/; s/^slots = .*/slots = 1/'
+	mkfifo "$BATS_TEST_TMPDIR/stdin"
+	LOG_LEVEL=debug timeout 120 "$SBX" < "$BATS_TEST_TMPDIR/stdin" > "$BATS_TEST_TMPDIR/a-out" \
+		2> "$BATS_TEST_TMPDIR/a-err" 3>&- &
+	local pid=$! writer status=0 tries=0
+	exec {writer}> "$BATS_TEST_TMPDIR/stdin"
+	custom_job a-1 python "$FIXTURES/hello.py" >&"$writer"
+	# The first job done; with the ns backend, its worker ahead then holds
+	# the only slot with a warm box (the box opened twice).
+	until first_done "$BATS_TEST_TMPDIR/a-err"; do
+		sleep 0.05
+		[ $((tries += 1)) -lt 600 ] || fail "no warm box in 30 s: $(cat "$BATS_TEST_TMPDIR/a-err")"
+	done
+	local started=$SECONDS
+	custom_job b-1 python "$FIXTURES/hello.py" > "$BATS_TEST_TMPDIR/b"
+	sbx_run "$BATS_TEST_TMPDIR/b"
+	assert_job b-1 '.error == null and .exec.runs[0].stdout == "hello\n"'
+	# Not after acquire_ms (20 s): at once.
+	assert [ $((SECONDS - started)) -lt 10 ]
+	# The first process goes on: its next job takes the slot when it comes.
+	custom_job a-2 python "$FIXTURES/hello.py" >&"$writer"
+	exec {writer}>&-
+	wait "$pid" || status=$?
+	assert_equal "$status" 0
+	SBX_OUT=$BATS_TEST_TMPDIR/a-out
+	assert_job a-1 '.error == null and .exec.runs[0].stdout == "hello\n"'
+	assert_job a-2 '.error == null and .exec.runs[0].stdout == "hello\n"'
+	if [ "$BACKEND" = ns ]; then
+		run grep -c 'wanted elsewhere: its warm box is given up' "$BATS_TEST_TMPDIR/a-err"
+		assert_output 1
+	fi
 }
 
 @test "SIGTERM: the in-flight job still comes out, then exit 0 without waiting for stdin" {

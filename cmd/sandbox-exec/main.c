@@ -1,7 +1,7 @@
 /* sandbox-exec: run each job line of stdin in a sandbox and write it back
  * with an `exec` section (docs/formats.md), in completion order.
  *
- * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]
+ * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker] [--cold]
  *
  *   -j, --jobs N        jobs run at once (default: the number of slots)
  *   --slots N           sandbox slots on this host, per language with docker
@@ -9,6 +9,8 @@
  *   --languages FILE    the language table (default: see sandbox-exec(1))
  *   --backend NAME      `ns` (namespaces, the default) or `docker` (the warm
  *                       container pool; also SANDBOX_BACKEND=docker)
+ *   --cold              ns: no worker forked ahead, no warm box: each job's
+ *                       first box is made when the job comes
  *   -h, --help, -V, --version
  *
  * A line that is not a job gets an `error` section (kind poison) and the
@@ -49,10 +51,14 @@
 #include "sandbox/slotnet.h"
 
 static const char usage_text[] =
-	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker]\n"
+	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker] [--cold]\n"
 	"Runs job lines from stdin in sandboxes; writes them back with an exec section.\n";
 
 enum { MAX_WORKERS = 1024, MAX_SLOT_NETNS = 64 };
+
+/* A worker forked ahead takes no slot while another process has waited for
+ * one this recently (slot.h). */
+enum { WANT_QUIET_MS = 1000 };
 
 /* A worker's exit status when it wrote a line with an infrastructure error
  * (and logged it): the main process then does not log "executed". */
@@ -63,6 +69,7 @@ struct options {
 	long slots;
 	const char *languages;
 	const char *backend;
+	int cold;
 };
 
 /* A forked process running one job; its line arrives on fd. */
@@ -74,6 +81,16 @@ struct worker {
 	cJSON *job;	/* kept to report a worker that died; owned */
 	const struct lang *lang;
 	uint64_t start_ns;
+};
+
+/* The worker forked ahead of the next job (sandbox-exec(1), "Warm
+ * boxes"; the ns backend): it takes a slot as soon as one is free and
+ * makes the box of the job's likely first step, then waits for the job's
+ * line on job_fd. */
+struct ahead {
+	pid_t pid;	/* 0: none */
+	int job_fd;	/* the write end of its job pipe */
+	int fd;		/* its lines, as any worker's */
 };
 
 /* Telemetry of the main process (the workers have none: lib/otel/otel.h). */
@@ -91,7 +108,16 @@ struct state {
 	struct line_reader in;
 	struct worker *workers;
 	int nworkers;
+	pid_t *exiting;		/* workers that answered, not yet reaped */
+	int nexiting;
 	int next_slot;
+	struct ahead ahead;
+	int taken;		/* the read end of the newest worker's `taken`
+				 * pipe (struct held), or -1 */
+	struct job guess;	/* what the last job started was (no line): the
+				 * likely shape of the next one */
+	char *guess_entry;	/* guess.entry, owned */
+	int guessed;
 	int sigfd;
 	int stopping;
 	struct metrics m;
@@ -102,6 +128,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 	static const struct option longs[] = {
 		{"jobs", required_argument, NULL, 'j'}, {"slots", required_argument, NULL, 's'},
 		{"languages", required_argument, NULL, 'l'}, {"backend", required_argument, NULL, 'b'},
+		{"cold", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -113,6 +140,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 's': o->slots = arg_number("--slots", optarg, 1, 1024); break;
 		case 'l': o->languages = optarg; break;
 		case 'b': o->backend = optarg; break;
+		case 'c': o->cold = 1; break;
 		case 'h': usage_help(usage_text);
 		case 'V': usage_version();
 		default: usage_error(usage_text, "unknown option, or one without its value: %s", argv[optind - 1]);
@@ -211,6 +239,7 @@ static void setup(struct state *s)
 		slot_networks(s);
 	}
 	s->sigfd = sigfd_open();
+	s->taken = -1;
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
 	line_init(&s->in, 0, CAP_JOB_LINE);
 }
@@ -243,30 +272,93 @@ static int slot_timeout(struct state *s, struct job *j)
 	return infra_error(j, "slot-timeout", err);
 }
 
+/* A worker's slot and its open ns box. */
+struct held {
+	int slot, lock;			/* lock -1: no slot held */
+	int taken;			/* closed once a slot is held or tried for:
+					 * the worker forked after this one waits
+					 * for that before it takes one (-1: done) */
+	struct box b;
+	const struct lang *lang;	/* what the box was opened for */
+	int64_t workdir_mb;
+	struct runner_warm warm;	/* what its first step's box was made for */
+};
+
+static void slot_taken(struct held *h)
+{
+	if (h->taken >= 0)
+		close(h->taken);
+	h->taken = -1;
+}
+
+static int open_box(struct state *s, const struct lang *l, int64_t workdir_mb, struct held *h,
+		    char *err, size_t errlen)
+{
+	if (box_open(&h->b, &s->table, l, &s->cgs, h->slot, workdir_mb, err, errlen) != 0)
+		return -1;
+	h->b.netfd = h->slot < s->nnetns ? s->netns[h->slot] : -1;
+	h->lang = l;
+	h->workdir_mb = workdir_mb;
+	return 0;
+}
+
+/* Ends the box and lets the slot go: the box's processes and groups are
+ * gone when box_close() returns. Its mounts go when the worker exits
+ * (unmounting waits for an RCU grace period: not while the job's line is
+ * due), or at once with unmount (a warm box given up). */
+static void let_go(const struct state *s, struct held *h, int unmount)
+{
+	if (h->lock < 0)
+		return;
+	if (unmount)
+		box_end(&h->b);
+	else
+		box_close(&h->b);
+	slot_let_go(s->table.state_dir, h->slot, h->lock);
+	h->lock = -1;
+	runner_warm_free(&h->warm);
+}
+
+/* Whether the box held was opened as job j needs: the same tmpfs size
+ * and, where a language mounts a cache, the same language. */
+static int box_fits(const struct held *h, const struct job *j)
+{
+	return h->workdir_mb == j->limits.workdir_mb &&
+	       (h->lang == j->lang || (h->lang->cache_box == NULL && j->lang->cache_box == NULL));
+}
+
 /* Each returns 0, or WORKER_FAILED with an error section in the job, and
- * records the sandbox's phases in ph. */
-static int run_ns(struct state *s, struct job *j, int slot_hint, struct runner_phases *ph)
+ * records the sandbox's phases in ph. h: a slot held already, with its
+ * box (lock -1: none). */
+static int run_ns(struct state *s, struct job *j, int slot_hint, struct held *h,
+		  struct runner_phases *ph)
 {
 	char err[512];
-	struct box b;
-	int lock;
 	uint64_t t = now_unix_ns();
-	int slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
-				s->table.acquire_ms, &lock);
-	runner_phase(ph, "acquire", t);
-	if (slot == SLOT_BUSY)
-		return slot_timeout(s, j);
-	cJSON *exec = NULL;
-	t = now_unix_ns();
-	if (slot < 0) {
-		snprintf(err, sizeof err, "cannot lock a sandbox slot: %s", strerror(errno));
-	} else if (box_open(&b, &s->table, j->lang, &s->cgs, slot, j->limits.workdir_mb,
-			    err, sizeof err) == 0) {
-		b.netfd = slot < s->nnetns ? s->netns[slot] : -1;
+	if (h->lock >= 0 && !box_fits(h, j))
+		let_go(s, h, 1);
+	if (h->lock >= 0) {
+		runner_phase(ph, "acquire", t);	/* done before the job came */
 		runner_phase(ph, "setup", t);
-		exec = runner_run(&s->table, &box_ns_ops, &b, j, slot, ph, err, sizeof err);
-		box_close(&b);
+	} else {
+		h->slot = slot_acquire(s->table.state_dir, (int)s->opt.slots, slot_hint,
+				       s->table.acquire_ms, &h->lock);
+		slot_taken(h);
+		runner_phase(ph, "acquire", t);
+		if (h->slot == SLOT_BUSY)
+			return slot_timeout(s, j);
+		if (h->slot < 0) {
+			h->lock = -1;
+			snprintf(err, sizeof err, "cannot lock a sandbox slot: %s", strerror(errno));
+			return infra_error(j, "box-setup", err);
+		}
+		t = now_unix_ns();
+		if (open_box(s, j->lang, j->limits.workdir_mb, h, err, sizeof err) != 0)
+			return infra_error(j, "box-setup", err);
+		runner_phase(ph, "setup", t);
 	}
+	cJSON *exec = runner_run(&s->table, &box_ns_ops, &h->b, j, h->slot, ph, err, sizeof err);
+	let_go(s, h, 0);
 	if (exec == NULL)
 		return infra_error(j, "box-setup", err);
 	jsonx_set(j->line, "exec", exec);
@@ -309,30 +401,137 @@ static void log_phases(const struct job *j, const struct runner_phases *ph)
 	log_job(LOG_DEBUG, j->line, "phases: %s ms", text);
 }
 
-/* The worker's whole life: slot, sandbox, steps, then on fd the job's line
- * and a line of its phases (for the main process's spans), exit. */
-static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint, int fd)
+/* A worker leaves SIGINT and SIGTERM to the main process: a Ctrl-C
+ * reaches the whole process group, and the job in hand finishes, as the
+ * main process lets it (in-flight jobs drain). */
+static void worker_signals(void)
 {
-	struct runner_phases ph = {.n = 0};
-	const cJSON *err;
-	/* A Ctrl-C reaches the whole process group: the job in hand finishes,
-	 * as the main process lets it (in-flight jobs drain). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	sigfd_unblock();
+}
+
+/* The worker's life from its job on: slot (unless h holds one),
+ * sandbox, steps, then on fd the job's line and a line of its phases (for
+ * the main process's spans), exit. */
+static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint,
+					   struct held *h, int fd)
+{
+	struct runner_phases ph = {.n = 0};
+	const cJSON *err;
 	FILE *out = fdopen(fd, "w");
 	if (out == NULL)
 		_exit(EXIT_TEMPORARY);
-	int rc = docker_backend(s) ? run_docker(s, j, slot_hint, &ph) : run_ns(s, j, slot_hint, &ph);
+	int rc = docker_backend(s) ? run_docker(s, j, slot_hint, &ph) : run_ns(s, j, slot_hint, h, &ph);
 	log_phases(j, &ph);
 	cJSON *trace = cJSON_CreateObject();
 	cJSON_AddItemToObject(trace, "phases", runner_phases_json(&ph));
 	err = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->line, "error"), "code");
 	if (cJSON_IsString(err))
 		cJSON_AddStringToObject(trace, "error", err->valuestring);
-	if (jsonx_write_line(out, j->line) != 0 || jsonx_write_line(out, trace) != 0)
+	/* Closed before the exit, whose clean-up (the box's mounts, fds that
+	 * are slow to close) then follows the lines instead of delaying them. */
+	if (jsonx_write_line(out, j->line) != 0 || jsonx_write_line(out, trace) != 0 ||
+	    fclose(out) != 0)
 		_exit(EXIT_TEMPORARY);
 	_exit(rc);
+}
+
+/* A worker ahead of its job: a slot, if one is free and nobody waited for
+ * one lately, with the box of the guessed job's first step. Any failure
+ * leaves no slot held: the job then takes one when it comes. */
+static void warm_up(struct state *s, int slot_hint, struct held *h)
+{
+	char err[512];
+	const struct job *g = &s->guess;
+	if (slot_wanted(s->table.state_dir, WANT_QUIET_MS))
+		return;
+	h->slot = slot_take_idle(s->table.state_dir, (int)s->opt.slots, slot_hint, &h->lock);
+	if (h->slot < 0) {
+		h->lock = -1;
+		return;
+	}
+	slot_taken(h);
+	if (open_box(s, g->lang, g->limits.workdir_mb, h, err, sizeof err) != 0 ||
+	    runner_warm(&s->table, &box_ns_ops, &h->b, g, &h->warm, err, sizeof err) != 0) {
+		log_warn("no warm box in slot %d: %s", h->slot, err);
+		let_go(s, h, 1);
+	}
+}
+
+/* Until the job's line comes on job_fd: a warm box in a slot as soon as
+ * one is free, given up when another process wants a slot (slot.h). Not
+ * before the worker forked before this one has its slot (before: the read
+ * end of its `taken` pipe, at end of file then): the job handed to it
+ * must not find its slot taken by us. Returns the line, read to its end,
+ * or NULL when none came (the main process is done). */
+static char *await_job(struct state *s, int job_fd, int before, int slot_hint, struct held *h,
+		       size_t *len)
+{
+	/* Left open: closing an inotify fd waits for an SRCU grace period
+	 * (milliseconds); it goes when the worker exits. */
+	int watch = slot_watch(s->table.state_dir);
+	struct sbuf text = {0};
+	char chunk[65536];
+	int coming = 0;		/* the job's first bytes came: no more warming */
+	for (;;) {
+		if (!coming && before < 0 && h->lock < 0 && watch >= 0)
+			warm_up(s, slot_hint, h);
+		struct pollfd pf[3] = {{.fd = job_fd, .events = POLLIN},
+				       {.fd = coming || before >= 0 ? -1 : watch, .events = POLLIN},
+				       {.fd = coming ? -1 : before, .events = POLLIN}};
+		if (poll(pf, 3, -1) < 0 && errno != EINTR)
+			_exit(EXIT_TEMPORARY);
+		if (pf[2].revents) {	/* the job before has its slot */
+			close(before);
+			before = -1;
+			continue;
+		}
+		int events = pf[1].revents ? slot_events(watch) : 0;
+		if ((events & SLOT_WANTED) && h->lock >= 0) {
+			log_debug("slot %d wanted elsewhere: its warm box is given up", h->slot);
+			let_go(s, h, 1);
+		} else if ((events & SLOT_FREED) && h->lock < 0 && !coming) {
+			continue;	/* a slot may be free: take it before the job */
+		}
+		if (!pf[0].revents)
+			continue;
+		ssize_t n = read(job_fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (text.len + (size_t)n > CAP_JOB_LINE)
+			_exit(EXIT_TEMPORARY);	/* the main process sends no more */
+		sbuf_put(&text, chunk, (size_t)n);
+		coming = 1;
+	}
+	*len = text.len;
+	return text.p;
+}
+
+/* The worker forked ahead: warm up, wait for the job, run it. */
+static void __attribute__((noreturn)) work_ahead(struct state *s, int job_fd, int before,
+						 int taken, int slot_hint, int fd)
+{
+	struct held h = {.lock = -1, .taken = taken};
+	struct job j;
+	const char *code;
+	char msg[512];
+	size_t len;
+	worker_signals();
+	char *text = await_job(s, job_fd, before, slot_hint, &h, &len);
+	if (text == NULL) {
+		let_go(s, &h, 0);
+		_exit(0);
+	}
+	/* The main process parsed the same text: it cannot fail here. */
+	if (job_parse(&j, jsonx_parse_line(text, len), &s->table, &code, msg, sizeof msg) != 0) {
+		log_error("a job handed over does not parse again: %s", msg);
+		_exit(EXIT_TEMPORARY);
+	}
+	free(text);
+	work(s, &j, slot_hint, &h, fd);
 }
 
 static void metrics_init(struct state *s)
@@ -392,17 +591,13 @@ static void trace_phases(struct otel_span *parent, const cJSON *phases)
 	}
 }
 
-/* The job's `execute` span, its phases' spans and the job metrics. trace
- * is the worker's second line (NULL when it died); error its
- * infrastructure error code, or NULL. */
-static void trace_job(struct state *s, const struct worker *w, const char *trace, size_t len,
-		      const char *error)
+/* The job's `execute` span, its phases' spans and the job metrics. t is
+ * the worker's second line (NULL when it died); error its infrastructure
+ * error code, or NULL. */
+static void trace_job(struct state *s, const struct worker *w, const cJSON *t, const char *error)
 {
 	if (!s->m.exporting)
 		return;		/* no spans and no metrics to make */
-	cJSON *t = trace ? cJSON_ParseWithLength(trace, len) : NULL;
-	if (error == NULL)
-		error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "error"));
 	struct otel_span *sp = jobtrace_start_at("execute", OTEL_INTERNAL, w->job, w->start_ns);
 	otel_span_set_str(sp, "codex.backend", s->opt.backend);
 	if (error)
@@ -415,30 +610,131 @@ static void trace_job(struct state *s, const struct worker *w, const char *trace
 	};
 	otel_metric_add(s->m.jobs, 1, a, 3);
 	otel_metric_record(s->m.duration, (double)(now_unix_ns() - w->start_ns) / 1e6, a, 2);
-	cJSON_Delete(t);
 }
 
-static void spawn(struct state *s, struct job *j)
+/* Remembers what j is like (not its line): the next job's likely first
+ * step, for the next worker forked ahead. */
+static void remember(struct state *s, const struct job *j)
 {
-	int p[2];
+	free(s->guess_entry);
+	s->guess_entry = j->entry ? xstrdup(j->entry) : NULL;
+	s->guess = (struct job){.shape = j->shape, .mode = j->mode, .lang = j->lang,
+				.entry = s->guess_entry, .limits = j->limits,
+				.compile_limits = j->compile_limits, .budget_ms = j->budget_ms};
+	s->guessed = 1;
+}
+
+static void add_worker(struct state *s, pid_t pid, int fd, struct job *j)
+{
+	s->workers[s->nworkers++] = (struct worker){.pid = pid, .fd = fd, .job = j->line,
+						    .lang = j->lang, .start_ns = now_unix_ns()};
+	j->line = NULL;
+	report_slots(s, j->lang);
+	log_job(LOG_DEBUG, s->workers[s->nworkers - 1].job, "started worker %d", (int)pid);
+	job_free(j);
+}
+
+/* A `taken` pipe (struct held) for the worker about to be forked: returns
+ * its write end; *before is the read end of the worker forked before it
+ * (or -1), for a worker ahead to wait on. The caller closes both once it
+ * has forked. */
+static int new_taken(struct state *s, int *before)
+{
+	int t[2];
+	if (pipe2(t, O_CLOEXEC) != 0)
+		die_sys(EXIT_TEMPORARY, "pipe");
+	*before = s->taken;
+	s->taken = t[0];
+	return t[1];
+}
+
+static void close_forked(int taken, int before)
+{
+	close(taken);
+	if (before >= 0)
+		close(before);
+}
+
+static void fork_ahead(struct state *s)
+{
+	int jp[2], p[2], before;
+	if (pipe2(jp, O_CLOEXEC) != 0 || pipe2(p, O_CLOEXEC) != 0)
+		die_sys(EXIT_TEMPORARY, "pipe");
+	int taken = new_taken(s, &before);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		die_sys(EXIT_TEMPORARY, "fork");
+	if (pid == 0) {
+		close(jp[1]);
+		close(p[0]);
+		work_ahead(s, jp[0], before, taken, s->next_slot, p[1]);
+	}
+	close_forked(taken, before);
+	close(jp[0]);
+	close(p[1]);
+	s->ahead = (struct ahead){.pid = pid, .job_fd = jp[1], .fd = p[0]};
+	s->next_slot = (s->next_slot + 1) % (int)s->opt.slots;
+}
+
+/* Ends the worker forked ahead: with no job (job_fd closed) it lets its
+ * slot go and exits. */
+static void end_ahead(struct state *s)
+{
+	struct ahead a = s->ahead;
+	int status;
+	if (a.pid == 0)
+		return;
+	s->ahead = (struct ahead){0};
+	if (a.job_fd >= 0)
+		close(a.job_fd);
+	close(a.fd);
+	waitpid(a.pid, &status, 0);
+	if (status != 0)
+		log_warn("worker %d forked ahead ended with status 0x%x", (int)a.pid, status);
+}
+
+/* Hands j (its line as read) to the worker forked ahead. Returns 0, or -1
+ * when there is none or it is gone. */
+static int hand_over(struct state *s, const struct line *ln, struct job *j)
+{
+	struct ahead *a = &s->ahead;
+	if (a->pid == 0)
+		return -1;
+	int rc = write_all(a->job_fd, ln->text, ln->len);
+	close(a->job_fd);
+	a->job_fd = -1;
+	if (rc != 0) {
+		end_ahead(s);
+		return -1;
+	}
+	add_worker(s, a->pid, a->fd, j);
+	*a = (struct ahead){0};
+	return 0;
+}
+
+static void spawn(struct state *s, const struct line *ln, struct job *j)
+{
+	int p[2], before;
+	remember(s, j);
+	if (hand_over(s, ln, j) == 0)
+		return;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		die_sys(EXIT_TEMPORARY, "pipe");
+	int taken = new_taken(s, &before);
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid < 0)
 		die_sys(EXIT_TEMPORARY, "fork");
 	if (pid == 0) {
 		close(p[0]);
-		work(s, j, s->next_slot, p[1]);
+		worker_signals();
+		work(s, j, s->next_slot, &(struct held){.lock = -1, .taken = taken}, p[1]);
 	}
+	close_forked(taken, before);
 	close(p[1]);
 	s->next_slot = (s->next_slot + 1) % (int)s->opt.slots;
-	s->workers[s->nworkers++] = (struct worker){.pid = pid, .fd = p[0], .job = j->line,
-						    .lang = j->lang, .start_ns = now_unix_ns()};
-	j->line = NULL;
-	report_slots(s, j->lang);
-	log_job(LOG_DEBUG, s->workers[s->nworkers - 1].job, "started worker %d", (int)pid);
-	job_free(j);
+	add_worker(s, pid, p[0], j);
 }
 
 /* Is the job line, as printed, longer than CAP_JOB_LINE? Then the line
@@ -491,30 +787,46 @@ static void handle_line(struct state *s, const struct line *ln)
 		job_free(&j);
 		return;
 	}
-	spawn(s, &j);
+	spawn(s, ln, &j);
 }
 
-/* The worker wrote the job's line, then its trace line. */
+/* Reaps the workers that answered and are still exiting (block: all of
+ * them), leaving the others for later. */
+static void reap(struct state *s, int block)
+{
+	for (int i = s->nexiting - 1; i >= 0; i--)
+		if (waitpid(s->exiting[i], NULL, block ? 0 : WNOHANG) != 0)
+			s->exiting[i] = s->exiting[--s->nexiting];
+}
+
+/* The worker wrote the job's line, then its trace line, and closed its
+ * end. Both whole: the job is answered at once, and the worker reaped
+ * later (its exit takes its box's mounts down, which waits for RCU grace
+ * periods). Anything less: it died, and the job gets an error. */
 static void finish(struct state *s, int i)
 {
 	struct worker *w = &s->workers[i];
-	int status;
 	close(w->fd);
-	waitpid(w->pid, &status, 0);
-	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	char *nl = w->buf ? memchr(w->buf, '\n', w->len) : NULL;
-	if ((rc == 0 || rc == WORKER_FAILED) && nl) {
-		size_t n = (size_t)(nl - w->buf) + 1;
+	size_t n = nl ? (size_t)(nl - w->buf) + 1 : 0;
+	if (nl && w->len > n && w->buf[w->len - 1] == '\n') {
 		if (fwrite(w->buf, 1, n, stdout) != n || fflush(stdout) != 0)
 			die_sys(EXIT_TEMPORARY, "stdout");
-		if (rc == 0)
+		cJSON *t = cJSON_ParseWithLength(nl + 1, w->len - n);
+		const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "error"));
+		if (error == NULL)
 			log_job(LOG_INFO, w->job, "executed");
-		trace_job(s, w, nl + 1, w->len - n, NULL);
+		trace_job(s, w, t, error);
+		cJSON_Delete(t);
+		s->exiting = xrealloc(s->exiting, (size_t)(s->nexiting + 1) * sizeof *s->exiting);
+		s->exiting[s->nexiting++] = w->pid;
 	} else {
+		int status;
 		char msg[128];
+		waitpid(w->pid, &status, 0);
 		snprintf(msg, sizeof msg, "worker %d ended with status 0x%x", (int)w->pid, status);
 		emit_error(w->job, "infrastructure", "box-setup", msg);
-		trace_job(s, w, NULL, 0, "box-setup");
+		trace_job(s, w, NULL, "box-setup");
 	}
 	const struct lang *l = w->lang;
 	free(w->buf);
@@ -552,14 +864,29 @@ static void on_signal(struct state *s)
 	if (sigfd_read(s->sigfd) > 0 && !s->stopping) {
 		log_info("finishing %d in-flight jobs", s->nworkers);
 		s->stopping = 1;
+		end_ahead(s);
 	}
+}
+
+/* A worker ahead of the next job, once a job has shown what the next is
+ * likely to be (the ns backend only). It is forked as soon as the job
+ * before is handed over, so that it takes the first slot let go. */
+static void look_ahead(struct state *s)
+{
+	if (s->ahead.pid && (s->stopping || s->in.eof))
+		end_ahead(s);	/* no job comes */
+	else if (s->ahead.pid == 0 && s->guessed && !docker_backend(s) && !s->opt.cold &&
+		 !s->stopping && !s->in.eof)
+		fork_ahead(s);
 }
 
 static void loop(struct state *s)
 {
-	struct pollfd *pf = xcalloc((size_t)s->opt.jobs + 3, sizeof *pf);
+	struct pollfd *pf = xcalloc((size_t)s->opt.jobs + 4, sizeof *pf);
 	for (;;) {
+		reap(s, 0);
 		dispatch(s);
+		look_ahead(s);
 		int reading = !s->stopping && !s->in.eof && s->nworkers < s->opt.jobs;
 		if (!reading && s->nworkers == 0)
 			break;
@@ -570,7 +897,9 @@ static void loop(struct state *s)
 		int nw = s->nworkers;
 		/* stdout too, for POLLERR: the next stage gone while we wait. */
 		pf[nw + 2] = (struct pollfd){.fd = 1, .events = 0};
-		if (poll(pf, (nfds_t)nw + 3, -1) < 0) {
+		/* The worker ahead writes nothing before its job: it died. */
+		pf[nw + 3] = (struct pollfd){.fd = s->ahead.pid ? s->ahead.fd : -1, .events = POLLIN};
+		if (poll(pf, (nfds_t)nw + 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die_sys(EXIT_TEMPORARY, "poll");
@@ -579,6 +908,8 @@ static void loop(struct state *s)
 			on_signal(s);
 		if (pf[nw + 2].revents & (POLLERR | POLLHUP))
 			die(EXIT_TEMPORARY, "stdout: its reader is gone");
+		if (pf[nw + 3].revents && s->ahead.pid)
+			end_ahead(s);
 		if (pf[1].revents && line_fill(&s->in) < 0 && errno != EINTR && errno != EAGAIN)
 			die_sys(EXIT_TEMPORARY, "stdin");
 		/* Backwards: finish() moves the last worker into the freed place. */
@@ -586,6 +917,8 @@ static void loop(struct state *s)
 			if (pf[i + 2].revents)
 				collect(s, i);
 	}
+	end_ahead(s);
+	reap(s, 1);
 	free(pf);
 }
 
@@ -601,6 +934,8 @@ int main(int argc, char **argv)
 	loop(&s);
 	line_free(&s.in);
 	free(s.workers);
+	free(s.exiting);
+	free(s.guess_entry);
 	otel_shutdown();
 	lang_table_free(&s.table);
 	if (fflush(stdout) != 0 || ferror(stdout))

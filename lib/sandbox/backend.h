@@ -54,6 +54,9 @@ struct box_ops {
 		   char *err, size_t errlen);
 	int (*read_file)(void *box, const char *path, size_t cap, char **data,
 			 size_t *len, const char **why);
+	/* Makes the box of a job's first step before the job's files come
+	 * (box.h's box_warm()); NULL when the backend has no such thing. */
+	int (*warm)(void *box, const struct box_step *s, char *err, size_t errlen);
 };
 
 /* The backend's name: arg (a --backend value) when given, else

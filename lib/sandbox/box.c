@@ -306,6 +306,16 @@ int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 	return 0;
 }
 
+void box_end(struct box *b)
+{
+	box_close(b);
+	if (b->rootfd >= 0)
+		close(b->rootfd);
+	b->rootfd = -1;
+	if (b->root[0] && umount2(b->root, MNT_DETACH) != 0)
+		log_warn("unmount %s: %s", b->root, strerror(errno));
+}
+
 static int ns_write(void *b, const char *path, const char *data, size_t len, mode_t mode,
 		    char *err, size_t errlen)
 {
@@ -323,4 +333,9 @@ static int ns_read_file(void *b, const char *path, size_t cap, char **data, size
 	return box_read_file(b, path, cap, data, len, why);
 }
 
-const struct box_ops box_ns_ops = {"ns", ns_write, ns_run, ns_read_file};
+static int ns_warm(void *b, const struct box_step *s, char *err, size_t errlen)
+{
+	return box_warm(b, s, err, errlen);
+}
+
+const struct box_ops box_ns_ops = {"ns", ns_write, ns_run, ns_read_file, ns_warm};

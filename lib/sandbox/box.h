@@ -70,9 +70,19 @@ int box_write(struct box *b, const char *path, const char *data, size_t len,
 int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	    char *err, size_t errlen);
 
+/* Makes the box of step s ahead, before the job's files are written (a
+ * warm box): the next box_run() of a step with the same argv, envp and
+ * limits (wall_ms aside) starts in it at once; any other discards it.
+ * s->argv and s->envp must outlive the box. Returns 0, or -1 with err. */
+int box_warm(struct box *b, const struct box_step *s, char *err, size_t errlen);
+
 /* Ends a box made ahead and not used (the job stopped early). The box's
- * mounts go when the calling process exits. */
+ * mounts go when the calling process exits, or at box_end(). */
 void box_close(struct box *b);
+
+/* Ends the whole box before the process exits: box_close(), and its root
+ * unmounted (a worker that gives up a warm box's slot). */
+void box_end(struct box *b);
 
 /* Reads path (relative to the box root) with no path following: returns 0
  * with a malloc'd *data (NUL-terminated; the caller frees) of *len bytes,

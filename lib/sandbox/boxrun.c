@@ -8,9 +8,11 @@
  * capability, no_new_privs, the seccomp filter, execve) are spawn.h's, the
  * same as in a docker pool container.
  *
- * A box is made when its step comes, or ahead, while the step before runs
+ * A box is made when its step comes, or ahead: while the step before runs
  * (box_step.next: the next testcase of a stdio job, the run after a
- * compile): that step then pays only the program's own start. */
+ * compile), or before the job comes (box_warm(): a warm box for its first
+ * step, guessed from the job before). That step then pays only the
+ * program's own start. */
 #include "sandbox/box.h"
 
 #include <errno.h>
@@ -429,14 +431,24 @@ static int await_ready(struct box_ready *x, char *err, size_t errlen)
 	return -1;
 }
 
+static int same_words(char *const *a, char *const *b)
+{
+	if (a == b)
+		return 1;
+	for (; *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return 0;
+	return *a == *b;
+}
+
 /* Whether the box *x was made for step s: the same program, environment
  * and limits, but for the wall limit, which only the worker keeps. */
 static int made_for(const struct box_ready *x, const struct box_step *s)
 {
 	struct sbx_limits l = *s->limits;
 	l.wall_ms = x->limits.wall_ms;
-	return x->init > 0 && x->argv == s->argv && x->envp == s->envp &&
-	       memcmp(&l, &x->limits, sizeof l) == 0;
+	return x->init > 0 && memcmp(&l, &x->limits, sizeof l) == 0 &&
+	       same_words(x->argv, s->argv) && same_words(x->envp, s->envp);
 }
 
 /* Where a step's time went (docs/sandbox.md, "Where the time goes"): the
@@ -522,6 +534,12 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	if (rc == 0 && w.rep_len == sizeof w.rep)
 		log_times(&x, t, &w.rep, ahead);
 	return rc;
+}
+
+int box_warm(struct box *b, const struct box_step *s, char *err, size_t errlen)
+{
+	box_discard(&b->next);
+	return make_box(b, s, &b->next, err, errlen);
 }
 
 void box_close(struct box *b)

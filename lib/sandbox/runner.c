@@ -465,23 +465,53 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 	return rc;
 }
 
+/* The run step's argv and the environment of every step of j. */
+static char **run_argv(const struct job *j)
+{
+	const struct lang *l = j->lang;
+	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
+	return make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);
+}
+
+static char **step_env(const struct lang_table *t, const struct box_ops *ops, const struct lang *l)
+{
+	return make_env(t, l, strcmp(ops->name, "docker") == 0 ? l->docker_env : NULL);
+}
+
+int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box,
+		const struct job *j, struct runner_warm *w, char *err, size_t errlen)
+{
+	const struct lang *l = j->lang;
+	*w = (struct runner_warm){.limits = l->compile ? j->compile_limits : j->limits};
+	if (ops->warm == NULL)
+		return 0;
+	w->argv = l->compile ? make_argv(l->compile, l->source, NULL) : run_argv(j);
+	w->env = step_env(t, ops, l);
+	return ops->warm(box, &(struct box_step){.argv = w->argv, .envp = w->env,
+						 .limits = &w->limits}, err, errlen);
+}
+
+void runner_warm_free(struct runner_warm *w)
+{
+	free(w->argv);
+	free(w->env);
+	*w = (struct runner_warm){0};
+}
+
 cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *box,
 		  const struct job *j, int slot, struct runner_phases *ph,
 		  char *err, size_t errlen)
 {
-	const struct lang *l = j->lang;
-	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
 	struct plan p = {.table = t, .phases = ph, .ops = ops, .box = box, .job = j,
 			 .deadline_ms = now_mono_ms() + j->budget_ms};
-	int docker = strcmp(ops->name, "docker") == 0;
 	uint64_t start = now_unix_ns();
 	int rc = fill_box(&p, err, errlen);
 
 	runner_phase(ph, "files", start);
 	if (rc != 0)
 		return NULL;
-	p.env = make_env(t, l, docker ? l->docker_env : NULL);
-	p.argv = make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);
+	p.env = step_env(t, ops, j->lang);
+	p.argv = run_argv(j);
 	p.exec = cJSON_CreateObject();
 	describe(p.exec, ops->name, j, slot);
 	/* What the section takes with its last members, runs and compile, empty. */
