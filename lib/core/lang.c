@@ -159,6 +159,8 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 		l->entry_template = unescape(v);
 	} else if (strcmp(k, "compile") == 0) set_words(&l->compile, v);
 	else if (strcmp(k, "run") == 0) set_words(&l->run, v);
+	else if (strcmp(k, "launch") == 0) set_words(&l->launch, v);
+	else if (strcmp(k, "launcher") == 0) set_str(&l->launcher, v);
 	else if (strcmp(k, "env") == 0) set_words(&l->env, v);
 	else if (strcmp(k, "docker_env") == 0) set_words(&l->docker_env, v);
 	else if (strcmp(k, "oom_marker") == 0) set_str(&l->oom_marker, v);
@@ -398,6 +400,7 @@ void lang_table_free(struct lang_table *t)
 		free(l->cache_host); free(l->cache_box);
 		free(l->binary); free(l->binary_cache);
 		free_words(l->compile); free_words(l->run); free_words(l->env);
+		free_words(l->launch); free(l->launcher);
 		free_words(l->docker_env);
 	}
 	free(t->langs);

@@ -21,6 +21,8 @@ struct box_step {
 	const struct box_step *next;	/* the step likely to follow (its argv, envp and
 					 * limits), whose box a backend may make while
 					 * this one runs; NULL: none */
+	int launched;			/* argv is a launcher (spawn.h): started with its
+					 * box, the step's clocks start at its go */
 };
 
 /* What happened, measured from outside. The buffers are owned by the
@@ -48,6 +50,7 @@ void box_classify(struct box_result *r, const struct box_step *s, int64_t oom_ki
 /* A backend, as runner.c drives it. `box` is the backend's own handle. */
 struct box_ops {
 	const char *name;
+	int launches;		/* runs launched steps (a language's `launch`) */
 	int (*write)(void *box, const char *path, const char *data, size_t len,
 		     mode_t mode, char *err, size_t errlen);
 	int (*run)(void *box, const struct box_step *s, struct box_result *r,

@@ -338,4 +338,7 @@ static int ns_warm(void *b, const struct box_step *s, char *err, size_t errlen)
 	return box_warm(b, s, err, errlen);
 }
 
-const struct box_ops box_ns_ops = {"ns", ns_write, ns_run, ns_read_file, ns_warm};
+const struct box_ops box_ns_ops = {
+	.name = "ns", .launches = 1, .write = ns_write, .run = ns_run, .read_file = ns_read_file,
+	.warm = ns_warm,
+};

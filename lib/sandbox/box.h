@@ -27,7 +27,10 @@ struct box_ready {
 	pid_t init;		/* 0: none */
 	struct cg g;
 	int in, out, err, go, st;
+	int ready;		/* launched: the read end of the program's ready pipe */
+	int netfd;		/* the network namespace its init joins, or -1: its own */
 	char *const *argv, *const *envp;
+	int launched;
 	struct sbx_limits limits;	/* wall_ms aside, what the step must have */
 	int64_t t_start, t_cgroup, t_clone;	/* the worker's clock readings (us) */
 };

@@ -55,7 +55,7 @@ struct init_report {
 };
 
 struct step_fds {
-	int in[2], out[2], err[2], go[2], st[2];
+	int in[2], out[2], err[2], go[2], st[2], ready[2];
 };
 
 static void report_exit(int fd, struct init_report *rep, const char *what)
@@ -115,10 +115,14 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 	int ex[2];
 	/* Nothing of the worker's but the step's own ends: a box made ahead
 	 * must not hold the running step's pipes (its stdin would never end). */
-	close_others((int[]){p->in[0], p->out[1], p->err[1], p->go[0], p->st[1], b->netfd},
-		     b->netfd >= 0 ? 6 : 5);
+	int keep[7] = {p->in[0], p->out[1], p->err[1], p->go[0], p->st[1]}, n = 5;
+	if (x->launched)
+		keep[n++] = p->ready[1];
+	if (x->netfd >= 0)
+		keep[n++] = x->netfd;
+	close_others(keep, (size_t)n);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (b->netfd >= 0 && (setns(b->netfd, CLONE_NEWNET) != 0 || close(b->netfd) != 0))
+	if (x->netfd >= 0 && (setns(x->netfd, CLONE_NEWNET) != 0 || close(x->netfd) != 0))
 		report_exit(p->st[1], &rep, "join the slot's network namespace");
 	if (!born_in && cg_attach(&x->g, 0, why, sizeof why) != 0)
 		report_exit(p->st[1], &rep, "join the step's cgroup");
@@ -133,10 +137,13 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 	if (pid == 0)
 		spawn_exec(&(struct spawn){
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
-			.hold = p->go[0], .net_check = b->netfd >= 0, .time_ms = x->limits.time_ms,
+			.hold = p->go[0], .ready = x->launched ? p->ready[1] : 0,
+			.net_check = x->netfd >= 0, .time_ms = x->limits.time_ms,
 			.file_bytes = x->limits.file_bytes, .processes = x->limits.processes,
 			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
 	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(p->go[0]); close(ex[1]);
+	if (x->launched)
+		close(p->ready[1]);
 	rep.ready_us = now_mono_us();
 	if (write_all(p->st[1], &READY, 1) != 0)
 		_exit(2);
@@ -179,6 +186,8 @@ struct watch {
 	const struct box_step *next;	/* made once this program is executed */
 	int killed;
 	int64_t start, deadline, kill_at;
+	int64_t cpu_base;	/* the group's CPU time at the go (us): a launched
+				 * program's start before it is not the step's */
 	int64_t sampled_kb;	/* the largest memory figure seen (cg_sys.sampled_peak) */
 };
 
@@ -193,7 +202,7 @@ static void kill_box(struct watch *w, const char *limit)
 	kill(w->init, SIGKILL);	/* pid 1 gone: the kernel ends the whole namespace */
 }
 
-static int make_box(struct box *b, const struct box_step *s, struct box_ready *x,
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int beside,
 		    char *err, size_t errlen);
 
 /* The next step's box, made once this step's program is executed (not
@@ -202,7 +211,7 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 static void make_ahead(struct watch *w)
 {
 	char err[256];
-	if (w->next && make_box(w->b, w->next, &w->b->next, err, sizeof err) != 0)
+	if (w->next && make_box(w->b, w->next, &w->b->next, 1, err, sizeof err) != 0)
 		log_job(LOG_DEBUG, NULL, "the next step's box was not made ahead: %s", err);
 }
 
@@ -232,7 +241,7 @@ static void tick(struct watch *w, const struct cg *g)
 	int64_t now = now_mono_ms();
 	if (now >= w->deadline)
 		kill_box(w, "wall");
-	else if (cg_cpu_us(g) > w->lim->time_ms * 1000)
+	else if (cg_cpu_us(g) - w->cpu_base > w->lim->time_ms * 1000)
 		kill_box(w, "time");
 	if (g->sys->sampled_peak) {
 		int64_t kb = cg_memory_kb(g);
@@ -274,12 +283,13 @@ static void supervise(struct watch *w, const struct cg *g)
 	}
 }
 
-static int open_pipes(struct step_fds *p)
+static int open_pipes(struct step_fds *p, int launched)
 {
-	int *all[] = {p->in, p->out, p->err, p->go, p->st};
-	for (int *fd = &p->in[0]; fd <= &p->st[1]; fd++)
+	int *all[] = {p->in, p->out, p->err, p->go, p->st, p->ready};
+	size_t n = sizeof all / sizeof all[0] - !launched;
+	for (int *fd = &p->in[0]; fd <= &p->ready[1]; fd++)
 		*fd = -1;
-	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+	for (size_t i = 0; i < n; i++)
 		if (pipe2(all[i], O_CLOEXEC) != 0)
 			return -1;
 	pipeio_widen(p->out[0]);
@@ -299,7 +309,7 @@ static void close_fd(int *fd)
  * pipes and its group. */
 static void box_discard(struct box_ready *x)
 {
-	int *fds[] = {&x->in, &x->out, &x->err, &x->go, &x->st};
+	int *fds[] = {&x->in, &x->out, &x->err, &x->go, &x->st, &x->ready};
 	if (x->init <= 0 && x->g.sys == NULL)
 		return;
 	if (x->init > 0) {
@@ -320,7 +330,7 @@ static int conclude(struct watch *w, const struct cg *g, const char *argv0,
 	struct box_result *r = w->r;
 	struct cg_stats cs;
 	cg_read_stats(g, &cs);
-	r->time_ms = cs.cpu_us / 1000;
+	r->time_ms = cs.cpu_us > w->cpu_base ? (cs.cpu_us - w->cpu_base) / 1000 : 0;
 	r->memory_kb = cs.peak_kb > w->sampled_kb ? cs.peak_kb : w->sampled_kb;
 	r->wall_ms = now_mono_ms() - w->start;
 	if (w->rep_len == sizeof w->rep && w->rep.stage == STAGE_SETUP) {
@@ -369,17 +379,21 @@ static pid_t spawn_init(const struct cg *g, int own_net, int *born_in)
 
 /* Makes the box of step s into *x: its group (the slot's two names taken
  * in turn, so that a box made ahead never meets the running step's), the
- * pipes, the init. The init is still getting ready when this returns
- * (await_ready). Returns 0, or -1 with err. */
-static int make_box(struct box *b, const struct box_step *s, struct box_ready *x,
+ * pipes, the init. beside: another step runs in the slot meanwhile; a
+ * launched program, which checks the slot's network namespace when it
+ * starts and not at its go, then gets one of its own. The init is still
+ * getting ready when this returns (await_ready). Returns 0, or -1 with
+ * err. */
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int beside,
 		    char *err, size_t errlen)
 {
 	struct step_fds p;
 	char name[32];
 	int born_in;
-	*x = (struct box_ready){.in = -1, .out = -1, .err = -1, .go = -1, .st = -1,
-				.argv = s->argv, .envp = s->envp, .limits = *s->limits,
-				.t_start = now_mono_us()};
+	*x = (struct box_ready){.in = -1, .out = -1, .err = -1, .go = -1, .st = -1, .ready = -1,
+				.netfd = s->launched && beside ? -1 : b->netfd,
+				.argv = s->argv, .envp = s->envp, .launched = s->launched,
+				.limits = *s->limits, .t_start = now_mono_us()};
 	snprintf(name, sizeof name, "slot-%d%s", b->slot, b->made++ % 2 ? "-next" : "");
 	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &x->g, err,
 		      errlen) != 0) {
@@ -387,19 +401,21 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 		return -1;
 	}
 	x->t_cgroup = now_mono_us();
-	if (open_pipes(&p) != 0) {
+	if (open_pipes(&p, s->launched) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		for (int *fd = &p.in[0]; fd <= &p.st[1]; fd++)
+		for (int *fd = &p.in[0]; fd <= &p.ready[1]; fd++)
 			close_fd(fd);
 		box_discard(x);
 		return -1;
 	}
-	pid_t pid = spawn_init(&x->g, b->netfd < 0, &born_in);
+	pid_t pid = spawn_init(&x->g, x->netfd < 0, &born_in);
 	if (pid == 0)
 		box_init(b, x, born_in, &p);
 	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
+	close_fd(&p.ready[1]);
 	x->t_clone = now_mono_us();
 	x->in = p.in[1]; x->out = p.out[0]; x->err = p.err[0]; x->go = p.go[1]; x->st = p.st[0];
+	x->ready = p.ready[0];
 	if (pid < 0) {
 		snprintf(err, errlen, "clone the box's init: %s", strerror(errno));
 		box_discard(x);
@@ -409,8 +425,28 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 	return 0;
 }
 
+/* A launched program's ready byte, or its end (it died starting: the
+ * step goes on, and says what it did). Returns 0, or -1 when it says
+ * nothing within READY_MS. */
+static int await_launched(struct box_ready *x)
+{
+	struct pollfd pf = {.fd = x->ready, .events = POLLIN};
+	char c;
+	int n;
+	do
+		n = poll(&pf, 1, READY_MS);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	while (read(x->ready, &c, 1) < 0 && errno == EINTR)
+		;
+	close_fd(&x->ready);
+	return 0;
+}
+
 /* Waits until the init of *x is in its group and root and its program
- * holds. Returns 0, or -1 with err (the init's report when it failed). */
+ * holds (launched: has started). Returns 0, or -1 with err (the init's
+ * report when it failed). */
 static int await_ready(struct box_ready *x, char *err, size_t errlen)
 {
 	struct pollfd pf = {.fd = x->st, .events = POLLIN};
@@ -420,8 +456,12 @@ static int await_ready(struct box_ready *x, char *err, size_t errlen)
 	do
 		n = poll(&pf, 1, READY_MS);
 	while (n < 0 && errno == EINTR);
-	if (n > 0 && read(x->st, &c, 1) == 1 && c == READY)
-		return 0;
+	if (n > 0 && read(x->st, &c, 1) == 1 && c == READY) {
+		if (!x->launched || await_launched(x) == 0)
+			return 0;
+		snprintf(err, errlen, "box init: the launched program did not start in time");
+		return -1;
+	}
 	if (c == FAILED && read(x->st, &rep, sizeof rep) == (ssize_t)sizeof rep) {
 		rep.what[sizeof rep.what - 1] = '\0';
 		snprintf(err, errlen, "box init: %s: %s", rep.what, strerror(rep.err));
@@ -447,7 +487,7 @@ static int made_for(const struct box_ready *x, const struct box_step *s)
 {
 	struct sbx_limits l = *s->limits;
 	l.wall_ms = x->limits.wall_ms;
-	return x->init > 0 && memcmp(&l, &x->limits, sizeof l) == 0 &&
+	return x->init > 0 && x->launched == s->launched && memcmp(&l, &x->limits, sizeof l) == 0 &&
 	       same_words(x->argv, s->argv) && same_words(x->envp, s->envp);
 }
 
@@ -497,7 +537,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	}
 	if (!ahead) {
 		box_discard(&x);
-		if (make_box(b, s, &x, err, errlen) != 0)
+		if (make_box(b, s, &x, 0, err, errlen) != 0)
 			return -1;
 	}
 	w.init = x.init;
@@ -506,11 +546,13 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	if (rc == 0) {
 		for (int i = 0; i < 4; i++)
 			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);
+		w.cpu_base = cg_cpu_us(&x.g);
 		w.start = now_mono_ms();
 		w.deadline = w.start + s->limits->wall_ms;
 		t[T_GO] = now_mono_us();
-		if (write_all(x.go, "g", 1) != 0)
-			kill(x.init, SIGKILL);
+		/* A program gone before its go (a launched one that failed to
+		 * start): the init reports how. */
+		(void)write_all(x.go, "g", 1);
 		close_fd(&x.go);
 		if (s->stdin_len == 0)
 			close_fd(&w.in);
@@ -539,7 +581,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 int box_warm(struct box *b, const struct box_step *s, char *err, size_t errlen)
 {
 	box_discard(&b->next);
-	return make_box(b, s, &b->next, err, errlen);
+	return make_box(b, s, &b->next, 0, err, errlen);
 }
 
 void box_close(struct box *b)

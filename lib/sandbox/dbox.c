@@ -522,4 +522,6 @@ static int d_read_file(void *box, const char *path, size_t cap, char **data, siz
 	return rc;
 }
 
-const struct box_ops dbox_ops = {"docker", d_write, d_run, d_read_file, NULL};
+const struct box_ops dbox_ops = {
+	.name = "docker", .write = d_write, .run = d_run, .read_file = d_read_file,
+};

@@ -260,7 +260,8 @@ struct plan {
 	void *box;
 	const struct job *job;
 	char **env;
-	char **argv;
+	char **argv;		/* the runs' */
+	char *launcher;		/* the launcher's text, when the runs are launched */
 	cJSON *exec;
 	char key[65];		/* compile_key(), when the language caches binaries */
 	int cached;		/* the binary came from the cache */
@@ -328,11 +329,12 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 {
 	struct box_result r;
 	struct sbx_limits l = within_time(p, lim);
-	struct box_step next = {.argv = p->argv, .envp = p->env, .limits = next_lim};
+	struct box_step next = {.argv = p->argv, .envp = p->env, .limits = next_lim,
+				.launched = p->launcher != NULL};
 	struct box_step s = {
 		.argv = argv, .envp = p->env, .limits = &l,
 		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
-		.next = next_lim ? &next : NULL,
+		.next = next_lim ? &next : NULL, .launched = argv == p->argv && p->launcher != NULL,
 	};
 	uint64_t start = now_unix_ns();
 	int rc = p->ops->run(p->box, &s, &r, err, errlen);
@@ -465,12 +467,30 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 	return rc;
 }
 
-/* The run step's argv and the environment of every step of j. */
-static char **run_argv(const struct job *j)
+/* How j's runs start: the language's launch words when the backend runs
+ * launched steps (*launcher, a new string the caller frees, is then the
+ * launcher's text, which the argv borrows), else its run words. Returns
+ * the argv, or NULL with err (the launcher unreadable). */
+static char **run_argv(const struct lang_table *t, const struct box_ops *ops, const struct job *j,
+		       char **launcher, char *err, size_t errlen)
 {
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
-	return make_argv(l->run, main_file, j->shape == SHAPE_FUNCTION ? j->entry : NULL);
+	const char *extra = j->shape == SHAPE_FUNCTION ? j->entry : NULL;
+	size_t len;
+	*launcher = NULL;
+	if (!ops->launches || l->launch == NULL)
+		return make_argv(l->run, main_file, extra);
+	char *path = xasprintf("%s/%s", t->share_dir, l->launcher ? l->launcher : "");
+	*launcher = read_host_file(path, &len, err, errlen);
+	free(path);
+	if (*launcher == NULL)
+		return NULL;
+	char **argv = make_argv(l->launch, main_file, extra);
+	for (size_t i = 0; argv[i]; i++)
+		if (strcmp(argv[i], "{launcher}") == 0)
+			argv[i] = *launcher;
+	return argv;
 }
 
 static char **step_env(const struct lang_table *t, const struct box_ops *ops, const struct lang *l)
@@ -485,16 +505,21 @@ int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box
 	*w = (struct runner_warm){.limits = l->compile ? j->compile_limits : j->limits};
 	if (ops->warm == NULL)
 		return 0;
-	w->argv = l->compile ? make_argv(l->compile, l->source, NULL) : run_argv(j);
+	w->argv = l->compile ? make_argv(l->compile, l->source, NULL)
+			     : run_argv(t, ops, j, &w->launcher, err, errlen);
+	if (w->argv == NULL)
+		return -1;
 	w->env = step_env(t, ops, l);
 	return ops->warm(box, &(struct box_step){.argv = w->argv, .envp = w->env,
-						 .limits = &w->limits}, err, errlen);
+						 .limits = &w->limits,
+						 .launched = w->launcher != NULL}, err, errlen);
 }
 
 void runner_warm_free(struct runner_warm *w)
 {
 	free(w->argv);
 	free(w->env);
+	free(w->launcher);
 	*w = (struct runner_warm){0};
 }
 
@@ -510,8 +535,10 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 	runner_phase(ph, "files", start);
 	if (rc != 0)
 		return NULL;
+	p.argv = run_argv(t, ops, j, &p.launcher, err, errlen);
+	if (p.argv == NULL)
+		return NULL;
 	p.env = step_env(t, ops, j->lang);
-	p.argv = run_argv(j);
 	p.exec = cJSON_CreateObject();
 	describe(p.exec, ops->name, j, slot);
 	/* What the section takes with its last members, runs and compile, empty. */
@@ -523,6 +550,7 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 		cJSON_AddArrayToObject(p.exec, "runs");
 	free(p.env);
 	free(p.argv);
+	free(p.launcher);
 	if (rc < 0) {
 		cJSON_Delete(p.exec);
 		return NULL;

@@ -77,8 +77,8 @@ static int oom_first(void)
 	return rc;
 }
 
-/* The hold pipe, as fd 4 (close-on-exec): one byte and the step starts;
- * end of file and it never will. */
+/* The hold pipe, as fd 4: one byte and the step starts; end of file and
+ * it never will. */
 static void hold(void)
 {
 	char go;
@@ -93,17 +93,22 @@ static void hold(void)
 void spawn_exec(const struct spawn *s)
 {
 	sigset_t none;
-	int held = -1;
+	int held = -1, ready = -1, launched = s->ready > 0;
 	report_fd = s->report;
-	/* Above fd 3 before fds 0 to 3 are overwritten, then fd 4. */
-	if (s->hold > 0 && (held = fcntl(s->hold, F_DUPFD_CLOEXEC, 5)) < 0)
+	/* Above fd 5 before fds 0 to 3 are overwritten, then fds 4 and 5. */
+	if ((s->hold > 0 && (held = fcntl(s->hold, F_DUPFD_CLOEXEC, 6)) < 0) ||
+	    (launched && (ready = fcntl(s->ready, F_DUPFD_CLOEXEC, 6)) < 0))
 		fail("dup2");
 	if (dup2(s->in, 0) < 0 || dup2(s->out, 1) < 0 || dup2(s->err, 2) < 0 ||
-	    dup2(s->report, 3) < 0 || (held >= 0 && dup2(held, 4) < 0))
+	    dup2(s->report, 3) < 0 || (held >= 0 && dup2(held, 4) < 0) ||
+	    (ready >= 0 && dup2(ready, 5) < 0))
 		fail("dup2");
 	report_fd = 3;
-	if (syscall(SYS_close_range, held >= 0 ? 5 : 4, ~0U, 0) != 0 ||
-	    fcntl(3, F_SETFD, FD_CLOEXEC) != 0 || (held >= 0 && fcntl(4, F_SETFD, FD_CLOEXEC) != 0))
+	/* Launched, fds 4 and 5 are the program's (dup2 left them open
+	 * across execve); else fd 4 is ours alone. */
+	if (syscall(SYS_close_range, ready >= 0 ? 6 : held >= 0 ? 5 : 4, ~0U, 0) != 0 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) != 0 ||
+	    (held >= 0 && !launched && fcntl(4, F_SETFD, FD_CLOEXEC) != 0))
 		fail("close_range");
 	if (setsid() < 0)
 		fail("setsid");
@@ -120,7 +125,7 @@ void spawn_exec(const struct spawn *s)
 		fail("oom_score_adj");
 	if (set_limits(s) != 0)
 		fail("setrlimit");
-	if (held >= 0)
+	if (held >= 0 && !launched)
 		hold();
 	if (s->net_check && slotnet_clean() != 1 && unshare(CLONE_NEWNET) != 0)
 		fail("unshare net");

@@ -13,10 +13,14 @@
  *      with hold: here it waits for one byte on the hold pipe, which the
  *      supervisor writes when the step starts (a box made ahead); end of
  *      file means the step will not run, and it exits 0. It waits still
- *      root, so it counts against no limit of the slot's uid. With
- *      net_check, it then looks at its network namespace (a slot's, kept
- *      between steps: slotnet.h), and if any socket is left in it, takes
- *      a new one of its own;
+ *      root, so it counts against no limit of the slot's uid. Launched
+ *      (with ready), it does not wait: the hold pipe stays open across
+ *      execve as fd 4, the ready pipe as fd 5, and the program itself (a
+ *      launcher: its runtime started ahead of the step) writes a byte on
+ *      fd 5 once started and reads its go from fd 4. With net_check, it
+ *      then looks at its network namespace (a slot's, kept between steps:
+ *      slotnet.h), and if any socket is left in it, takes a new one of
+ *      its own;
  *   5. with drop: the slot's gid and uid, no supplementary group, no
  *      capability left (bounding set, ambient, permitted, effective);
  *   6. the working directory /sandbox/code, umask 022;
@@ -35,6 +39,8 @@ struct spawn {
 	int in, out, err;		/* the step's pipe ends for fds 0, 1, 2 */
 	int report;			/* the write end of a close-on-exec pipe */
 	int hold;			/* the read end of the hold pipe; 0: none */
+	int ready;			/* launched: the write end of the ready pipe;
+					 * 0: not launched */
 	int net_check;			/* after the hold: slotnet_clean() or a new one */
 	int64_t time_ms;		/* CPU time limit */
 	int64_t file_bytes;		/* the largest file it may write */
