@@ -666,33 +666,35 @@ assert_examples() {
 
 # --- what the program sees ---------------------------------------------------
 
-@test "a Python run is as python3 -I -B PROGRAM on the host: __main__, argv, tracebacks, exit statuses, recursion depth, exit handlers" {
-	# In an ns box the interpreter is started before the step (the
-	# table's `launch`): nothing the program can see may tell.
-	local f name n=0
-	for f in "$FIXTURES"/as-run/*.py; do
-		custom_job "as-run-$(basename "$f" .py)" python "$f"
+@test "a Python or Node.js run is as python3 -I -B PROGRAM or node PROGRAM on the host: its main module, argv, tracebacks, exit statuses, recursion, exit handlers" {
+	# In an ns box the runtime is started before the step (the table's
+	# `launch`): nothing the program can see may tell.
+	local f name lang n=0
+	for f in "$FIXTURES"/as-run/*; do
+		lang=python
+		[ "${f##*.}" = py ] || lang=javascript
+		custom_job "as-run-$(basename "$f")" "$lang" "$f"
 	done > "$BATS_TEST_TMPDIR/jobs"
 	sbx_run -j 2 -- "$BATS_TEST_TMPDIR/jobs"
 	mkdir "$BATS_TEST_TMPDIR/code"
-	for f in "$FIXTURES"/as-run/*.py; do
-		name=as-run-$(basename "$f" .py)
-		cp "$f" "$BATS_TEST_TMPDIR/code/code.py"
-		local status=0
+	for f in "$FIXTURES"/as-run/*; do
+		local status=0 native=(/usr/bin/python3 -I -B code.py) file=code.py
+		if [ "${f##*.}" = js ]; then native=(/usr/bin/node code.js) file=code.js; fi
+		cp "$f" "$BATS_TEST_TMPDIR/code/$file"
 		(cd "$BATS_TEST_TMPDIR/code" && env -i PATH=/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 \
-			/usr/bin/python3 -I -B code.py < /dev/null > ../out 2> ../err) || status=$?
-		sed -i "s|$BATS_TEST_TMPDIR/code/|/sandbox/code/|g" "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"
-		assert_job "$name" ".exec.runs[0] | .exitCode == $status
+			"${native[@]}" < /dev/null > ../out 2> ../err) || status=$?
+		sed -i "s|$BATS_TEST_TMPDIR/code|/sandbox/code|g" "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"
+		assert_job "as-run-$(basename "$f")" ".exec.runs[0] | .exitCode == $status
 			and .stdout == $(jq -Rs . < "$BATS_TEST_TMPDIR/out")
 			and .stderr == $(jq -Rs . < "$BATS_TEST_TMPDIR/err")"
 		n=$((n + 1))
 	done
-	assert [ "$n" -ge 10 ]
+	assert [ "$n" -ge 17 ]
 	# And no fd of its start is left to it.
 	printf 'import os\nprint(sorted(os.listdir("/proc/self/fd")))\n' > "$BATS_TEST_TMPDIR/fds.py"
 	custom_job fds python "$BATS_TEST_TMPDIR/fds.py" > "$BATS_TEST_TMPDIR/job"
 	sbx_run "$BATS_TEST_TMPDIR/job"
-	assert_job fds ".exec.runs[0].stdout == \"['0', '1', '2', '3']\n\""
+	assert_job fds ".exec.runs[0].stdout == \"['0', '1', '2', '3']\\n\""
 }
 
 @test "the environment is the table's whitelist only: nothing of the caller's" {

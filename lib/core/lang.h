@@ -21,8 +21,9 @@ struct lang {
 	char **run;		/* argv; "{main}" becomes the file to run */
 	char **launch;		/* ns: argv of a run started ahead of its step
 				 * (spawn.h, "launched"), or NULL; "{main}" as in
-				 * run, "{launcher}" becomes launcher's text */
-	char *launcher;		/* the launcher's file, in the share dir */
+				 * run */
+	char *launcher;		/* the launcher's file in the share dir, which
+				 * runs find as /sandbox/bin/<launcher> */
 	char **env;		/* K=V entries added to the base environment */
 	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
 	char **docker_env;	/* K=V entries that override env in pool containers */

@@ -37,6 +37,12 @@
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READY_MS = 10000 };
 
+/* The slot's uid runs a launched program made ahead (its runtime's
+ * threads, Node.js's a dozen) beside the running step: RLIMIT_NPROC, which
+ * counts the uid's tasks, leaves room for it. The step's own bound is its
+ * group's pids.max. */
+enum { NPROC_BESIDE = 32 };
+
 /* Where the init got to, reported back over the status pipe: one byte,
  * READY once the program holds (or FAILED, then the report); one byte,
  * EXECUTED once the step started and the program is executed; then the
@@ -139,7 +145,8 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
 			.hold = p->go[0], .ready = x->launched ? p->ready[1] : 0,
 			.net_check = x->netfd >= 0, .time_ms = x->limits.time_ms,
-			.file_bytes = x->limits.file_bytes, .processes = x->limits.processes,
+			.file_bytes = x->limits.file_bytes,
+			.processes = x->limits.processes > 0 ? x->limits.processes + NPROC_BESIDE : 0,
 			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
 	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(p->go[0]); close(ex[1]);
 	if (x->launched)
@@ -535,14 +542,21 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 		log_job(LOG_WARN, NULL, "a box made ahead was not ready (%s): making another", err);
 		ahead = 0;
 	}
+	struct box_ready unused = {0};
 	if (!ahead) {
-		box_discard(&x);
-		if (make_box(b, s, &x, 0, err, errlen) != 0)
+		/* A box made for another step is ended once this one's is
+		 * ready: removing its group while the new init joins its own
+		 * would hold that up (the kernel's cgroup lock). */
+		unused = x;
+		if (make_box(b, s, &x, 0, err, errlen) != 0) {
+			box_discard(&unused);
 			return -1;
+		}
 	}
 	w.init = x.init;
 	w.in = x.in; w.out = x.out; w.err = x.err; w.st = x.st;
 	rc = ahead ? 0 : await_ready(&x, err, errlen);
+	box_discard(&unused);
 	if (rc == 0) {
 		for (int i = 0; i < 4; i++)
 			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);

@@ -261,7 +261,7 @@ struct plan {
 	const struct job *job;
 	char **env;
 	char **argv;		/* the runs' */
-	char *launcher;		/* the launcher's text, when the runs are launched */
+	int launched;		/* the runs are launched (spawn.h) */
 	cJSON *exec;
 	char key[65];		/* compile_key(), when the language caches binaries */
 	int cached;		/* the binary came from the cache */
@@ -330,11 +330,11 @@ static int step(struct plan *p, char **argv, const struct sbx_limits *lim,
 	struct box_result r;
 	struct sbx_limits l = within_time(p, lim);
 	struct box_step next = {.argv = p->argv, .envp = p->env, .limits = next_lim,
-				.launched = p->launcher != NULL};
+				.launched = p->launched};
 	struct box_step s = {
 		.argv = argv, .envp = p->env, .limits = &l,
 		.stdin_data = in, .stdin_len = in_len, .oom_marker = p->job->lang->oom_marker,
-		.next = next_lim ? &next : NULL, .launched = argv == p->argv && p->launcher != NULL,
+		.next = next_lim ? &next : NULL, .launched = argv == p->argv && p->launched,
 	};
 	uint64_t start = now_unix_ns();
 	int rc = p->ops->run(p->box, &s, &r, err, errlen);
@@ -467,30 +467,52 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 	return rc;
 }
 
-/* How j's runs start: the language's launch words when the backend runs
- * launched steps (*launcher, a new string the caller frees, is then the
- * launcher's text, which the argv borrows), else its run words. Returns
- * the argv, or NULL with err (the launcher unreadable). */
-static char **run_argv(const struct lang_table *t, const struct box_ops *ops, const struct job *j,
-		       char **launcher, char *err, size_t errlen)
+/* Whether l's runs are launched (spawn.h): the language has `launch` and
+ * the backend runs launched steps. */
+static int launches(const struct box_ops *ops, const struct lang *l)
+{
+	return ops->launches && l->launch != NULL;
+}
+
+/* How j's runs start: the language's launch words when they are
+ * launched, else its run words. */
+static char **run_argv(const struct box_ops *ops, const struct job *j)
 {
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
-	const char *extra = j->shape == SHAPE_FUNCTION ? j->entry : NULL;
+	return make_argv(launches(ops, l) ? l->launch : l->run, main_file,
+			 j->shape == SHAPE_FUNCTION ? j->entry : NULL);
+}
+
+/* A launched language's launcher, from the share dir to /sandbox/bin,
+ * unless the box has it already (a warm box: written before the job).
+ * Returns 0, or -1 with err. */
+static int put_launcher(const struct lang_table *t, const struct box_ops *ops, void *box,
+			const struct lang *l, char *err, size_t errlen)
+{
+	char rel[PATH_MAX], *data, *path;
 	size_t len;
-	*launcher = NULL;
-	if (!ops->launches || l->launch == NULL)
-		return make_argv(l->run, main_file, extra);
-	char *path = xasprintf("%s/%s", t->share_dir, l->launcher ? l->launcher : "");
-	*launcher = read_host_file(path, &len, err, errlen);
+	const char *why;
+	if (!launches(ops, l))
+		return 0;
+	if (l->launcher == NULL || !box_path_ok(l->launcher) || strchr(l->launcher, '/')) {
+		snprintf(err, errlen, "language %s: `launch` needs a `launcher` file name", l->name);
+		return -1;
+	}
+	snprintf(rel, sizeof rel, "sandbox/bin/%s", l->launcher);
+	if (ops->read_file(box, rel, HARNESS_MAX, &data, &len, &why) == 0) {
+		free(data);
+		return 0;
+	}
+	path = xasprintf("%s/%s", t->share_dir, l->launcher);
+	data = read_host_file(path, &len, err, errlen);
 	free(path);
-	if (*launcher == NULL)
-		return NULL;
-	char **argv = make_argv(l->launch, main_file, extra);
-	for (size_t i = 0; argv[i]; i++)
-		if (strcmp(argv[i], "{launcher}") == 0)
-			argv[i] = *launcher;
-	return argv;
+	if (data == NULL)
+		return -1;
+	snprintf(rel, sizeof rel, "bin/%s", l->launcher);
+	int rc = ops->write(box, rel, data, len, 0644, err, errlen);
+	free(data);
+	return rc;
 }
 
 static char **step_env(const struct lang_table *t, const struct box_ops *ops, const struct lang *l)
@@ -505,21 +527,20 @@ int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box
 	*w = (struct runner_warm){.limits = l->compile ? j->compile_limits : j->limits};
 	if (ops->warm == NULL)
 		return 0;
-	w->argv = l->compile ? make_argv(l->compile, l->source, NULL)
-			     : run_argv(t, ops, j, &w->launcher, err, errlen);
-	if (w->argv == NULL)
+	int launched = !l->compile && launches(ops, l);
+	if (launched && put_launcher(t, ops, box, l, err, errlen) != 0)
 		return -1;
+	w->argv = l->compile ? make_argv(l->compile, l->source, NULL) : run_argv(ops, j);
 	w->env = step_env(t, ops, l);
 	return ops->warm(box, &(struct box_step){.argv = w->argv, .envp = w->env,
-						 .limits = &w->limits,
-						 .launched = w->launcher != NULL}, err, errlen);
+						 .limits = &w->limits, .launched = launched},
+			 err, errlen);
 }
 
 void runner_warm_free(struct runner_warm *w)
 {
 	free(w->argv);
 	free(w->env);
-	free(w->launcher);
 	*w = (struct runner_warm){0};
 }
 
@@ -532,12 +553,13 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 	uint64_t start = now_unix_ns();
 	int rc = fill_box(&p, err, errlen);
 
+	if (rc == 0)
+		rc = put_launcher(t, ops, box, j->lang, err, errlen);
 	runner_phase(ph, "files", start);
 	if (rc != 0)
 		return NULL;
-	p.argv = run_argv(t, ops, j, &p.launcher, err, errlen);
-	if (p.argv == NULL)
-		return NULL;
+	p.launched = launches(ops, j->lang);
+	p.argv = run_argv(ops, j);
 	p.env = step_env(t, ops, j->lang);
 	p.exec = cJSON_CreateObject();
 	describe(p.exec, ops->name, j, slot);
@@ -550,7 +572,6 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 		cJSON_AddArrayToObject(p.exec, "runs");
 	free(p.env);
 	free(p.argv);
-	free(p.launcher);
 	if (rc < 0) {
 		cJSON_Delete(p.exec);
 		return NULL;

@@ -44,7 +44,6 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
  * for (owned; runner_warm_free() releases it once the box is gone). */
 struct runner_warm {
 	char **argv, **env;
-	char *launcher;		/* a launched run's launcher text, or NULL */
 	struct sbx_limits limits;
 };
 

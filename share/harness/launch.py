@@ -1,10 +1,11 @@
 # The launcher of a Python run (etc/languages.conf `launch`; spawn.h,
-# "launched"): run as `python3 -I -B -c <this> PROGRAM ARGS...`, started
-# with its box before the step, it says so with a byte on fd 5 and waits
-# for its go on fd 4; then it runs PROGRAM as `python3 -I -B PROGRAM
-# ARGS...` would: __main__ a module of its own, __file__ absolute, sys.argv
-# and sys.orig_argv as given, the same depth of recursion, and an uncaught
-# exception printed without the launcher's frame.
+# "launched"): run as `python3 -I -B /sandbox/bin/launch.py PROGRAM
+# ARGS...`, started with its box before the step, it says so with a byte
+# on fd 5 and waits for its go on fd 4; then it runs PROGRAM as `python3
+# -I -B PROGRAM ARGS...` would: __main__ a module of its own, __file__
+# absolute, sys.argv and sys.orig_argv as given, the same depth of
+# recursion, and an uncaught exception printed without the launcher's
+# frame.
 import os, sys
 os.write(5, b"r")
 os.close(5)
