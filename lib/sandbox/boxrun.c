@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "sandbox/pipeio.h"
+#include "sandbox/slotnet.h"
 #include "sandbox/spawn.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READY_MS = 10000 };
@@ -144,7 +145,7 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 		spawn_exec(&(struct spawn){
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
 			.hold = p->go[0], .ready = x->launched ? p->ready[1] : 0,
-			.net_check = x->netfd >= 0, .time_ms = x->limits.time_ms,
+			.net_check = x->netfd >= 0 && !x->launched, .time_ms = x->limits.time_ms,
 			.file_bytes = x->limits.file_bytes,
 			.processes = x->limits.processes > 0 ? x->limits.processes + NPROC_BESIDE : 0,
 			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
@@ -209,7 +210,7 @@ static void kill_box(struct watch *w, const char *limit)
 	kill(w->init, SIGKILL);	/* pid 1 gone: the kernel ends the whole namespace */
 }
 
-static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int beside,
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int own_net,
 		    char *err, size_t errlen);
 
 /* The next step's box, made once this step's program is executed (not
@@ -218,7 +219,7 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 static void make_ahead(struct watch *w)
 {
 	char err[256];
-	if (w->next && make_box(w->b, w->next, &w->b->next, 1, err, sizeof err) != 0)
+	if (w->next && make_box(w->b, w->next, &w->b->next, 0, err, sizeof err) != 0)
 		log_job(LOG_DEBUG, NULL, "the next step's box was not made ahead: %s", err);
 }
 
@@ -386,19 +387,17 @@ static pid_t spawn_init(const struct cg *g, int own_net, int *born_in)
 
 /* Makes the box of step s into *x: its group (the slot's two names taken
  * in turn, so that a box made ahead never meets the running step's), the
- * pipes, the init. beside: another step runs in the slot meanwhile; a
- * launched program, which checks the slot's network namespace when it
- * starts and not at its go, then gets one of its own. The init is still
- * getting ready when this returns (await_ready). Returns 0, or -1 with
- * err. */
-static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int beside,
+ * pipes, the init, in the slot's network namespace unless own_net (or the
+ * slot has none). The init is still getting ready when this returns
+ * (await_ready). Returns 0, or -1 with err. */
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int own_net,
 		    char *err, size_t errlen)
 {
 	struct step_fds p;
 	char name[32];
 	int born_in;
 	*x = (struct box_ready){.in = -1, .out = -1, .err = -1, .go = -1, .st = -1, .ready = -1,
-				.netfd = s->launched && beside ? -1 : b->netfd,
+				.netfd = own_net ? -1 : b->netfd,
 				.argv = s->argv, .envp = s->envp, .launched = s->launched,
 				.limits = *s->limits, .t_start = now_mono_us()};
 	snprintf(name, sizeof name, "slot-%d%s", b->slot, b->made++ % 2 ? "-next" : "");
@@ -553,10 +552,25 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 			return -1;
 		}
 	}
-	w.init = x.init;
-	w.in = x.in; w.out = x.out; w.err = x.err; w.st = x.st;
 	rc = ahead ? 0 : await_ready(&x, err, errlen);
 	box_discard(&unused);
+	if (rc == 0 && x.launched && x.netfd >= 0 && slotnet_clean_of(x.init) != 1) {
+		/* A launched program started before the step, maybe beside the
+		 * step before: the worker looks at the slot's network namespace
+		 * now, and on any socket left there the step gets a box with a
+		 * namespace of its own. */
+		log_job(LOG_INFO, NULL, "sockets left in slot %d's network namespace: a box with its own",
+			b->slot);
+		unused = x;
+		rc = make_box(b, s, &x, 1, err, errlen);
+		box_discard(&unused);
+		if (rc != 0)
+			return -1;
+		ahead = 0;
+		rc = await_ready(&x, err, errlen);
+	}
+	w.init = x.init;
+	w.in = x.in; w.out = x.out; w.err = x.err; w.st = x.st;
 	if (rc == 0) {
 		for (int i = 0; i < 4; i++)
 			fcntl((int[]){w.in, w.out, w.err, w.st}[i], F_SETFL, O_NONBLOCK);

@@ -524,13 +524,17 @@ int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box
 		const struct job *j, struct runner_warm *w, char *err, size_t errlen)
 {
 	const struct lang *l = j->lang;
-	*w = (struct runner_warm){.limits = l->compile ? j->compile_limits : j->limits};
-	if (ops->warm == NULL)
+	*w = (struct runner_warm){.limits = j->limits};
+	/* A compiled language's first step is its compile, or its run when
+	 * the binary is in the cache, which only the job's files tell: no
+	 * guess (a compile takes some 200 ms; a wrong guess, ending the box
+	 * and making another, costs a cached run more than it saves). */
+	if (ops->warm == NULL || l->compile)
 		return 0;
-	int launched = !l->compile && launches(ops, l);
+	int launched = launches(ops, l);
 	if (launched && put_launcher(t, ops, box, l, err, errlen) != 0)
 		return -1;
-	w->argv = l->compile ? make_argv(l->compile, l->source, NULL) : run_argv(ops, j);
+	w->argv = run_argv(ops, j);
 	w->env = step_env(t, ops, l);
 	return ops->warm(box, &(struct box_step){.argv = w->argv, .envp = w->env,
 						 .limits = &w->limits, .launched = launched},

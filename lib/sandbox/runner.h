@@ -47,11 +47,11 @@ struct runner_warm {
 	struct sbx_limits limits;
 };
 
-/* Makes in box the box of j's first step (its compile, else its run),
- * before any job's files are written, when the backend can (ops->warm): a
- * later runner_run() of a job whose first step is the same starts it at
- * once. j is the job before, the best guess of the next. Returns 0, or -1
- * with err. */
+/* Makes in box the box of j's first step, its run (not for a compiled
+ * language), before any job's files are written, when the backend can
+ * (ops->warm): a later runner_run() of a job whose first step is the same
+ * starts it at once. j is the job before, the best guess of the next.
+ * Returns 0, or -1 with err. */
 int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box,
 		const struct job *j, struct runner_warm *w, char *err, size_t errlen);
 void runner_warm_free(struct runner_warm *w);

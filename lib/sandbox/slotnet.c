@@ -42,14 +42,17 @@ int slotnet_make(void)
 	return fd;
 }
 
-/* Reads /proc/self/net/NAME into buf (NUL-terminated): its length, or
- * -1. A file the kernel lacks (no IPv6) reads as empty. */
-static ssize_t read_net(const char *name, char *buf, size_t size)
+/* Reads /proc/<pid>/net/NAME (pid 0: self) into buf (NUL-terminated): its
+ * length, or -1. A file the kernel lacks (no IPv6) reads as empty. */
+static ssize_t read_net(pid_t pid, const char *name, char *buf, size_t size)
 {
 	char path[64];
 	size_t len = 0;
 	ssize_t n;
-	snprintf(path, sizeof path, "/proc/self/net/%s", name);
+	if (pid > 0)
+		snprintf(path, sizeof path, "/proc/%d/net/%s", (int)pid, name);
+	else
+		snprintf(path, sizeof path, "/proc/self/net/%s", name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		buf[0] = '\0';
@@ -85,21 +88,26 @@ static int zero_counts(const char *text)
 
 int slotnet_clean(void)
 {
+	return slotnet_clean_of(0);
+}
+
+int slotnet_clean_of(pid_t pid)
+{
 	char buf[1024];
 	/* The Unix table first: an fd in flight is held by a Unix socket. The
 	 * TCP and UDP tables are not read (they walk the whole host's hash:
 	 * milliseconds); their counts in sockstat say as much. */
-	ssize_t n = read_net("unix", buf, sizeof buf);
+	ssize_t n = read_net(pid, "unix", buf, sizeof buf);
 	if (n < 0)
 		return -1;
 	char *nl = strchr(buf, '\n');
 	if (n > 0 && (nl == NULL || nl[1] != '\0'))
 		return 0;
-	if (read_net("sockstat", buf, sizeof buf) <= 0)
+	if (read_net(pid, "sockstat", buf, sizeof buf) <= 0)
 		return -1;
 	if (!zero_counts(buf))
 		return 0;
-	if (read_net("sockstat6", buf, sizeof buf) < 0)
+	if (read_net(pid, "sockstat6", buf, sizeof buf) < 0)
 		return -1;
 	return zero_counts(buf);
 }

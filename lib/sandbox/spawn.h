@@ -17,10 +17,10 @@
  *      (with ready), it does not wait: the hold pipe stays open across
  *      execve as fd 4, the ready pipe as fd 5, and the program itself (a
  *      launcher: its runtime started ahead of the step) writes a byte on
- *      fd 5 once started and reads its go from fd 4. With net_check, it
- *      then looks at its network namespace (a slot's, kept between steps:
- *      slotnet.h), and if any socket is left in it, takes a new one of
- *      its own;
+ *      fd 5 once started and reads its go from fd 4 (its supervisor looks
+ *      at the network namespace then). With net_check, it then looks at
+ *      its network namespace (a slot's, kept between steps: slotnet.h),
+ *      and if any socket is left in it, takes a new one of its own;
  *   5. with drop: the slot's gid and uid, no supplementary group, no
  *      capability left (bounding set, ambient, permitted, effective);
  *   6. the working directory /sandbox/code, umask 022;

@@ -1,7 +1,7 @@
 /* Unit tests of lib/sandbox/slotnet.c: a slot's network namespace is made
  * and joined, and slotnet_clean() finds any socket left in it: a Unix
  * socket (an fd in flight is held by one), a listening TCP socket, a
- * bound UDP socket over IPv6. Needs root (namespaces); without it, says
+ * bound UDP socket over IPv6; slotnet_clean_of() finds one from outside. Needs root (namespaces); without it, says
  * so and checks nothing. */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -58,6 +58,36 @@ static void test_made_and_checked(void)
 	close(fd);
 }
 
+/* Seen from outside, by the pid of a process in it (the worker's look at
+ * a launched program's namespace): a Unix socket in it is seen. */
+static void test_seen_from_outside(void)
+{
+	int fd = slotnet_make(), ready[2], done[2];
+	CHECK(fd >= 0 && pipe(ready) == 0 && pipe(done) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		if (setns(fd, CLONE_NEWNET) != 0)
+			_exit(1);
+		int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (write(ready[1], "s", 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		close(s);
+		if (write(ready[1], "c", 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	char c;
+	CHECK(read(ready[0], &c, 1) == 1);
+	CHECK_INT(slotnet_clean_of(pid), 0);
+	CHECK(write(done[1], "n", 1) == 1);
+	CHECK(read(ready[0], &c, 1) == 1);
+	CHECK_INT(slotnet_clean_of(pid), 1);
+	CHECK(write(done[1], "n", 1) == 1);
+	waitpid(pid, NULL, 0);
+	close(fd);
+}
+
 static void test_host_not_clean(void)
 {
 	/* The test's own namespace (the host's) has sockets of its own. */
@@ -73,6 +103,7 @@ int main(void)
 		return unit_finish();
 	}
 	UNIT_RUN(test_made_and_checked);
+	UNIT_RUN(test_seen_from_outside);
 	UNIT_RUN(test_host_not_clean);
 	return unit_finish();
 }
