@@ -513,6 +513,9 @@ static double span(int64_t a, int64_t b)
 static void log_times(const struct box_ready *x, const int64_t *t, const struct init_report *r,
 		      int ahead)
 {
+	/* A launched program executed before its go: from the go on, it
+	 * is the program's time. */
+	int64_t exec_us = x->launched ? t[T_GO] : r->exec_us;
 	if (!log_enabled(LOG_DEBUG) || r->stage != STAGE_RAN)
 		return;
 	log_job(LOG_DEBUG, NULL, "box step%s: cgroup %.3f clone %.3f move %.3f enter %.3f "
@@ -520,7 +523,7 @@ static void log_times(const struct box_ready *x, const int64_t *t, const struct 
 		ahead ? " made ahead" : "", span(x->t_start, x->t_cgroup),
 		span(x->t_cgroup, x->t_clone), span(x->t_clone, r->joined_us),
 		span(r->joined_us, r->root_us), span(r->root_us, r->ready_us),
-		span(t[T_START], t[T_GO]), span(t[T_GO], r->exec_us), span(r->exec_us, t[T_RAN]),
+		span(t[T_START], t[T_GO]), span(t[T_GO], exec_us), span(exec_us, t[T_RAN]),
 		span(t[T_RAN], t[T_REAPED]), span(t[T_REAPED], t[T_FIGURES]),
 		span(t[T_FIGURES], t[T_REMOVED]));
 }
