@@ -235,6 +235,21 @@ teardown() {
 	fi
 }
 
+@test "launcher-tamper: a testcase cannot change what the next testcase's runtime runs before its go" {
+	# In an ns box a Python or Node.js runtime starts before its step with
+	# a launcher (/sandbox/launch.py), and no clock counts what it does
+	# before the go: the job's code must not be able to change it.
+	stdio_job tamper python "$FIXTURES/launcher-tamper.py" 1 2 3 > "$BATS_TEST_TMPDIR/job"
+	sbx_run -j 1 -- "$BATS_TEST_TMPDIR/job"
+	assert_job tamper '.error == null and (.exec.runs | length) == 3'
+	assert_job tamper '[.exec.runs[] | .exitCode == 0 and (.stdout | test(" done") | not)] | all'
+	if [ "$BACKEND" = ns ]; then
+		local want
+		want=$(sha256sum < "$ROOT/share/harness/launch.py" | cut -c1-12)
+		assert_job tamper "[.exec.runs[].stdout] == [range(1; 4) | \"\\(.) | append errno 13, unlink errno 13, rename errno 13, chmod errno 1, create errno 13 | $want\\n\"]"
+	fi
+}
+
 @test "slot-network: a slot's network namespace, kept between steps, holds nothing of the step before" {
 	# Each testcase binds one abstract Unix name, holds it, then leaves a
 	# socket bound to it in flight; two jobs run at once in two slots.

@@ -23,7 +23,7 @@ struct lang {
 				 * (spawn.h, "launched"), or NULL; "{main}" as in
 				 * run */
 	char *launcher;		/* the launcher's file in the share dir, which
-				 * runs find as /sandbox/bin/<launcher> */
+				 * runs find as /sandbox/<launcher> */
 	char **env;		/* K=V entries added to the base environment */
 	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
 	char **docker_env;	/* K=V entries that override env in pool containers */

@@ -50,7 +50,6 @@ void box_classify(struct box_result *r, const struct box_step *s, int64_t oom_ki
 /* A backend, as runner.c drives it. `box` is the backend's own handle. */
 struct box_ops {
 	const char *name;
-	int launches;		/* runs launched steps (a language's `launch`) */
 	int (*write)(void *box, const char *path, const char *data, size_t len,
 		     mode_t mode, char *err, size_t errlen);
 	int (*run)(void *box, const struct box_step *s, struct box_result *r,
@@ -60,6 +59,11 @@ struct box_ops {
 	/* Makes the box of a job's first step before the job's files come
 	 * (box.h's box_warm()); NULL when the backend has no such thing. */
 	int (*warm)(void *box, const struct box_step *s, char *err, size_t errlen);
+	/* Writes a launcher (spawn.h, "launched") at /sandbox/<name>, a file
+	 * the program can read and not change, not replace; NULL when the
+	 * backend runs no launched steps (a language's `launch`). */
+	int (*put_launcher)(void *box, const char *name, const char *data, size_t len,
+			    char *err, size_t errlen);
 };
 
 /* The backend's name: arg (a --backend value) when given, else

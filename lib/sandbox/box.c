@@ -278,6 +278,18 @@ int box_write(struct box *b, const char *path, const char *data, size_t len,
 	return put_file(b, rel, data, len, mode, b->uid, b->gid, err, errlen);
 }
 
+int box_write_sealed(struct box *b, const char *name, const char *data, size_t len,
+		     char *err, size_t errlen)
+{
+	char rel[PATH_MAX];
+	if (!box_path_ok(name) || strchr(name, '/') ||
+	    path_fmt(rel, sizeof rel, "sandbox/%s", name) != 0) {
+		snprintf(err, errlen, "bad file name '%.80s'", name);
+		return -1;
+	}
+	return put_file(b, rel, data, len, 0444, 0, 0, err, errlen);
+}
+
 int box_read_file(struct box *b, const char *path, size_t cap, char **data,
 		  size_t *len, const char **why)
 {
@@ -338,7 +350,13 @@ static int ns_warm(void *b, const struct box_step *s, char *err, size_t errlen)
 	return box_warm(b, s, err, errlen);
 }
 
+static int ns_put_launcher(void *b, const char *name, const char *data, size_t len,
+			   char *err, size_t errlen)
+{
+	return box_write_sealed(b, name, data, len, err, errlen);
+}
+
 const struct box_ops box_ns_ops = {
-	.name = "ns", .launches = 1, .write = ns_write, .run = ns_run, .read_file = ns_read_file,
-	.warm = ns_warm,
+	.name = "ns", .write = ns_write, .run = ns_run, .read_file = ns_read_file,
+	.warm = ns_warm, .put_launcher = ns_put_launcher,
 };

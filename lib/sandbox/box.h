@@ -87,6 +87,12 @@ void box_close(struct box *b);
  * unmounted (a worker that gives up a warm box's slot). */
 void box_end(struct box *b);
 
+/* Writes /sandbox/<name> (one component), root's and read-only: the
+ * program reads it and cannot change or replace it (/sandbox is root's).
+ * Only before the first step. Returns 0, or -1 with err. */
+int box_write_sealed(struct box *b, const char *name, const char *data, size_t len,
+		     char *err, size_t errlen);
+
 /* Reads path (relative to the box root) with no path following: returns 0
  * with a malloc'd *data (NUL-terminated; the caller frees) of *len bytes,
  * or -1 with *why one of "missing", "symlink", "not-regular", "hard-link",

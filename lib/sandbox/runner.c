@@ -471,7 +471,7 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
  * the backend runs launched steps. */
 static int launches(const struct box_ops *ops, const struct lang *l)
 {
-	return ops->launches && l->launch != NULL;
+	return ops->put_launcher && l->launch != NULL;
 }
 
 /* How j's runs start: the language's launch words when they are
@@ -484,9 +484,10 @@ static char **run_argv(const struct box_ops *ops, const struct job *j)
 			 j->shape == SHAPE_FUNCTION ? j->entry : NULL);
 }
 
-/* A launched language's launcher, from the share dir to /sandbox/bin,
- * unless the box has it already (a warm box: written before the job).
- * Returns 0, or -1 with err. */
+/* A launched language's launcher, from the share dir to /sandbox, sealed
+ * (the program cannot change what runs before a later step's go), unless
+ * the box has it already (a warm box: written before the job). Returns 0,
+ * or -1 with err. */
 static int put_launcher(const struct lang_table *t, const struct box_ops *ops, void *box,
 			const struct lang *l, char *err, size_t errlen)
 {
@@ -499,7 +500,7 @@ static int put_launcher(const struct lang_table *t, const struct box_ops *ops, v
 		snprintf(err, errlen, "language %s: `launch` needs a `launcher` file name", l->name);
 		return -1;
 	}
-	snprintf(rel, sizeof rel, "sandbox/bin/%s", l->launcher);
+	snprintf(rel, sizeof rel, "sandbox/%s", l->launcher);
 	if (ops->read_file(box, rel, HARNESS_MAX, &data, &len, &why) == 0) {
 		free(data);
 		return 0;
@@ -509,8 +510,7 @@ static int put_launcher(const struct lang_table *t, const struct box_ops *ops, v
 	free(path);
 	if (data == NULL)
 		return -1;
-	snprintf(rel, sizeof rel, "bin/%s", l->launcher);
-	int rc = ops->write(box, rel, data, len, 0644, err, errlen);
+	int rc = ops->put_launcher(box, l->launcher, data, len, err, errlen);
 	free(data);
 	return rc;
 }

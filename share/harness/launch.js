@@ -1,5 +1,5 @@
 // The launcher of a Node.js run (etc/languages.conf `launch`; spawn.h,
-// "launched"): preloaded, as `node -r /sandbox/bin/launch.js PROGRAM
+// "launched"): preloaded, as `node -r /sandbox/launch.js PROGRAM
 // ARGS...`, in a process started with its box before the step. Node.js
 // has started when it runs: it says so with a byte on fd 5, waits for its
 // go on fd 4, and returns; Node.js then runs PROGRAM as `node PROGRAM

@@ -1,5 +1,5 @@
 # The launcher of a Python run (etc/languages.conf `launch`; spawn.h,
-# "launched"): run as `python3 -I -B /sandbox/bin/launch.py PROGRAM
+# "launched"): run as `python3 -I -B /sandbox/launch.py PROGRAM
 # ARGS...`, started with its box before the step, it says so with a byte
 # on fd 5 and waits for its go on fd 4; then it runs PROGRAM as `python3
 # -I -B PROGRAM ARGS...` would: __main__ a module of its own, __file__
