@@ -655,26 +655,43 @@ static void close_forked(int taken, int before)
 		close(before);
 }
 
-static void fork_ahead(struct state *s)
+/* Forks a worker: its line pipe (*fd: the read end here, the write end in
+ * the child) and its `taken` pipe (*taken, *before: the child's). Returns
+ * the pid, or 0 in the child, whose slot hint is s->next_slot. */
+static pid_t fork_worker(struct state *s, int *fd, int *taken, int *before)
 {
-	int jp[2], p[2], before;
-	if (pipe2(jp, O_CLOEXEC) != 0 || pipe2(p, O_CLOEXEC) != 0)
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
 		die_sys(EXIT_TEMPORARY, "pipe");
-	int taken = new_taken(s, &before);
+	*taken = new_taken(s, before);
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid < 0)
 		die_sys(EXIT_TEMPORARY, "fork");
 	if (pid == 0) {
-		close(jp[1]);
 		close(p[0]);
-		work_ahead(s, jp[0], before, taken, s->next_slot, p[1]);
+		*fd = p[1];
+		return 0;
 	}
-	close_forked(taken, before);
-	close(jp[0]);
+	close_forked(*taken, *before);
 	close(p[1]);
-	s->ahead = (struct ahead){.pid = pid, .job_fd = jp[1], .fd = p[0]};
+	*fd = p[0];
 	s->next_slot = (s->next_slot + 1) % (int)s->opt.slots;
+	return pid;
+}
+
+static void fork_ahead(struct state *s)
+{
+	int jp[2], fd, taken, before;
+	if (pipe2(jp, O_CLOEXEC) != 0)
+		die_sys(EXIT_TEMPORARY, "pipe");
+	pid_t pid = fork_worker(s, &fd, &taken, &before);
+	if (pid == 0) {
+		close(jp[1]);
+		work_ahead(s, jp[0], before, taken, s->next_slot, fd);
+	}
+	close(jp[0]);
+	s->ahead = (struct ahead){.pid = pid, .job_fd = jp[1], .fd = fd};
 }
 
 /* Ends the worker forked ahead: with no job (job_fd closed) it lets its
@@ -715,26 +732,16 @@ static int hand_over(struct state *s, const struct line *ln, struct job *j)
 
 static void spawn(struct state *s, const struct line *ln, struct job *j)
 {
-	int p[2], before;
+	int fd, taken, before;
 	remember(s, j);
 	if (hand_over(s, ln, j) == 0)
 		return;
-	if (pipe2(p, O_CLOEXEC) != 0)
-		die_sys(EXIT_TEMPORARY, "pipe");
-	int taken = new_taken(s, &before);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0)
-		die_sys(EXIT_TEMPORARY, "fork");
+	pid_t pid = fork_worker(s, &fd, &taken, &before);
 	if (pid == 0) {
-		close(p[0]);
 		worker_signals();
-		work(s, j, s->next_slot, &(struct held){.lock = -1, .taken = taken}, p[1]);
+		work(s, j, s->next_slot, &(struct held){.lock = -1, .taken = taken}, fd);
 	}
-	close_forked(taken, before);
-	close(p[1]);
-	s->next_slot = (s->next_slot + 1) % (int)s->opt.slots;
-	add_worker(s, pid, p[0], j);
+	add_worker(s, pid, fd, j);
 }
 
 /* Is the job line, as printed, longer than CAP_JOB_LINE? Then the line

@@ -240,6 +240,13 @@ static int check_lang(const struct lang *l, char *err, size_t errlen)
 		snprintf(err, errlen, "language %s: binary_cache needs 'binary'", l->name);
 		return -1;
 	}
+	if (l->launch && (l->launch[0] == NULL || l->launcher == NULL || !*l->launcher ||
+			  strchr(l->launcher, '/') || strcmp(l->launcher, "..") == 0 ||
+			  strcmp(l->launcher, ".") == 0)) {
+		snprintf(err, errlen, "language %s: launch needs 'launcher', a file name of the share dir",
+			 l->name);
+		return -1;
+	}
 	return 0;
 }
 

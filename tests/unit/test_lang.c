@@ -66,6 +66,13 @@ static void test_errors(void)
 	CHECK_INT(load(&t, "[python]\nrun = x\nsource = a\nbogus = 1\n", err, sizeof err), -1);
 	CHECK(strstr(err, ":4: unknown limit 'bogus'") != NULL);
 	lang_table_free(&t);
+	CHECK_INT(load(&t, "[python]\nrun = x\nsource = a\nlaunch = x {main}\n", err, sizeof err), -1);
+	CHECK(strstr(err, "language python: launch needs 'launcher'") != NULL);
+	lang_table_free(&t);
+	CHECK_INT(load(&t, "[python]\nrun = x\nsource = a\nlaunch = x\nlauncher = ../a\n", err,
+		       sizeof err), -1);
+	CHECK(strstr(err, "launch needs 'launcher'") != NULL);
+	lang_table_free(&t);
 	CHECK_INT(load(&t, "[python\n", err, sizeof err), -1);
 	CHECK(strstr(err, ":1: bad section header") != NULL);
 	lang_table_free(&t);
