@@ -44,6 +44,14 @@ enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READY_MS = 10000 };
  * group's pids.max. */
 enum { NPROC_BESIDE = 32 };
 
+/* How long a launched runtime may take to start: its wall limit, at most
+ * READY_MS. Its CPU rlimit, which counts the start, adds this much (the
+ * step's own CPU time counts from its go, on its group's clock). */
+static int64_t ready_ms(const struct sbx_limits *l)
+{
+	return l->wall_ms < READY_MS ? l->wall_ms : READY_MS;
+}
+
 /* Where the init got to, reported back over the status pipe: one byte,
  * READY once the program holds (or FAILED, then the report); one byte,
  * EXECUTED once the step started and the program is executed; then the
@@ -145,7 +153,8 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 		spawn_exec(&(struct spawn){
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
 			.hold = p->go[0], .ready = x->launched ? p->ready[1] : 0,
-			.net_check = x->netfd >= 0 && !x->launched, .time_ms = x->limits.time_ms,
+			.net_check = x->netfd >= 0 && !x->launched,
+			.time_ms = x->limits.time_ms + (x->launched ? ready_ms(&x->limits) : 0),
 			.file_bytes = x->limits.file_bytes,
 			.processes = x->limits.processes > 0 ? x->limits.processes + NPROC_BESIDE : 0,
 			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
@@ -442,7 +451,7 @@ static void await_launched(struct box_ready *x)
 	char c;
 	int n;
 	do
-		n = poll(&pf, 1, (int)(x->limits.wall_ms < READY_MS ? x->limits.wall_ms : READY_MS));
+		n = poll(&pf, 1, (int)ready_ms(&x->limits));
 	while (n < 0 && errno == EINTR);
 	while (n > 0 && read(x->ready, &c, 1) < 0 && errno == EINTR)
 		;

@@ -42,7 +42,8 @@ struct spawn {
 	int ready;			/* launched: the write end of the ready pipe;
 					 * 0: not launched */
 	int net_check;			/* after the hold: slotnet_clean() or a new one */
-	int64_t time_ms;		/* CPU time limit */
+	int64_t time_ms;		/* CPU rlimit (+ 1 s); a launched program's
+					 * includes its start */
 	int64_t file_bytes;		/* the largest file it may write */
 	int64_t processes;		/* RLIMIT_NPROC; 0: not set here */
 	int oom_first;
