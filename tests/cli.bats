@@ -81,3 +81,12 @@ bad_args() {
 	run -100 --separate-stderr timeout 10 "$BIN/pool-ctl" frobnicate < /dev/null
 	assert_regex "$stderr" 'unknown command frobnicate'
 }
+
+@test "every man page has the same footer: the project's name and version, and its month" {
+	local version p
+	version=$(sed -n 's/^VERSION *:= *//p' "$BATS_TEST_DIRNAME/../Makefile")
+	for p in "${PROGRAMS[@]}" codex-service; do
+		run -0 head -n 1 "$BATS_TEST_DIRNAME/../man/$p.1"
+		assert_output --regexp "^\.TH ${p^^} 1 \"[0-9]{4}-[0-9]{2}\" \"codex-exec $version\" \"codex-exec Manual\"$"
+	done
+}
