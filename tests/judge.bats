@@ -640,6 +640,14 @@ io_compare() {
 	assert_equal "$(q .result.verdict)" '"accepted"'
 }
 
+@test "a stream of JSON values: a pretty-printed line and two on one line give a line each" {
+	jq . "$FIX/custom-ok.json" > "$IN"
+	echo "$(jq -c . "$FIX/compat-submit-fail.json") $(jq -c . "$FIX/custom-ok.json")" >> "$IN"
+	judge_in 0
+	assert_equal "$(jq -c '.result.verdict // .result.executionResult.verdict' <<< "$output")" \
+		$'"accepted"\n"wrong_answer"\n"accepted"'
+}
+
 @test "one log line per job on stderr, stdout carries JSON only" {
 	add custom-ok
 	add compat-submit-fail

@@ -173,6 +173,13 @@ consume() {
 	assert_equal "$(rcli EXISTS "$KEY")" 0
 }
 
+@test "schedule: a pretty-printed line passes as one line, its newlines spaces" {
+	head -n 1 "$FIX/passthrough.jsonl" | jq . > "$IN"
+	run -0 --separate-stderr schedule
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(jq -c . <<< "$output")" "$(head -n 1 "$FIX/passthrough.jsonl" | jq -c .)"
+}
+
 @test "schedule: attempt 1 gets retry due in base seconds (+0-10 %), and one entry in Redis" {
 	job submit > "$IN"
 	before=$(date +%s.%N)

@@ -142,9 +142,38 @@ teardown() {
 	assert_unparsable invalid-json
 }
 
-@test "an empty line is not a JSON object: poison invalid-json" {
-	poison_case ''
-	assert_unparsable invalid-json
+@test "blank lines between jobs are skipped, as jq skips them" {
+	sbx_run_text '' "$(custom_job a python "$FIXTURES/hello.py")" '   ' '' \
+		"$(custom_job b python "$FIXTURES/hello.py")" ''
+	assert_equal "${#lines[@]}" 2
+	assert_job a '.exec.runs[0].stdout == "hello\n"'
+	assert_job b '.exec.runs[0].stdout == "hello\n"'
+}
+
+@test "jobs as a stream of JSON values: pretty-printed, several on a line; one line each out" {
+	{
+		custom_job pretty python "$FIXTURES/hello.py" | jq .
+		echo "$(custom_job one python "$FIXTURES/hello.py")$(custom_job two python "$FIXTURES/hello.py") $(custom_job three python "$FIXTURES/hello.py")"
+	} > "$BATS_TEST_TMPDIR/stream.json"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/stream.json")" -gt 4 ]
+	sbx_run "$BATS_TEST_TMPDIR/stream.json"
+	assert_equal "${#lines[@]}" 4
+	for id in pretty one two three; do
+		assert_job "$id" '.error == null and .exec.runs[0].stdout == "hello\n"'
+	done
+}
+
+@test "an unfinished pretty-printed job costs only itself: the next job at column 0 is run" {
+	{
+		custom_job cut python "$FIXTURES/hello.py" | jq . | head -n 3
+		custom_job after-cut python "$FIXTURES/hello.py" | jq .
+	} > "$BATS_TEST_TMPDIR/stream.json"
+	sbx_run "$BATS_TEST_TMPDIR/stream.json"
+	assert_equal "${#lines[@]}" 2
+	assert_job after-cut '.error == null and .exec.runs[0].stdout == "hello\n"'
+	jq -se 'map(select(.tempId == null)) | length == 1 and (.[0] | .error.code == "invalid-json"
+		and (.line | startswith("{   \"tempId\": \"cut\"")))' \
+		"$SBX_OUT" > /dev/null || fail "no invalid-json line for the cut job: $(cat "$SBX_OUT")"
 }
 
 @test "a JSON array is not a job: poison invalid-json" {
@@ -157,9 +186,15 @@ teardown() {
 	assert_unparsable invalid-json
 }
 
-@test "an object followed by more text is not a JSON object line: poison invalid-json" {
-	poison_case '{"tempId":"trailing","language":"python","userCode":"\"print(1)\""} rm -rf /'
-	assert_unparsable invalid-json
+@test "text after a job on its line is a bad line of its own: poison invalid-json" {
+	POISON='rm -rf /'
+	sbx_run_text "$(custom_job trailing python "$FIXTURES/hello.py") $POISON" \
+		"$(custom_job after-poison python "$FIXTURES/hello.py")"
+	assert_equal "${#lines[@]}" 3
+	assert_job trailing '.error == null and .exec.runs[0].stdout == "hello\n"'
+	jq -se 'map(select(.tempId == null)) | length == 1 and (.[0] | .error.code == "invalid-json"
+		and .line == "rm -rf /")' \
+		"$SBX_OUT" > /dev/null || fail "no invalid-json line for the text: $(cat "$SBX_OUT")"
 }
 
 @test "an unparsable line is carried in line, capped at 4 KiB" {

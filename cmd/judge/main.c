@@ -206,7 +206,7 @@ static enum outcome judge_all(const struct options *o)
 	struct line l;
 	enum outcome worst = OUTCOME_ACCEPTED;
 	int rc;
-	line_init(&r, 0, VERDICT_LINE_CAP);
+	line_init_values(&r, 0, VERDICT_LINE_CAP);
 	while ((rc = line_read_watch(&r, &l, 1)) == 1) {
 		enum outcome this = judge_line(o, &l);
 		if (this > worst)

@@ -333,7 +333,7 @@ static int produce(struct options *o)
 	int sig = sigfd_open();
 	outbuf_init(&acks, o->acks ? open_acks(o->acks) : -1);
 	open_producer(&p, o, o->acks ? write_ack : NULL, &acks);
-	line_init(&in, 0, CAP_PRODUCE_LINE);
+	line_init_values(&in, 0, CAP_PRODUCE_LINE);
 	/* A signal does not stop produce: it ends when its input ends, after
 	 * the stages before it have drained. */
 	while (!in.eof && !p.fatal) {

@@ -229,7 +229,7 @@ static int schedule(const struct options *o)
 	struct line l;
 	int sigfd = sigfd_open(), stop = 0;
 	redis_setup(&r, o);
-	line_init(&in, 0, CAP_RESULT_LINE);
+	line_init_values(&in, 0, CAP_RESULT_LINE);
 	while (!stop) {
 		while (!stop && line_next(&in, &l)) {
 			schedule_line(&s, &l);

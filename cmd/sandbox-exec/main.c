@@ -241,7 +241,7 @@ static void setup(struct state *s)
 	s->sigfd = sigfd_open();
 	s->taken = -1;
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
-	line_init(&s->in, 0, CAP_JOB_LINE);
+	line_init_values(&s->in, 0, CAP_JOB_LINE);
 }
 
 static void emit(const cJSON *line)

@@ -1,4 +1,5 @@
-/* line: a capped, poll-friendly reader of newline-terminated lines. */
+/* line: a capped, poll-friendly reader of newline-terminated lines, or
+ * (line_init_values) of a stream of JSON values as jq reads them. */
 #ifndef LINE_H
 #define LINE_H
 
@@ -11,8 +12,15 @@ struct line_reader {
 	char *buf;		/* owned; cap + 1 bytes plus read slack */
 	size_t size;		/* bytes allocated */
 	size_t start, end;	/* unread bytes are buf[start..end) */
-	int skipping;		/* discarding the tail of an oversized line */
+	int skipping;		/* discarding the tail of an oversized line (1)
+				 * or value (2) */
 	int eof;
+	/* JSON values (line_init_values): where the value at start is scanned
+	 * to, and the scanner's state there. */
+	int values;
+	size_t scan;
+	int depth, in_string, escaped;
+	char *copy;		/* owned; a value followed at once by another */
 };
 
 /* A line handed out by line_next(). `text` points into the reader's buffer
@@ -24,6 +32,16 @@ struct line {
 };
 
 void line_init(struct line_reader *r, int fd, size_t cap);
+
+/* A reader of JSON values instead of lines: whitespace (blank lines
+ * included) is skipped; a value that starts with { or [ ends where it
+ * closes, across lines or several on one line, and is handed out on one
+ * line (its newlines, which JSON allows only between tokens, become
+ * spaces). A newline inside a string, or a newline directly followed by
+ * '{' while a value is open, ends that value where it is (an unfinished
+ * value, which will not parse; the next one is not lost). Anything else
+ * runs to the end of its line, as a line would. */
+void line_init_values(struct line_reader *r, int fd, size_t cap);
 void line_free(struct line_reader *r);
 
 /* Reads once from the fd (one read(2), may block if the fd does).
@@ -31,7 +49,7 @@ void line_free(struct line_reader *r);
  * EAGAIN/EINTR are for the caller to retry). */
 ssize_t line_fill(struct line_reader *r);
 
-/* Takes the next complete line out of the buffer. At end of file a last
+/* Takes the next complete line (or value) out of the buffer. At end of file a last
  * line without a newline counts as complete. Returns 1 and fills *out,
  * or 0 when no complete line is buffered. An oversized line is returned
  * once, truncated to cap bytes, with oversized set; the rest of it is

@@ -252,6 +252,68 @@ static void test_read_error(void)
 	line_free(&r);
 }
 
+/* Every value of `data` read with cap `cap`, fed in chunks of `chunk`
+ * bytes (0: at once), joined by '|'; an oversized one marked with '!'. */
+static char *values_of(const char *data, size_t cap, size_t chunk)
+{
+	struct line_reader r;
+	struct line l;
+	pid_t pid = -1;
+	size_t len = strlen(data);
+	static char got[1024];
+	got[0] = '\0';
+	line_init_values(&r, chunk ? pipe_chunked(data, len, chunk, &pid) : pipe_with(data, len),
+			 cap);
+	for (int n = 0; line_read(&r, &l) == 1; n++) {
+		CHECK_INT(strlen(l.text), l.len);
+		CHECK(memchr(l.text, '\n', l.len) == NULL);
+		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s%s", n ? "|" : "",
+			 l.oversized ? "!" : "", l.text);
+	}
+	close(r.fd);
+	line_free(&r);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return got;
+}
+
+/* The same values whatever the pieces the input comes in. */
+static void check_values(const char *data, size_t cap, const char *want)
+{
+	static const size_t chunks[] = {0, 1, 2, 3, 7};
+	for (size_t i = 0; i < sizeof chunks / sizeof *chunks; i++) {
+		char *got = values_of(data, cap, chunks[i]);
+		if (strcmp(got, want) != 0)
+			fprintf(stderr, "chunks of %zu: %s\n", chunks[i], data);
+		CHECK_STR(got, want);
+	}
+}
+
+static void test_values(void)
+{
+	/* one a line, as the pipeline writes them */
+	check_values("{\"a\":1}\n{\"b\":2}\n", 64, "{\"a\":1}|{\"b\":2}");
+	/* pretty-printed, blank lines and spaces between */
+	check_values("{\n  \"a\": [1,\n 2],\n  \"s\": \"}{\\\"\"\n}\n\n  \n{\"b\":2}", 64,
+		     "{   \"a\": [1,  2],   \"s\": \"}{\\\"\" }|{\"b\":2}");
+	/* several on a line, with and without space between */
+	check_values("{\"a\":1} {\"b\":2}{\"c\":3}[4]\n", 64, "{\"a\":1}|{\"b\":2}|{\"c\":3}|[4]");
+	/* not an object or array: the rest of its line, as a line */
+	check_values("nope {\"a\":1}\n  \"x\"\n{\"b\":2}\n", 64, "nope {\"a\":1}|\"x\"|{\"b\":2}");
+	/* unfinished: cut at a newline in a string, or before a { at column 0 */
+	check_values("{\"a\": \"ab\n{\"b\":2}\n", 64, "{\"a\": \"ab|{\"b\":2}");
+	check_values("{\"a\": [1,\n{\"b\":2}\n", 64, "{\"a\": [1,|{\"b\":2}");
+	/* unfinished at the end of input */
+	check_values("{\"b\":2}\n{\"a\": [1,", 64, "{\"b\":2}|{\"a\": [1,");
+	/* too long: its head, and the rest of it skipped, ended or not */
+	check_values("{\"a\":\"123456789\"}{\"b\":2}", 8, "!{\"a\":\"12|{\"b\":2}");
+	check_values("{\"a\":\n\"123456789\",\n\"c\":[1,2,3]}\n{\"b\":2}\n", 8,
+		     "!{\"a\": \"1|{\"b\":2}");
+	check_values("{\"a\":\"123456789\n{\"b\":2}\n", 8, "!{\"a\":\"12|{\"b\":2}");
+	check_values("", 8, "");
+	check_values(" \n\n ", 8, "");
+}
+
 int main(void)
 {
 	UNIT_RUN(test_plain_lines);
@@ -266,5 +328,6 @@ int main(void)
 	UNIT_RUN(test_oversized_in_small_chunks);
 	UNIT_RUN(test_next_without_fill);
 	UNIT_RUN(test_read_error);
+	UNIT_RUN(test_values);
 	return unit_finish();
 }
