@@ -90,3 +90,24 @@ bad_args() {
 		assert_output --regexp "^\.TH ${p^^} 1 \"[0-9]{4}-[0-9]{2}\" \"codex-exec $version\" \"codex-exec Manual\"$"
 	done
 }
+
+@test "every program's --help: what it does, then its environment and exit statuses" {
+	local p
+	for p in "${PROGRAMS[@]}"; do
+		run -0 --separate-stderr timeout 10 "$BIN/$p" --help
+		[ "${#lines[@]}" -ge 5 ] || fail "$p: a short help: $output"
+		assert_line --regexp '^Exit status: 0'
+		[ "$p" = codex-agent ] || assert_line --regexp '^Environment: '
+	done
+}
+
+@test "scripts: --help prints the usage and exits 0; a bad argument exits 100 with the usage" {
+	local s root=$BATS_TEST_DIRNAME/..
+	for s in kafka-up kafka-down redis-up redis-down demo bench-pipeline bench-sandbox \
+		bench-telemetry soak fuzz vm build-images; do
+		run -0 --separate-stderr timeout 10 "$root/scripts/$s" --help
+		assert_output --regexp '[Uu]sage: '
+		run -100 --separate-stderr timeout 10 "$root/scripts/$s" --no-such-option < /dev/null
+		[[ "$stderr" == *sage:* ]] || fail "$s: no usage on stderr: $stderr"
+	done
+}

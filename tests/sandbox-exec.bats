@@ -58,6 +58,29 @@ teardown() {
 	assert_line --index 0 --regexp '^usage: sandbox-exec '
 }
 
+@test "--help says what it does, its options, environment and exit statuses" {
+	run -0 --separate-stderr timeout 120 "$SBX" --help
+	for what in --jobs --slots --languages --backend --cold --list-languages \
+		'Environment: ' 'CODEX_LANGUAGES' 'Exit status: 0 ' '100 usage' '111 '; do
+		assert_output --partial "$what"
+	done
+}
+
+@test "--list-languages: the table's path, then each language with its shapes and limits" {
+	run -0 --separate-stderr timeout 120 "$SBX" --list-languages --languages "$TABLE"
+	assert_line --index 0 "languages of $(realpath "$TABLE") (harnesses in $(realpath "$ROOT/share/harness"))"
+	assert_line --index 1 --regexp '^language +shapes +compiled +time ms +wall ms +memory MB$'
+	assert_line --regexp "^python +function stdio compat custom +no +$(table_value time_ms) +$(table_value wall_ms) +$(table_value memory_mb)$"
+	assert_line --regexp '^go +function stdio compat custom +yes '
+	assert_equal "${#lines[@]}" 5
+}
+
+@test "the start-up log line names the backend, the slots and the table it loaded" {
+	run -0 --separate-stderr timeout 120 "$SBX" -j 1 --languages "$TABLE" < /dev/null
+	run jq -r 'select(.level == 30) | .msg' <<< "$stderr"
+	assert_line --regexp "^(ns|docker) backend, [0-9]+ slots, -j 1; 3 languages from $(realpath "$TABLE")$"
+}
+
 @test "--version prints the program and its version and exits 0" {
 	run -0 --separate-stderr timeout 120 "$SBX" --version
 	assert_output --regexp '^sandbox-exec [0-9]+\.[0-9]+\.[0-9]+$'

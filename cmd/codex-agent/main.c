@@ -583,7 +583,15 @@ static void serve(void)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
-	static const char usage[] = "usage: codex-agent (inside a pool container; see codex-agent(1))\n";
+	static const char usage[] =
+		"usage: codex-agent\n"
+		"       codex-agent --help | --version\n"
+		"\n"
+		"Inside a pool container: runs the steps the docker backend sends over\n"
+		"standard input, answers on standard output (lib/sandbox/agent.h,\n"
+		"codex-agent(1)).\n"
+		"\n"
+		"Exit status: 0 at end of input, 100 usage error, 111 a broken stream.\n";
 	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
 		usage_version();
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))

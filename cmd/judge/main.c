@@ -46,6 +46,8 @@ static const char usage[] =
 	"  --help         print this help and exit\n"
 	"  --version      print the version and exit\n"
 	"\n"
+	"Environment: LOG_LEVEL, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT.\n"
+	"\n"
 	"Exit status: 0, 100 usage error, 111 read or write error.\n";
 
 struct options {

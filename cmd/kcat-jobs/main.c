@@ -1,30 +1,6 @@
 /* kcat-jobs: the Kafka side of the toolkit (docs/pipeline.md).
  *
- * usage: kcat-jobs consume  --lane L [options]        job lines to stdout
- *        kcat-jobs produce  [--lane L] [options]      result lines from stdin
- *        kcat-jobs pipeline --lane L [options] -- CMD [ARG...]
- *        kcat-jobs mock-cluster                     a broker for demos
- *
- *   -l, --lane L           submit, run or custom
- *   -b, --brokers LIST     bootstrap servers (default: KAFKA_BROKERS)
- *   -t, --topic T          consume T instead of the lane's job topic
- *   -G, --group G          consumer group instead of the lane's
- *   -X, --property K=V     a librdkafka property (repeatable)
- *   -F, --config FILE      librdkafka properties, one K=V per line
- *   -a, --acks FILE        consume: read acknowledgements ("topic partition
- *                          offset" lines) from FILE; produce: write them
- *   -c, --count N          consume: exit after N jobs
- *   -m, --max-inflight N   jobs out and not acknowledged before pausing (64)
- *   --max-bytes N          larger messages are poison (1048576)
- *   --drain-timeout S      after SIGTERM, how long to wait for in-flight jobs (120)
- *   --answer-timeout S     pipeline: a job whose line has not come back S seconds
- *                          after it went out is answered here (error result,
- *                          DLQ x-error no-answer); a line for it later is
- *                          dropped (900; 0: never)
- *   -r, --redis URL        idempotency keys processed:<lane>:result:<id> in this
- *                          Redis (default: REDIS_URL; none when neither is set)
- *   -u, --user NAME        pipeline: run as NAME once CMD is started (CMD keeps
- *                          our identity: the sandbox needs root, Kafka does not)
+ * usage and options: usage_text below (and kcat-jobs(1)).
  *
  * consume without --acks counts a job done once its line is handed to the
  * output (at most once: for recording); with --acks, or in pipeline mode, only once its result,
@@ -72,12 +48,39 @@
 #include "otel/otel.h"
 
 static const char usage_text[] =
-	"usage: kcat-jobs consume  --lane L [options]\n"
-	"       kcat-jobs produce  [--lane L] [options]\n"
+	"usage: kcat-jobs consume  --lane L [options]       job lines to stdout\n"
+	"       kcat-jobs produce  [--lane L] [options]     result lines from stdin\n"
 	"       kcat-jobs pipeline --lane L [options] -- CMD [ARG...]\n"
-	"       kcat-jobs mock-cluster\n"
-	"options: -b BROKERS -t TOPIC -G GROUP -X K=V -F FILE -a ACKS -c N -m N\n"
-	"         --max-bytes N --drain-timeout S --answer-timeout S -u USER -r REDIS_URL\n";
+	"       kcat-jobs mock-cluster                    a broker for demos\n"
+	"       kcat-jobs --help | --version\n"
+	"\n"
+	"The Kafka side of the toolkit: a lane's jobs out of Kafka, its results and\n"
+	"dead letters into it, each job acknowledged once answered (docs/pipeline.md).\n"
+	"\n"
+	"  -l, --lane L           submit, run or custom\n"
+	"  -b, --brokers LIST     bootstrap servers (default: KAFKA_BROKERS)\n"
+	"  -t, --topic T          consume T instead of the lane's job topic\n"
+	"  -G, --group G          consumer group instead of the lane's\n"
+	"  -X, --property K=V     a librdkafka property (repeatable)\n"
+	"  -F, --config FILE      librdkafka properties, one K=V per line\n"
+	"  -a, --acks FILE        consume: read acknowledgements (\"topic partition\n"
+	"                         offset\" lines) from FILE; produce: write them\n"
+	"  -c, --count N          consume: exit after N jobs\n"
+	"  -m, --max-inflight N   jobs out and not acknowledged before pausing (64)\n"
+	"  --max-bytes N          larger messages are poison (1048576)\n"
+	"  --drain-timeout S      after SIGTERM, how long to wait for in-flight jobs (120)\n"
+	"  --answer-timeout S     pipeline: a job whose line has not come back S seconds\n"
+	"                         after it went out is answered here (900; 0: never)\n"
+	"  -r, --redis URL        idempotency keys processed:<lane>:result:<id> in this\n"
+	"                         Redis (default: REDIS_URL; none when neither is set)\n"
+	"  -u, --user NAME        pipeline: run as NAME once CMD is started\n"
+	"\n"
+	"Environment: KAFKA_BROKERS, KAFKA_<LANE>_JOBS_TOPIC, KAFKA_<LANE>_RESULTS_TOPIC,\n"
+	"KAFKA_<LANE>_GROUP_ID (LANE: SUBMISSION, RUN, CUSTOM), KAFKA_DLQ_TOPIC, REDIS_URL,\n"
+	"KAFKA_IDEMPOTENCY_KEY_EXPIRY, LOG_LEVEL, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT.\n"
+	"\n"
+	"Exit status: 0 done (end of input, -c reached, or drained after SIGTERM),\n"
+	"100 usage or configuration error, 111 Kafka or the child failed.\n";
 
 enum {
 	POLL_MS = 200,			/* the longest sleep; events wake us sooner */

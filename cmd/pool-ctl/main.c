@@ -1,20 +1,6 @@
 /* pool-ctl: the warm pool of sandbox slots, for both backends.
  *
- * usage: pool-ctl [--backend ns|docker] [--slots N] [--languages FILE] [--json]
- *                 up | status | watch [--interval S] [--once] | down
- *
- *   up       docker: a running container in every slot of every language;
- *            ns: the slot locks and the cgroup parent
- *   status   one row per slot: slot, language, state, jobs run, age, last
- *            health check (docker), or slot, uid, state (ns)
- *   watch    docker: every S seconds (default 5), replaces free slots whose
- *            container is dead, dirty (a job timed out or broke it), too old
- *            or has run too many jobs; until SIGTERM, or one pass with --once
- *   down     docker: removes every pool container and the slots' state
- *
- * The backend comes from --backend or SANDBOX_BACKEND (default ns); the
- * slots per language from --slots, CONTAINER_POOL_SIZE or the table.
- * Exit: 0; 100 bad usage or configuration; 111 dockerd unreachable.
+ * usage, commands and options: usage_text below (and pool-ctl(1)).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +28,28 @@
 static const char usage_text[] =
 	"usage: pool-ctl [--backend ns|docker] [--slots N] [--languages FILE] [--json]\n"
 	"                up | status | watch [--interval S] [--once] | down\n"
-	"Creates, shows, heals and removes the warm pool of sandbox slots.\n";
+	"       pool-ctl --help | --version\n"
+	"\n"
+	"Creates, shows, heals and removes the warm pool of sandbox slots.\n"
+	"\n"
+	"  up       docker: a running container in every slot of every language;\n"
+	"           ns: the slot locks and the cgroup parent\n"
+	"  status   one row per slot: slot, language, state, jobs run, age, last\n"
+	"           health check (docker), or slot, uid, state (ns); --json: JSON\n"
+	"  watch    docker: every S seconds (default 5), replaces free slots whose\n"
+	"           container is dead, dirty (a job timed out or broke it), too old\n"
+	"           or has run too many jobs; until SIGTERM, or one pass with --once\n"
+	"  down     docker: removes every pool container and the slots' state\n"
+	"\n"
+	"  --backend ns|docker  the backend (default: SANDBOX_BACKEND, else ns)\n"
+	"  --slots N            slots per language (default: CONTAINER_POOL_SIZE, else\n"
+	"                       the table's)\n"
+	"  --languages FILE     the language table (default: as sandbox-exec finds it)\n"
+	"\n"
+	"Environment: SANDBOX_BACKEND, CONTAINER_POOL_SIZE, CODEX_LANGUAGES, CODEX_INSTANCE,\n"
+	"DOCKER_HOST, SANDBOX_CGROUP_ROOT, LOG_LEVEL, LOG_FORMAT.\n"
+	"\n"
+	"Exit status: 0, 100 usage or configuration error, 111 dockerd unreachable.\n";
 
 enum { MAX_SLOTS = 1024 };
 

@@ -59,6 +59,8 @@ static const char usage[] =
 	"  --visibility S       in-flight time-out before an entry is sent again (30)\n"
 	"  --interval MS        time between two claims (500)\n"
 	"\n"
+	"Environment: the defaults above, LOG_LEVEL, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT.\n"
+	"\n"
 	"Exit status: 0, 100 usage or configuration error, 111 Redis, Kafka or I/O failure.\n";
 
 enum command { CMD_SCHEDULE, CMD_RUN };

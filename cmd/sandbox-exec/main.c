@@ -2,6 +2,7 @@
  * with an `exec` section (docs/formats.md), in completion order.
  *
  * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker] [--cold]
+ *        sandbox-exec --list-languages [--languages FILE]
  *
  *   -j, --jobs N        jobs run at once (default: the number of slots)
  *   --slots N           sandbox slots on this host, per language with docker
@@ -11,6 +12,7 @@
  *                       container pool; also SANDBOX_BACKEND=docker)
  *   --cold              ns: no worker forked ahead, no warm box: each job's
  *                       first box is made when the job comes
+ *   --list-languages    print the table's path and its languages, then exit
  *   -h, --help, -V, --version
  *
  * A line that is not a job gets an `error` section (kind poison) and the
@@ -52,7 +54,28 @@
 
 static const char usage_text[] =
 	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker] [--cold]\n"
-	"Runs job lines from stdin in sandboxes; writes them back with an exec section.\n";
+	"       sandbox-exec --list-languages [--languages FILE]\n"
+	"       sandbox-exec --help | --version\n"
+	"\n"
+	"Runs each job of standard input (JSON, one a line or pretty-printed) in a\n"
+	"sandbox and writes it back on one line with an exec section, in the order\n"
+	"the jobs finish (sandbox-exec(1), docs/formats.md).\n"
+	"\n"
+	"  -j, --jobs N        jobs run at once (default: the number of slots)\n"
+	"  --slots N           sandbox slots (default: CONTAINER_POOL_SIZE, else the table's)\n"
+	"  --languages FILE    the language table (default: CODEX_LANGUAGES, else the\n"
+	"                      installed one; --list-languages says which)\n"
+	"  --backend ns|docker namespaces (the default) or the warm container pool\n"
+	"  --cold              ns: make each job's first box when the job comes\n"
+	"  --list-languages    print the table's path and its languages, and exit\n"
+	"\n"
+	"Environment: SANDBOX_BACKEND, CONTAINER_POOL_SIZE, EXECUTION_TIMEOUT,\n"
+	"MAX_OUTPUT_LENGTH, CODEX_LANGUAGES, CODEX_SHARE, CODEX_INSTANCE, DOCKER_HOST,\n"
+	"SANDBOX_CGROUP_ROOT, LOG_LEVEL, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT.\n"
+	"\n"
+	"Exit status: 0 at end of input or after SIGTERM (running jobs finish),\n"
+	"100 usage or configuration error (ns needs root), 111 input, output or\n"
+	"dockerd failure. A job's own failure is an error section in its line.\n";
 
 enum { MAX_WORKERS = 1024, MAX_SLOT_NETNS = 64 };
 
@@ -70,6 +93,7 @@ struct options {
 	const char *languages;
 	const char *backend;
 	int cold;
+	int list;	/* --list-languages */
 };
 
 /* A forked process running one job; its line arrives on fd. */
@@ -128,7 +152,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 	static const struct option longs[] = {
 		{"jobs", required_argument, NULL, 'j'}, {"slots", required_argument, NULL, 's'},
 		{"languages", required_argument, NULL, 'l'}, {"backend", required_argument, NULL, 'b'},
-		{"cold", no_argument, NULL, 'c'},
+		{"cold", no_argument, NULL, 'c'}, {"list-languages", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -141,6 +165,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 'l': o->languages = optarg; break;
 		case 'b': o->backend = optarg; break;
 		case 'c': o->cold = 1; break;
+		case 'L': o->list = 1; break;
 		case 'h': usage_help(usage_text);
 		case 'V': usage_version();
 		default: usage_error(usage_text, "unknown option, or one without its value: %s", argv[optind - 1]);
@@ -187,6 +212,23 @@ static void load_table(struct state *s)
 		die(EXIT_PERMANENT, "%s", err);
 }
 
+/* --list-languages: the table's path, then a line per language. */
+static void list_languages(const struct lang_table *t)
+{
+	printf("languages of %s (harnesses in %s)\n", t->path, t->share_dir);
+	printf("%-12s %-29s %-9s %8s %8s %10s\n", "language", "shapes", "compiled", "time ms",
+	       "wall ms", "memory MB");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct lang *l = &t->langs[i];
+		printf("%-12s %-29s %-9s %8lld %8lld %10lld\n", l->name,
+		       l->harness ? "function stdio compat custom" : "stdio compat custom",
+		       l->compile ? "yes" : "no", (long long)l->limits.time_ms,
+		       (long long)l->limits.wall_ms, (long long)l->limits.memory_mb);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die(EXIT_TEMPORARY, "stdout: write error");
+}
+
 /* A network namespace per slot (the first MAX_SLOT_NETNS; each takes
  * some 200 KiB of kernel memory), kept for our whole life; a slot without
  * one, or all of them when the kernel refuses, gets one per step. */
@@ -207,6 +249,11 @@ static void setup(struct state *s)
 	char err[512];
 	const char *pool = getenv("CONTAINER_POOL_SIZE");
 	load_table(s);
+	if (s->opt.list) {
+		list_languages(&s->table);
+		lang_table_free(&s->table);
+		exit(EXIT_OK);
+	}
 	/* The platform's variables are configuration: a bad one stops us here
 	 * instead of poisoning every job. */
 	struct sbx_limits probe;
@@ -242,6 +289,8 @@ static void setup(struct state *s)
 	s->taken = -1;
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
 	line_init_values(&s->in, 0, CAP_JOB_LINE);
+	log_info("%s backend, %ld slots, -j %ld; %zu languages from %s", s->opt.backend,
+		 s->opt.slots, s->opt.jobs, s->table.n, s->table.path);
 }
 
 static void emit(const cJSON *line)

@@ -352,8 +352,13 @@ int lang_table_load(struct lang_table *t, const char *path,
 	FILE *f = fopen(path, "re");
 
 	memset(t, 0, sizeof *t);
+	t->path = realpath(path, NULL);
+	if (t->path == NULL)
+		t->path = xstrdup(path);
 	t->state_dir = xstrdup("/run/codex-sandbox");
-	t->share_dir = xstrdup(share_dir ? share_dir : "/usr/local/share/codex");
+	t->share_dir = share_dir ? realpath(share_dir, NULL) : NULL;
+	if (t->share_dir == NULL)
+		t->share_dir = xstrdup(share_dir ? share_dir : "/usr/local/share/codex");
 	t->uid_base = 61000;
 	t->slots = 4;
 	t->acquire_ms = 60000;
@@ -416,6 +421,7 @@ void lang_table_free(struct lang_table *t)
 	free(t->state_dir);
 	free(t->instance);
 	free(t->share_dir);
+	free(t->path);
 	free(t->image);
 	free(t->pool);
 	memset(t, 0, sizeof *t);

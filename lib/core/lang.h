@@ -39,6 +39,7 @@ struct lang {
 };
 
 struct lang_table {
+	char *path;		/* the file it was loaded from */
 	struct lang *langs;
 	size_t n;
 	char **mounts;		/* host paths bound read-only into every box */
