@@ -605,7 +605,7 @@ io_compare() {
 @test "a line without exec gets an invalid-job error and keeps its fields" {
 	cp "$FIX/no-exec.jsonl" "$IN"
 	judge_in 0
-	assert_equal "$(q .error)" '{"kind":"poison","code":"invalid-job","message":"no exec section"}'
+	assert_equal "$(q .error)" '{"kind":"poison","code":"invalid-job","message":"no exec section: judge reads what sandbox-exec writes (sandbox-exec < jobs | judge)"}'
 	assert_equal "$(q '[.submissionId, has("result")]')" '["sub-x",false]'
 }
 

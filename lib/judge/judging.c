@@ -124,7 +124,9 @@ static void judge_object(cJSON *line, const char *text, size_t len, struct judgi
 		return;
 	}
 	if (!cJSON_HasObjectItem(line, "exec")) {
-		jsonx_set_error(line, "poison", "invalid-job", "no exec section");
+		jsonx_set_error(line, "poison", "invalid-job",
+				"no exec section: judge reads what sandbox-exec writes "
+				"(sandbox-exec < jobs | judge)");
 		error_line(out, line);
 		return;
 	}
