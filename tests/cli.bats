@@ -56,7 +56,7 @@ bad_args() {
 	done
 }
 
-@test "the fatal line is pino's JSON by default and 'prog: fatal: ...' with LOG_FORMAT=text" {
+@test "the fatal line is pino's JSON by default and 'HH:MM:SS prog  fatal: ...' with LOG_FORMAT=text" {
 	local p
 	# codex-agent has no log of its own: its lines are always text.
 	for p in sandbox-exec judge kcat-jobs retryd pool-ctl; do
@@ -67,7 +67,7 @@ bad_args() {
 		assert_output "{\"name\":\"$p\",\"bogus\":true}"
 		# shellcheck disable=SC2046
 		LOG_FORMAT=text run -100 --separate-stderr timeout 10 "$BIN/$p" $(bad_args "$p") < /dev/null
-		assert_regex "$(tail -n 1 <<< "$stderr")" "^$p: fatal: .*--bogus"
+		assert_regex "$(tail -n 1 <<< "$stderr")" "^[0-9]{2}:[0-9]{2}:[0-9]{2} $p  fatal: .*--bogus"
 	done
 	run -100 --separate-stderr timeout 10 "$BIN/codex-agent" --bogus
 	assert_equal "$(tail -n 1 <<< "$stderr")" 'codex-agent: fatal: unexpected argument --bogus'
@@ -110,4 +110,22 @@ bad_args() {
 		run -100 --separate-stderr timeout 10 "$root/scripts/$s" --no-such-option < /dev/null
 		[[ "$stderr" == *sage:* ]] || fail "$s: no usage on stderr: $stderr"
 	done
+}
+
+@test "logs for a person: on a terminal, or with LOG_FORMAT=text, a short line with the time and the job's id" {
+	local job='{"tempId":"0b281a8a-1111-2222-3333-444455556666","language":"python","userCode":"\"print(1)\"","exec":{"backend":"ns","shape":"custom","mode":"custom","language":"python","slot":0,"budgetMs":1,"compile":null,"runs":[{"exitCode":0,"signal":null,"timeMs":1,"wallMs":1,"memoryKb":1,"limit":null,"stdout":"1\n","stdoutTruncated":false,"stderr":"","stderrTruncated":false}]}}'
+	# stderr a terminal (script(1) gives one): text
+	run -0 script -qec "printf '%s\n' '$job' | $BIN/judge > /dev/null" /dev/null
+	assert_output --regexp "^[0-9]{2}:[0-9]{2}:[0-9]{2} judge  0b281a8a  judged: accepted"
+	# ... unless LOG_FORMAT=json
+	run -0 script -qec "printf '%s\n' '$job' | LOG_FORMAT=json $BIN/judge > /dev/null" /dev/null
+	assert_output --partial '"msg":"judged: accepted"'
+	# not a terminal: JSON; LOG_FORMAT=text: text, with the id
+	run -0 --separate-stderr "$BIN/judge" <<< "$job"
+	assert_equal "$(jq -r .msg <<< "$stderr")" 'judged: accepted'
+	LOG_FORMAT=text run -0 --separate-stderr "$BIN/judge" <<< "$job"
+	assert_regex "$stderr" '^[0-9:]{8} judge  0b281a8a  judged: accepted$'
+	# an id that is not a UUID is kept whole; a warning says its level
+	LOG_FORMAT=text run -0 --separate-stderr "$BIN/judge" <<< '{"tempId":"my-first-job","language":"python"}'
+	assert_regex "$stderr" '^[0-9:]{8} judge  my-first-job  warn: error line: invalid-job'
 }

@@ -762,7 +762,7 @@ io_compare() {
 @test "a usage error in LOG_FORMAT=text is one plain line after the usage" {
 	LOG_FORMAT=text run -100 --separate-stderr "$JUDGE" --frobnicate
 	assert_output ''
-	assert_regex "$stderr" $'^usage: judge.*\njudge: fatal: unknown option --frobnicate$'
+	assert_regex "$stderr" $'^usage: judge.*\n[0-9:]{8} judge  fatal: unknown option --frobnicate$'
 }
 
 @test "an argument is a usage error (100)" {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/tracectx.h"
@@ -58,7 +59,12 @@ void log_init(const char *name)
 		else
 			log_min = l;
 	}
-	log_text = fmt && strcmp(fmt, "text") == 0;
+	if (fmt && strcmp(fmt, "text") == 0)
+		log_text = 1;
+	else if (fmt && *fmt && strcmp(fmt, "json") != 0)
+		warn("LOG_FORMAT=%s is not json or text; using json", fmt);
+	else if (fmt == NULL || *fmt == '\0')
+		log_text = isatty(2);
 	if (gethostname(log_host, sizeof log_host) != 0)
 		strcpy(log_host, "localhost");
 	log_host[sizeof log_host - 1] = '\0';
@@ -90,11 +96,39 @@ static void add_trace(cJSON *line, const cJSON *job, const struct tracectx *ctx)
 	cJSON_AddStringToObject(line, "trace_flags", tp + 53);
 }
 
+/* The job's id for a person: a UUID's first 8 characters, another id
+ * whole (up to 32). "" without one. */
+static void short_id(const cJSON *job, char *out, size_t outlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(job, "submissionId");
+	if (!cJSON_IsString(v))
+		v = cJSON_GetObjectItemCaseSensitive(job, "tempId");
+	const char *id = cJSON_IsString(v) ? v->valuestring : "";
+	size_t n = strlen(id);
+	int uuid = n == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-';
+	snprintf(out, outlen, "%.*s", uuid ? 8 : 32, id);
+}
+
+/* "12:03:04 judge  b281a8aa  judged: accepted": the local time, the
+ * program, the job's id when there is a job, the level unless info. */
+static void emit_text(enum log_level level, const cJSON *job, const char *msg)
+{
+	char id[40] = "", at[16] = "??:??:??";
+	time_t now = time(NULL);
+	struct tm tm;
+	if (localtime_r(&now, &tm) != NULL)
+		strftime(at, sizeof at, "%H:%M:%S", &tm);
+	if (job)
+		short_id(job, id, sizeof id);
+	fprintf(stderr, "%s %s  %s%s%s%s%s\n", at, log_name, id, *id ? "  " : "",
+		level == LOG_INFO ? "" : level_name(level), level == LOG_INFO ? "" : ": ", msg);
+}
+
 static void emit(enum log_level level, const cJSON *job, const struct tracectx *ctx,
 		 const char *msg)
 {
 	if (log_text) {
-		fprintf(stderr, "%s: %s: %s\n", log_name, level_name(level), msg);
+		emit_text(level, job, msg);
 		return;
 	}
 	cJSON *line = cJSON_CreateObject();

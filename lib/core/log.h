@@ -1,4 +1,5 @@
-/* log: pino-compatible JSON lines on stderr (one per lifecycle step).
+/* log: pino-compatible JSON lines on stderr (one per lifecycle step), or
+ * short text lines for a person (LOG_FORMAT).
  * A job's lines carry its submissionId/tempId and, when the job has a
  * trace context, trace_id, span_id and trace_flags (the names of
  * OpenTelemetry's pino instrumentation), so logs and traces join. */
@@ -18,7 +19,9 @@ enum log_level {
 };
 
 /* Reads LOG_LEVEL (a pino level name or number; default info) and
- * LOG_FORMAT (json or text; default json). `name` is the program. From
+ * LOG_FORMAT (json, or text: a short line for a person, with the time and
+ * the job's id; default: text when stderr is a terminal, else json).
+ * `name` is the program. From
  * then on die() and warn() (util.h) write their lines here too, at the
  * levels fatal and warn. */
 void log_init(const char *name);
