@@ -709,14 +709,46 @@ io_compare() {
 	assert_line --regexp '^  #    Id +verdict +time ms +memory MB$'
 	assert_line --regexp '^  0    tc-a +accepted +11.00 +5.00$'
 	assert_line --regexp '^  2    tc-c +wrong_answer +12.00 +5.50$'
-	assert_line '       output:   7\n'
+	assert_line '       output:   7'
 	assert_line '       expected: 8'
 	assert_line 'job sub-2  language javascript  verdict wrong_answer  time 50 ms  memory 29.3 MB  passed 1/3'
 	assert_line --regexp '^  1    tc-b +wrong_answer$'
 	assert_line 'job cus-1  language python  verdict accepted  time 15 ms  memory 6.0 MB'
-	assert_line '  stdOut: hello\n'
+	assert_line '       stdOut:   hello'
 	assert_line 'error -  poison/invalid-json: the line is not a JSON object'
+	assert_line --index -1 "4 jobs: 1 accepted, 2 wrong_answer, 1 error line; 82 ms of the programs' time in all"
 	refute_output --partial '{"'
+	refute_output --partial $'\e['	# not a terminal: no colour
+}
+
+@test "--pretty: a long output is wrapped and indented, its first and last lines kept" {
+	local err
+	err=$(for i in $(seq 1 40); do echo "  File \"/sandbox/code/code.py\", line $i, in f$i"; done
+		printf 'RecursionError: %0120d\n' 0)
+	add custom-ok ".exec.runs[0].stdout = \"\" | .exec.runs[0].stdout = $(jq -Rs . <<< "$err")"
+	judge_in 0 --pretty
+	assert_line '       stdOut:'
+	assert_line '           File "/sandbox/code/code.py", line 1, in f1'
+	assert_line '           File "/sandbox/code/code.py", line 4, in f4'
+	refute_output --partial 'line 5, in f5'
+	assert_line '         ... 22 lines not shown ...'
+	refute_output --partial 'line 26, in f26'
+	assert_line '           File "/sandbox/code/code.py", line 27, in f27'
+	# the last line, 136 columns, wrapped at 100
+	assert_line "         RecursionError: $(printf '%084d' 0)"
+	assert_line "         $(printf '%036d' 0)"
+}
+
+@test "--pretty: verdicts in colour on a terminal, never with NO_COLOR" {
+	add stdio-run
+	printf 'garbage\n' >> "$IN"
+	run -0 script -qec "$JUDGE --pretty < $IN 2> /dev/null" /dev/null
+	assert_output --partial $'verdict \e[31mwrong_answer\e[0m'
+	assert_output --partial $'\e[32maccepted\e[0m'
+	assert_output --partial $'\e[33merror\e[0m -'
+	run -0 script -qec "NO_COLOR=1 $JUDGE --pretty < $IN 2> /dev/null" /dev/null
+	refute_output --partial $'\e['
+	assert_output --partial 'verdict wrong_answer'
 }
 
 @test "--pretty shows the controls of program output, ids and messages escaped" {
@@ -732,7 +764,9 @@ io_compare() {
 	refute_output --partial $'\u202e'
 	assert_line --index 0 --partial 'job io\u{001B}[2J  language python'
 	assert_line --regexp '^  2    tc\\u\{009B\}31m +wrong_answer '
-	assert_line '       output:   7\u{001B}]52;c;cm0gLXJmIH4=\u{0007}\r\njob io-1  verdict accepted\u{202E}'
+	assert_line '       output:'
+	assert_line '         7\u{001B}]52;c;cm0gLXJmIH4=\u{0007}\r'
+	assert_line '         job io-1  verdict accepted\u{202E}'
 	assert_line 'error e\u{001B}[31m  poison/x\u{0007}: bad\u{001B}[0m'
 }
 

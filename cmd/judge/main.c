@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/jsonx.h"
 #include "core/line.h"
@@ -163,12 +164,14 @@ static int write_raw(const struct line *l)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
+static struct report pretty;
+
 static void write_output(const struct options *o, const struct line *l,
 			 const struct judging_output *out)
 {
 	int rc = 0;
 	if (o->pretty)
-		report_pretty(stdout, out);
+		report_pretty(stdout, &pretty, out);
 	else if (out->passthrough)
 		rc = write_raw(l);
 	else
@@ -219,6 +222,8 @@ static enum outcome judge_all(const struct options *o)
 	if (rc < 0)
 		die_sys(EXIT_TEMPORARY, "unable to read stdin");
 	line_free(&r);
+	if (o->pretty)
+		report_summary(stdout, &pretty);
 	return worst;
 }
 
@@ -228,6 +233,8 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	log_init("judge");
 	parse_args(argc, argv, &o);
+	const char *no_colour = getenv("NO_COLOR");
+	report_init(&pretty, isatty(1) && !(no_colour && *no_colour));
 	otel_init("judge");
 	judge_duration = otel_histogram("codex.judge.duration", "ms",
 					"Time judge took for a line: parse, compare, result", NULL, 0);

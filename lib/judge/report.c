@@ -50,28 +50,40 @@ static uint32_t code_point(const unsigned char *p, size_t n)
 	return cp;
 }
 
-/* Writes the character of s[0..n) (n from utf8_seq(); 0 for a byte that
- * starts no UTF-8 sequence) so that it cannot act on the terminal: \n, \t
- * and \r as such, other controls as \u{XXXX}, stray bytes as \xHH.
- * Returns the columns written: one for a character shown as it is, the
- * length of its escape otherwise. */
+/* The character of s[0..n) (n from utf8_seq(); 0 for a byte that starts
+ * no UTF-8 sequence) as text that cannot act on the terminal, into buf
+ * (16 bytes): \n, \t and \r as such, other controls as \u{XXXX}, stray
+ * bytes as \xHH. Returns its length in bytes; *cols, the columns it takes
+ * (one for a character shown as it is). */
+static size_t escape(const unsigned char *s, size_t n, char *buf, int *cols)
+{
+	int len;
+	if (n == 0) {
+		len = snprintf(buf, 16, "\\x%02X", s[0]);
+	} else {
+		uint32_t cp = code_point(s, n);
+		if (cp == '\n' || cp == '\t' || cp == '\r')
+			len = snprintf(buf, 16, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+		else if (control_point(cp))
+			len = snprintf(buf, 16, "\\u{%04X}", (unsigned)cp);
+		else {
+			memcpy(buf, s, n);
+			*cols = 1;
+			return n;
+		}
+	}
+	*cols = len;
+	return (size_t)len;
+}
+
+/* Writes the character of s[0..n) as escape() gives it. Returns the
+ * columns written. */
 static int put_char(FILE *f, const unsigned char *s, size_t n)
 {
-	if (n == 0)
-		return fprintf(f, "\\x%02X", s[0]);
-	uint32_t cp = code_point(s, n);
-	switch (cp) {
-	case '\n':
-		return fprintf(f, "\\n");
-	case '\t':
-		return fprintf(f, "\\t");
-	case '\r':
-		return fprintf(f, "\\r");
-	}
-	if (control_point(cp))
-		return fprintf(f, "\\u{%04X}", (unsigned)cp);
-	fwrite(s, 1, n, f);
-	return 1;
+	char buf[16];
+	int cols;
+	fwrite(buf, 1, escape(s, n, buf, &cols), f);
+	return cols;
 }
 
 /* Writes the string s, each character through put_char(), at most `cap`
@@ -93,13 +105,68 @@ static int put_str(FILE *f, const char *s, size_t cap)
 	return cols;
 }
 
-/* A value on one line: strings as put_str() writes them, other values as
- * JSON, cut at REPORT_TEXT_CAP characters. */
-static void put_text(FILE *f, const cJSON *v)
+/* One line of a block: the characters of s[*at..len) up to a newline (which
+ * it consumes) or REPORT_WIDTH columns. Written to f when f is not NULL.
+ * Advances *at. */
+static void block_line(FILE *f, const unsigned char *s, size_t len, size_t *at)
+{
+	int used = 0;
+	while (*at < len && s[*at] != '\n') {
+		char buf[16];
+		int cols;
+		size_t n = utf8_seq(s + *at, len - *at);
+		size_t out = escape(s + *at, n, buf, &cols);
+		if (used > 0 && used + cols > REPORT_WIDTH)
+			return;
+		if (f)
+			fwrite(buf, 1, out, f);
+		used += cols;
+		*at += n ? n : 1;
+	}
+	if (*at < len)
+		(*at)++;	/* the newline */
+}
+
+/* A value under its label: on the label's line when it is one short line,
+ * else as a block of lines (wrapped at REPORT_WIDTH columns, control
+ * characters escaped) indented under it; of a longer block, its first
+ * REPORT_HEAD_LINES and last REPORT_TAIL_LINES lines (an error's message is
+ * at its end). A final newline is not shown. */
+static void put_labelled(FILE *f, const char *label, const cJSON *v)
 {
 	char *json = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
-	const char *s = cJSON_IsString(v) ? v->valuestring : json ? json : "";
-	put_str(f, s, REPORT_TEXT_CAP);
+	const char *text = cJSON_IsString(v) ? v->valuestring : json ? json : "";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), lines = 0, at = 0;
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	while (at < len) {
+		block_line(NULL, p, len, &at);
+		lines++;
+	}
+	if (lines == 0) {
+		fprintf(f, "       %s\n", label);
+	} else if (lines == 1) {
+		fprintf(f, "       %-10s", label);
+		at = 0;
+		block_line(f, p, len, &at);
+		fputc('\n', f);
+	} else {
+		fprintf(f, "       %s\n", label);
+		at = 0;
+		for (size_t i = 0; i < lines; i++) {
+			int shown = lines <= REPORT_HEAD_LINES + REPORT_TAIL_LINES ||
+				    i < REPORT_HEAD_LINES || i >= lines - REPORT_TAIL_LINES;
+			if (shown)
+				fputs("         ", f);
+			block_line(shown ? f : NULL, p, len, &at);
+			if (shown)
+				fputc('\n', f);
+			else if (i == REPORT_HEAD_LINES)
+				fprintf(f, "         ... %zu lines not shown ...\n",
+					lines - REPORT_HEAD_LINES - REPORT_TAIL_LINES);
+		}
+	}
 	cJSON_free(json);
 }
 
@@ -122,28 +189,52 @@ static const char *row_id(const cJSON *line, const cJSON *t)
 	return cJSON_IsString(id) ? id->valuestring : "";
 }
 
-static void put_row(FILE *f, const cJSON *line, const cJSON *t)
+/* The escape sequences that colour a verdict, and the one that ends it;
+ * "" without colour. */
+static const char *colour_of(const struct report *rep, const char *verdict)
+{
+	if (!rep->colour)
+		return "";
+	return strcmp(verdict, "accepted") == 0 ? "\033[32m" : "\033[31m";
+}
+
+static const char *colour_end(const struct report *rep)
+{
+	return rep->colour ? "\033[0m" : "";
+}
+
+static void put_verdict(FILE *f, const struct report *rep, const char *verdict, int width)
+{
+	fputs(colour_of(rep, verdict), f);
+	if (width > 0) {
+		int used = put_str(f, verdict, (size_t)width);
+		fputs(colour_end(rep), f);
+		fprintf(f, "%*s ", used < width ? width - used : 0, "");
+	} else {
+		put_str(f, verdict, REPORT_TEXT_CAP);
+		fputs(colour_end(rep), f);
+	}
+}
+
+static void put_row(FILE *f, const struct report *rep, const cJSON *line, const cJSON *t)
 {
 	const char *verdict = str_or(t, "verdict", "?");
 	fprintf(f, "  %-4.0f ", number(t, "index"));
 	put_column(f, row_id(line, t), 24);
 	if (cJSON_HasObjectItem(t, "executionTimeMs")) {
-		put_column(f, verdict, 22);
+		put_verdict(f, rep, verdict, 22);
 		fprintf(f, "%9.2f %11.2f\n", number(t, "executionTimeMs"), number(t, "memoryMB"));
 	} else {
-		put_str(f, verdict, REPORT_TEXT_CAP);
+		put_verdict(f, rep, verdict, 0);
 		fputc('\n', f);
 	}
 	if (strcmp(verdict, "accepted") == 0)
 		return;
-	fputs("       output:   ", f);
-	put_text(f, member(t, "output"));
-	fputs("\n       expected: ", f);
-	put_text(f, member(t, "expectedOutput"));
-	fputc('\n', f);
+	put_labelled(f, "output:", member(t, "output"));
+	put_labelled(f, "expected:", member(t, "expectedOutput"));
 }
 
-static void put_header(FILE *f, const cJSON *line, const cJSON *fig)
+static void put_header(FILE *f, const struct report *rep, const cJSON *line, const cJSON *fig)
 {
 	const char *lang = jsonx_str(member(line, "exec"), "language");
 	if (lang == NULL)
@@ -153,12 +244,13 @@ static void put_header(FILE *f, const cJSON *line, const cJSON *fig)
 	fputs("  language ", f);
 	put_str(f, lang ? lang : "?", REPORT_TEXT_CAP);
 	fputs("  verdict ", f);
-	put_str(f, str_or(fig, "verdict", "?"), REPORT_TEXT_CAP);
+	put_verdict(f, rep, str_or(fig, "verdict", "?"), 0);
 	fprintf(f, "  time %.0f ms  memory %.1f MB", number(fig, "timeMs"),
 		number(fig, "memoryKb") / 1024);
 }
 
-static void put_testcases(FILE *f, const cJSON *line, const cJSON *er)
+static void put_testcases(FILE *f, const struct report *rep, const cJSON *line,
+			  const cJSON *er)
 {
 	const cJSON *stats = member(er, "stats"), *rows = member(er, "testResults");
 	const cJSON *failed = member(er, "failedTestCase");
@@ -172,15 +264,15 @@ static void put_testcases(FILE *f, const cJSON *line, const cJSON *er)
 	else
 		fprintf(f, "  %-4s %-24s %s\n", "#", "Id", "verdict");
 	for (const cJSON *t = rows ? rows->child : NULL; t; t = t->next)
-		put_row(f, line, t);
+		put_row(f, rep, line, t);
 	if (failed)
-		put_row(f, line, failed);
+		put_row(f, rep, line, failed);
 }
 
-static void put_error(FILE *f, const cJSON *line)
+static void put_error(FILE *f, const struct report *rep, const cJSON *line)
 {
 	const cJSON *e = member(line, "error");
-	fputs("error ", f);
+	fprintf(f, "%serror%s ", rep->colour ? "\033[33m" : "", colour_end(rep));
 	put_str(f, job_id(line), REPORT_TEXT_CAP);
 	fputs("  ", f);
 	put_str(f, str_or(e, "kind", "?"), REPORT_TEXT_CAP);
@@ -191,21 +283,55 @@ static void put_error(FILE *f, const cJSON *line)
 	fputc('\n', f);
 }
 
-void report_pretty(FILE *f, const struct judging_output *out)
+void report_init(struct report *rep, int colour)
+{
+	memset(rep, 0, sizeof *rep);
+	rep->colour = colour;
+}
+
+static void count(struct report *rep, const struct judging_output *out, const cJSON *fig)
+{
+	rep->jobs++;
+	rep->time_ms += number(fig, "timeMs");
+	if (out->status == JUDGING_ERROR)
+		rep->errors++;
+	else if ((size_t)out->verdict < sizeof rep->verdicts / sizeof *rep->verdicts)
+		rep->verdicts[out->verdict]++;
+}
+
+void report_pretty(FILE *f, struct report *rep, const struct judging_output *out)
 {
 	const cJSON *result = member(out->line, "result");
 	const cJSON *er = member(result, "executionResult");
 	if (out->status == JUDGING_ERROR) {
-		put_error(f, out->line);
+		put_error(f, rep, out->line);
 	} else if (er) {
-		put_header(f, out->line, er);
-		put_testcases(f, out->line, er);
+		put_header(f, rep, out->line, er);
+		put_testcases(f, rep, out->line, er);
 	} else {
-		put_header(f, out->line, result);
-		fputs("\n  stdOut: ", f);
-		put_text(f, member(result, "stdOut"));
+		put_header(f, rep, out->line, result);
 		fputc('\n', f);
+		put_labelled(f, "stdOut:", member(result, "stdOut"));
 	}
+	count(rep, out, er ? er : result);
 	fputc('\n', f);
+	fflush(f);
+}
+
+void report_summary(FILE *f, const struct report *rep)
+{
+	fprintf(f, "%zu job%s:", rep->jobs, rep->jobs == 1 ? "" : "s");
+	const char *sep = " ";
+	for (size_t v = 0; v < sizeof rep->verdicts / sizeof *rep->verdicts; v++) {
+		if (rep->verdicts[v] == 0)
+			continue;
+		const char *name = verdict_name((enum verdict)v);
+		fprintf(f, "%s%zu %s%s%s", sep, rep->verdicts[v], colour_of(rep, name), name,
+			colour_end(rep));
+		sep = ", ";
+	}
+	if (rep->errors)
+		fprintf(f, "%s%zu error line%s", sep, rep->errors, rep->errors == 1 ? "" : "s");
+	fprintf(f, "; %.0f ms of the programs' time in all\n", rep->time_ms);
 	fflush(f);
 }
