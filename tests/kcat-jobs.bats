@@ -688,7 +688,9 @@ fifo_consumed() {
 @test "a second pipeline joining and leaving the group: every job has a result, repeats only of jobs handed over" {
 	kafka_lane custom
 	export KAFKA_CUSTOM_JOBS_TOPIC=$REBALANCE_TOPIC JOBS=$REBALANCE_TOPIC
-	hello_jobs job 30 > "$BATS_TEST_TMPDIR/jobs.jsonl"
+	# Enough jobs that b, joining once a has results (a group's rebalance
+	# takes seconds on a busy machine), still finds jobs to consume.
+	hello_jobs job 60 > "$BATS_TEST_TMPDIR/jobs.jsonl"
 	produce_jobs "$JOBS" < "$BATS_TEST_TMPDIR/jobs.jsonl"
 	pipeline_start a --max-inflight 4 -- sh -c "$(held_middle 0.3)"
 	wait_until 60 has_messages "$RESULTS" 3
@@ -696,7 +698,7 @@ fifo_consumed() {
 	wait_until 60 has_logged b 'consumed ' 3
 	bg_stop b
 	assert_equal "$BG_STATUS" 0
-	wait_until 90 has_keys "$RESULTS" 30
+	wait_until 120 has_keys "$RESULTS" 60
 	bg_stop a
 	assert_equal "$BG_STATUS" 0
 
