@@ -104,7 +104,7 @@ bad_args() {
 @test "scripts: --help prints the usage and exits 0; a bad argument exits 100 with the usage" {
 	local s root=$BATS_TEST_DIRNAME/..
 	for s in kafka-up kafka-down redis-up redis-down demo bench-pipeline bench-sandbox \
-		bench-telemetry soak fuzz vm build-images; do
+		bench-telemetry soak fuzz vm build-images warm-go-cache; do
 		run -0 --separate-stderr timeout 10 "$root/scripts/$s" --help
 		assert_output --regexp '[Uu]sage: '
 		run -100 --separate-stderr timeout 10 "$root/scripts/$s" --no-such-option < /dev/null
