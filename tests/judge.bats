@@ -721,6 +721,14 @@ io_compare() {
 	refute_output --partial $'\e['	# not a terminal: no colour
 }
 
+@test "--pretty: a compat program's own figures are said to be its own; measured ones are not" {
+	add compat-run-all
+	add function-run-mixed
+	judge_in 0 --pretty
+	assert_equal "$(grep -c '^  #    Id .*memory MB  (as the program reports them)$' <<< "$output")" 1
+	assert_equal "$(grep -c '^  #    Id .*memory MB$' <<< "$output")" 1
+}
+
 @test "--pretty: a long output is wrapped and indented, its first and last lines kept" {
 	local err
 	err=$(for i in $(seq 1 40); do echo "  File \"/sandbox/code/code.py\", line $i, in f$i"; done

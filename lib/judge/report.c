@@ -258,9 +258,12 @@ static void put_testcases(FILE *f, const struct report *rep, const cJSON *line,
 		number(stats, "totalTestCase"));
 	if (!rows && !failed)
 		return;
+	/* A compat program reports its own figures; the others are measured. */
+	const char *shape = jsonx_str(member(line, "exec"), "shape");
+	int own = shape && strcmp(shape, "compat") == 0;
 	if (rows)
-		fprintf(f, "  %-4s %-24s %-22s %9s %11s\n", "#", "Id", "verdict",
-			"time ms", "memory MB");
+		fprintf(f, "  %-4s %-24s %-22s %9s %11s%s\n", "#", "Id", "verdict", "time ms",
+			"memory MB", own ? "  (as the program reports them)" : "");
 	else
 		fprintf(f, "  %-4s %-24s %s\n", "#", "Id", "verdict");
 	for (const cJSON *t = rows ? rows->child : NULL; t; t = t->next)
