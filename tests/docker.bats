@@ -611,17 +611,18 @@ now_ms() {
 	assert_output ''
 }
 
-# BUG: down removes every container of the pool, whatever --slots says, but
-# resets the state files (id, jobs) of the first --slots slots only
-# (docker_down() in cmd/pool-ctl/main.c loops over slots_of()). The slots
-# past --slots keep naming the containers it has just removed, so status
-# shows them "dead" instead of "none", with their old ids and job counts.
-@test "after down --slots 1, status shows every slot of the pool empty (none)" {
+# down removes every container of the pool, whatever --slots says, and
+# empties the state file of every slot that has one: none of them goes on
+# naming a removed container, its jobs, age or last check.
+@test "after down --slots 1, status shows every slot of the pool empty (none, no jobs, age or check)" {
 	run -0 --separate-stderr pool_ctl --slots 3 up
 	run -0 --separate-stderr pool_ctl --slots 1 down
 	run -0 --separate-stderr pool_ctl --slots 3 status --json
 	[ "${#lines[@]}" -eq $((3 * ${#LANGS[@]})) ]
 	for row in "${lines[@]}"; do
-		assert_json "$row" '.state == "none" and .container == "" and .jobs == 0'
+		assert_json "$row" '.state == "none" and .container == "" and .jobs == 0
+			and .ageS == null and .checkedS == null'
 	done
+	run -0 --separate-stderr pool_ctl --slots 3 status
+	assert_line --index 1 --regexp '^0 +[a-z]+ +none +0 +- +-  -$'
 }

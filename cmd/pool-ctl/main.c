@@ -342,8 +342,13 @@ static void status_row(struct pool *p, const struct pool_slot *s, const char *st
 	long age = s->created_ms ? (long)((now - s->created_ms) / 1000) : -1;
 	long checked = s->checked_ms ? (long)((now - s->checked_ms) / 1000) : -1;
 	if (!p->opt.json) {
-		printf("%-5d %-11s %-6s %6ld %7ld %8ld  %.12s\n", s->k, s->lang, state, s->jobs,
-		       age, checked, s->id[0] ? s->id : "-");
+		char age_s[24] = "-", checked_s[24] = "-";
+		if (age >= 0)
+			snprintf(age_s, sizeof age_s, "%ld", age);
+		if (checked >= 0)
+			snprintf(checked_s, sizeof checked_s, "%ld", checked);
+		printf("%-5d %-11s %-6s %6ld %7s %8s  %.12s\n", s->k, s->lang, state, s->jobs,
+		       age_s, checked_s, s->id[0] ? s->id : "-");
 		return;
 	}
 	cJSON *row = cJSON_CreateObject();
@@ -351,8 +356,14 @@ static void status_row(struct pool *p, const struct pool_slot *s, const char *st
 	cJSON_AddStringToObject(row, "language", s->lang);
 	cJSON_AddStringToObject(row, "state", state);
 	cJSON_AddNumberToObject(row, "jobs", (double)s->jobs);
-	cJSON_AddNumberToObject(row, "ageS", (double)age);
-	cJSON_AddNumberToObject(row, "checkedS", (double)checked);
+	if (age >= 0)
+		cJSON_AddNumberToObject(row, "ageS", (double)age);
+	else
+		cJSON_AddNullToObject(row, "ageS");
+	if (checked >= 0)
+		cJSON_AddNumberToObject(row, "checkedS", (double)checked);
+	else
+		cJSON_AddNullToObject(row, "checkedS");
 	cJSON_AddStringToObject(row, "container", s->id);
 	emit_row(row);
 }
@@ -410,6 +421,7 @@ static int docker_down(struct pool *p)
 				continue;
 			s.id[0] = '\0';
 			s.jobs = s.pid = 0;
+			s.created_ms = s.checked_ms = 0;
 			s.dirty = 0;
 			pool_slot_save(&s);
 		}
