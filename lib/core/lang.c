@@ -342,6 +342,14 @@ void lang_uid_ranges(const struct lang_table *t, long *lo, long *hi, long *dlo, 
 	*dhi = *dlo + (long)t->n * SLOTS_PER_LANGUAGE;
 }
 
+/* path absolute and without symbolic links, or as it is when it cannot be
+ * (it does not exist). */
+static char *canonical(const char *path)
+{
+	char *c = realpath(path, NULL);
+	return c ? c : xstrdup(path);
+}
+
 int lang_table_load(struct lang_table *t, const char *path,
 		    const char *share_dir, char *err, size_t errlen)
 {
@@ -351,14 +359,12 @@ int lang_table_load(struct lang_table *t, const char *path,
 	int lineno = 0, rc = 0;
 	FILE *f = fopen(path, "re");
 
+	int open_errno = errno;
+
 	memset(t, 0, sizeof *t);
-	t->path = realpath(path, NULL);
-	if (t->path == NULL)
-		t->path = xstrdup(path);
+	t->path = canonical(path);
 	t->state_dir = xstrdup("/run/codex-sandbox");
-	t->share_dir = share_dir ? realpath(share_dir, NULL) : NULL;
-	if (t->share_dir == NULL)
-		t->share_dir = xstrdup(share_dir ? share_dir : "/usr/local/share/codex");
+	t->share_dir = canonical(share_dir ? share_dir : "/usr/local/share/codex");
 	t->uid_base = 61000;
 	t->slots = 4;
 	t->acquire_ms = 60000;
@@ -368,7 +374,7 @@ int lang_table_load(struct lang_table *t, const char *path,
 	t->max_age_s = 3600;
 	limit_default(&defaults);
 	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(open_errno));
 		return -1;
 	}
 	while (fgets(line, sizeof line, f)) {
