@@ -549,13 +549,14 @@ chaos() {
 	sleepy_jobs s 1 20 > "$BATS_TEST_TMPDIR/jobs.jsonl"
 	produce_jobs "$JOBS" < "$BATS_TEST_TMPDIR/jobs.jsonl"
 	tree_start
-	# The lane has taken them all; the first is done, the others in flight.
+	# The lane has taken them all (a fetch may bring only some of them, and
+	# a warm box answers the first in a third of a second); the first is
+	# done, the others in flight.
 	local deadline=$((SECONDS + 60)) before start
-	until [ "$(produced_lines)" -ge 1 ]; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "no result in 60 s"
+	until [ "$(produced_lines)" -ge 1 ] && [ "$(lane_log | grep -c '"msg":"consumed ')" = 20 ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "not all 20 jobs taken, or no result, in 60 s"
 		sleep 0.02
 	done
-	[ "$(lane_log | grep -c '"msg":"consumed ')" = 20 ] || fail "not all 20 jobs were taken at once"
 	before=$(produced_lines)
 	start=$SECONDS
 	run -0 timeout 90 sv -w 60 force-stop "$TREE/sv/codex-custom"
