@@ -19,7 +19,10 @@
  * at every clean: a change fails the step or the clean, and the backend
  * replaces the container, so nothing a job did to the agent reaches the
  * next job. Extended attributes and times of the work dirs
- * (the tmpfs roots, which the job owns) are reset by the clean too.
+ * (the tmpfs roots, which the job owns) are reset by the clean too. The
+ * container's network namespace (no interface up) is every step's: a
+ * socket a step left in flight is freed by the kernel's collector once its
+ * processes are gone, and a step starts only once none is left.
  * Should the stream break anyway, the backend replaces the container.
  *
  * Exit: 0 at end of input, 100 on bad usage, 111 on a broken stream.
@@ -51,9 +54,10 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/pipeio.h"
 #include "sandbox/policy.h"
+#include "sandbox/slotnet.h"
 #include "sandbox/spawn.h"
 
-enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536 };
+enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READ_CHUNK = 65536, NET_CLEAN_MS = 1000 };
 
 static const char *const work_dirs[] = {"/sandbox/code", "/sandbox/bin", "/sandbox/results", "/tmp"};
 
@@ -338,6 +342,19 @@ static int start(struct step *s, char *msg, size_t msglen)
 	return 0;
 }
 
+/* Whether the network namespace holds no socket (slotnet.h), waiting up
+ * to NET_CLEAN_MS for the kernel to free what the step before left in
+ * flight. */
+static int net_clean(void)
+{
+	for (int ms = 0; ms < NET_CLEAN_MS; ms++) {
+		if (slotnet_clean() == 1)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -354,6 +371,8 @@ static void do_run(const struct agent_msg *m)
 		reply_op(AGENT_FAIL, "run: bad request");
 	} else if (!self_intact()) {
 		reply_op(AGENT_FAIL, "run: the agent's limits or scheduling were changed by a program");
+	} else if (!net_clean()) {
+		reply_op(AGENT_FAIL, "run: a socket of an earlier step is still in the network namespace");
 	} else if (start(&s, msg, sizeof msg) != 0) {
 		kill(-1, SIGKILL);
 		reap(&s, 1);
