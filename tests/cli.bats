@@ -104,7 +104,7 @@ bad_args() {
 @test "scripts: --help prints the usage and exits 0; a bad argument exits 100 with the usage" {
 	local s root=$BATS_TEST_DIRNAME/..
 	for s in kafka-up kafka-down redis-up redis-down demo bench-pipeline bench-sandbox \
-		bench-telemetry soak fuzz vm build-images warm-go-cache; do
+		bench-harness bench-telemetry soak fuzz vm build-images warm-go-cache; do
 		run -0 --separate-stderr timeout 10 "$root/scripts/$s" --help
 		assert_output --regexp '[Uu]sage: '
 		run -100 --separate-stderr timeout 10 "$root/scripts/$s" --no-such-option < /dev/null
@@ -128,4 +128,10 @@ bad_args() {
 	# an id that is not a UUID is kept whole; a warning says its level
 	LOG_FORMAT=text run -0 --separate-stderr "$BIN/judge" <<< '{"tempId":"my-first-job","language":"python"}'
 	assert_regex "$stderr" '^[0-9:]{8} judge  my-first-job  warn: error line: invalid-job'
+}
+
+@test "warm-go-cache: what it did goes to stderr, nothing to stdout" {
+	run -0 --separate-stderr timeout 300 "$BATS_TEST_DIRNAME/../scripts/warm-go-cache" "$BATS_TEST_TMPDIR/go-build"
+	assert_output ''
+	assert_regex "$stderr" "^warm-go-cache: .* in $BATS_TEST_TMPDIR/go-build$"
 }

@@ -49,7 +49,11 @@ setup() {
 }
 
 @test "demo --offline: every example through sandbox-exec | judge, as expected, exit 0" {
-	run -0 --separate-stderr timeout 600 "$ROOT/scripts/demo" --offline
+	# sandbox-exec as an instance of the test's own: its state dir and uids
+	sed -e "s|^state_dir = .*|state_dir = $BATS_TEST_TMPDIR/state|" -e "s|^uid_base = .*|uid_base = 92000|" \
+		"$ROOT/etc/languages.conf" > "$BATS_TEST_TMPDIR/languages.conf"
+	CODEX_LANGUAGES=$BATS_TEST_TMPDIR/languages.conf CODEX_SHARE=$ROOT/share/harness \
+		run -0 --separate-stderr timeout 600 "$ROOT/scripts/demo" --offline
 	assert_line --index -1 "$TOTAL/$TOTAL as expected"
 	refute_output --partial 'DIFFERS'
 	[[ "$stderr" == *"demo: installing what is missing and building (log: "* ]] ||

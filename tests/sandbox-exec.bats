@@ -70,8 +70,8 @@ teardown() {
 	run -0 --separate-stderr timeout 120 "$SBX" --list-languages --languages "$TABLE"
 	assert_line --index 0 "languages of $(realpath "$TABLE") (harnesses in $(realpath "$ROOT/share/harness"))"
 	assert_line --index 1 --regexp '^language +shapes +compiled +time ms +wall ms +memory MB$'
-	assert_line --regexp "^python +function stdio compat custom +no +$(table_value time_ms) +$(table_value wall_ms) +$(table_value memory_mb)$"
-	assert_line --regexp '^go +function stdio compat custom +yes '
+	assert_line --regexp "^python +compat function stdio custom +no +$(table_value time_ms) +$(table_value wall_ms) +$(table_value memory_mb)$"
+	assert_line --regexp '^go +compat function stdio custom +yes '
 	assert_equal "${#lines[@]}" 5
 }
 

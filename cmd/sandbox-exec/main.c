@@ -220,8 +220,12 @@ static void list_languages(const struct lang_table *t)
 	       "wall ms", "memory MB");
 	for (size_t i = 0; i < t->n; i++) {
 		const struct lang *l = &t->langs[i];
-		printf("%-12s %-29s %-9s %8lld %8lld %10lld\n", l->name,
-		       l->harness ? "function stdio compat custom" : "stdio compat custom",
+		char shapes[64] = "";
+		for (int s = 0; s < SHAPE_COUNT; s++)
+			if (job_lang_takes(l, (enum job_shape)s))
+				snprintf(shapes + strlen(shapes), sizeof shapes - strlen(shapes), "%s%s",
+					 *shapes ? " " : "", job_shape_name((enum job_shape)s));
+		printf("%-12s %-29s %-9s %8lld %8lld %10lld\n", l->name, shapes,
 		       l->compile ? "yes" : "no", (long long)l->limits.time_ms,
 		       (long long)l->limits.wall_ms, (long long)l->limits.memory_mb);
 	}

@@ -143,6 +143,11 @@ static int pick_limits(struct job *j, const struct lang_table *t, char *msg, siz
 	return 0;
 }
 
+int job_lang_takes(const struct lang *l, enum job_shape s)
+{
+	return s != SHAPE_FUNCTION || (l->harness && l->harness_as && l->solution);
+}
+
 /* The table's languages, "python, javascript, go", into buf; only those
  * with a function harness when `harness` is set. */
 static const char *names(const struct lang_table *t, int harness, char *buf, size_t len)
@@ -150,7 +155,7 @@ static const char *names(const struct lang_table *t, int harness, char *buf, siz
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < t->n && used < len; i++) {
-		if (harness && t->langs[i].harness == NULL)
+		if (harness && !job_lang_takes(&t->langs[i], SHAPE_FUNCTION))
 			continue;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
 					 t->langs[i].name);
@@ -178,7 +183,7 @@ static int check_runnable(const struct job *j, const struct lang_table *t, char 
 {
 	const struct lang *l = j->lang;
 	char list[256];
-	if (j->shape == SHAPE_FUNCTION && (l->harness == NULL || l->harness_as == NULL || l->solution == NULL)) {
+	if (!job_lang_takes(l, j->shape)) {
 		snprintf(msg, msglen, "language %s has no function harness: jobs with an entry run in %s",
 			 l->name, names(t, 1, list, sizeof list));
 		return -1;

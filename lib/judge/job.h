@@ -38,6 +38,10 @@ int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
 	      const char **code, char *msg, size_t msglen);
 void job_free(struct job *j);
 
+/* Whether language l runs jobs of shape s: every shape but function, which
+ * needs the language's harness. */
+int job_lang_takes(const struct lang *l, enum job_shape s);
+
 /* Input text of testcase i (borrowed), or "" if absent. */
 const char *job_test_input(const struct job *j, int i);
 

@@ -172,10 +172,15 @@ static void put_labelled(FILE *f, const char *label, const cJSON *v)
 
 /* s in a column of `width` characters (cut with "..." when longer), then
  * a blank. */
+/* Blanks from `used` columns up to `width`, then one. */
+static void pad(FILE *f, int used, int width)
+{
+	fprintf(f, "%*s ", used < width ? width - used : 0, "");
+}
+
 static void put_column(FILE *f, const char *s, int width)
 {
-	int used = put_str(f, s, (size_t)width);
-	fprintf(f, "%*s ", used < width ? width - used : 0, "");
+	pad(f, put_str(f, s, (size_t)width), width);
 }
 
 /* The Id of a row: its own, or its testcase's (failedTestCase has none). */
@@ -203,17 +208,14 @@ static const char *colour_end(const struct report *rep)
 	return rep->colour ? "\033[0m" : "";
 }
 
-static void put_verdict(FILE *f, const struct report *rep, const char *verdict, int width)
+/* The verdict in its colour, at most cap characters; returns the columns
+ * written. */
+static int put_verdict(FILE *f, const struct report *rep, const char *verdict, size_t cap)
 {
 	fputs(colour_of(rep, verdict), f);
-	if (width > 0) {
-		int used = put_str(f, verdict, (size_t)width);
-		fputs(colour_end(rep), f);
-		fprintf(f, "%*s ", used < width ? width - used : 0, "");
-	} else {
-		put_str(f, verdict, REPORT_TEXT_CAP);
-		fputs(colour_end(rep), f);
-	}
+	int used = put_str(f, verdict, cap);
+	fputs(colour_end(rep), f);
+	return used;
 }
 
 static void put_row(FILE *f, const struct report *rep, const cJSON *line, const cJSON *t)
@@ -222,10 +224,10 @@ static void put_row(FILE *f, const struct report *rep, const cJSON *line, const 
 	fprintf(f, "  %-4.0f ", number(t, "index"));
 	put_column(f, row_id(line, t), 24);
 	if (cJSON_HasObjectItem(t, "executionTimeMs")) {
-		put_verdict(f, rep, verdict, 22);
+		pad(f, put_verdict(f, rep, verdict, 22), 22);
 		fprintf(f, "%9.2f %11.2f\n", number(t, "executionTimeMs"), number(t, "memoryMB"));
 	} else {
-		put_verdict(f, rep, verdict, 0);
+		put_verdict(f, rep, verdict, REPORT_TEXT_CAP);
 		fputc('\n', f);
 	}
 	if (strcmp(verdict, "accepted") == 0)
@@ -244,7 +246,7 @@ static void put_header(FILE *f, const struct report *rep, const cJSON *line, con
 	fputs("  language ", f);
 	put_str(f, lang ? lang : "?", REPORT_TEXT_CAP);
 	fputs("  verdict ", f);
-	put_verdict(f, rep, str_or(fig, "verdict", "?"), 0);
+	put_verdict(f, rep, str_or(fig, "verdict", "?"), REPORT_TEXT_CAP);
 	fprintf(f, "  time %.0f ms  memory %.1f MB", number(fig, "timeMs"),
 		number(fig, "memoryKb") / 1024);
 }
