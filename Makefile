@@ -51,7 +51,7 @@ bin/retryd_LIBS       := $(CJSON_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(OTEL_LI
 bin/pool-ctl_LIBS     := $(CJSON_LIBS) $(OTEL_LIBS) -lpthread
 ALL_LIBS := $(CJSON_LIBS) $(SECCOMP_LIBS) $(JQ_LIBS) $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(OTEL_LIBS) -lpthread -lm
 
-all: $(BINS)
+all: $(BINS) bin/codex-zygote.so
 
 build/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -68,6 +68,15 @@ bin/%: cmd/%/main.c build/libcodex.a $(LIB_HDR)
 bin/codex-agent: cmd/codex-agent/main.c build/libcodex.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static-pie $(filter-out -pie,$(LDFLAGS)) -o $@ $< build/libcodex.a -l:libseccomp.a
+
+# The zygote's part in the runtime it forks (lib/sandbox/zygote.h), loaded
+# by share/harness/zygote.py: only what the zygote's children run.
+ZYGOTE_SRC := lib/sandbox/zychild.c lib/sandbox/spawn.c lib/sandbox/policy.c \
+	lib/sandbox/slotnet.c lib/core/util.c
+bin/codex-zygote.so: $(ZYGOTE_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fPIE,$(CFLAGS)) -fPIC -fvisibility=hidden -shared \
+		-Wl,-z,relro,-z,now -o $@ $(ZYGOTE_SRC) $(SECCOMP_LIBS)
 
 # The service's supervision is a shell script (runit does the work).
 bin/codex-service: cmd/codex-service/codex-service Makefile
@@ -127,9 +136,10 @@ test-v2: all
 check: test
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/codex \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/codex $(DESTDIR)$(PREFIX)/lib/codex \
 		$(DESTDIR)$(PREFIX)/share/codex/harness $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 bin/codex-zygote.so $(DESTDIR)$(PREFIX)/lib/codex/
 	install -m 644 etc/languages.conf $(DESTDIR)$(PREFIX)/etc/codex/
 	install -m 644 share/harness/* $(DESTDIR)$(PREFIX)/share/codex/harness/
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

@@ -250,6 +250,29 @@ teardown() {
 	fi
 }
 
+@test "zygote-tamper: what a Python run does to its interpreter reaches no later run; it sees and signals nothing but itself" {
+	# On the ns backend each Python run is a fork of one zygote
+	# (lib/sandbox/zygote.h): two jobs of two testcases, one after the
+	# other in one slot, each changing all it can of its interpreter and
+	# signalling all it may, each seeing nothing of the runs before.
+	stdio_job zt-1 python "$FIXTURES/zygote-tamper.py" 1 2 > "$BATS_TEST_TMPDIR/jobs"
+	stdio_job zt-2 python "$FIXTURES/zygote-tamper.py" 3 4 >> "$BATS_TEST_TMPDIR/jobs"
+	sbx_run -j 1 --slots 1 -- "$BATS_TEST_TMPDIR/jobs"
+	local clean='json ok, builtins clean, env clean, modules clean, recursion clean'
+	local who='uid [1-9][0-9]* cap 0 0 0 nnp 1 seccomp 2'
+	assert_job zt-1 "[.exec.runs[].stdout | test(\"^[12] [|] $clean [|] pids [0-9]+ [|] $who [|] \")] == [true, true]"
+	assert_job zt-2 "[.exec.runs[].stdout | test(\"^[34] [|] $clean [|] pids [0-9]+ [|] $who [|] \")] == [true, true]"
+	if [ "$BACKEND" = ns ]; then
+		# Alone in its pid namespace (its waiter and the zygote outside),
+		# holding only its stdio, with nothing to signal.
+		assert_job zt-1 '[.exec.runs[].stdout | test(" [|] pids 1 [|] .* [|] fds 0 1 2 [|] kill errno 3\n$")] == [true, true]'
+		assert_job zt-2 '[.exec.runs[].stdout | test(" [|] pids 1 [|] .* [|] fds 0 1 2 [|] kill errno 3\n$")] == [true, true]'
+		assert_stderr_has 'python zygote'
+		[[ "$stderr" != *"zygote did not take"* && "$stderr" != *"zygote "*" ended"* ]] ||
+			fail "the zygote was hurt: $stderr"
+	fi
+}
+
 @test "slot-network: a slot's network namespace, kept between steps, holds nothing of the step before" {
 	# Each testcase binds one abstract Unix name, holds it, then leaves a
 	# socket bound to it in flight; two jobs run at once in two slots.

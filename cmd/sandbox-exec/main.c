@@ -2,6 +2,7 @@
  * with an `exec` section (docs/formats.md), in completion order.
  *
  * usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker] [--cold]
+ *                     [--no-zygote]
  *        sandbox-exec --list-languages [--languages FILE]
  *
  *   -j, --jobs N        jobs run at once (default: the number of slots)
@@ -51,9 +52,11 @@
 #include "sandbox/runner.h"
 #include "sandbox/slot.h"
 #include "sandbox/slotnet.h"
+#include "sandbox/zygote.h"
 
 static const char usage_text[] =
 	"usage: sandbox-exec [-j N] [--slots N] [--languages FILE] [--backend ns|docker] [--cold]\n"
+	"                    [--no-zygote]\n"
 	"       sandbox-exec --list-languages [--languages FILE]\n"
 	"       sandbox-exec --help | --version\n"
 	"\n"
@@ -67,6 +70,7 @@ static const char usage_text[] =
 	"                      installed one; --list-languages says which)\n"
 	"  --backend ns|docker namespaces (the default) or the warm container pool\n"
 	"  --cold              ns: make each job's first box when the job comes\n"
+	"  --no-zygote         ns: start each run's runtime in its box, not from a zygote\n"
 	"  --list-languages    print the table's path and its languages, and exit\n"
 	"\n"
 	"Environment: SANDBOX_BACKEND, CONTAINER_POOL_SIZE, EXECUTION_TIMEOUT,\n"
@@ -93,6 +97,7 @@ struct options {
 	const char *languages;
 	const char *backend;
 	int cold;
+	int no_zygote;
 	int list;	/* --list-languages */
 };
 
@@ -153,6 +158,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		{"jobs", required_argument, NULL, 'j'}, {"slots", required_argument, NULL, 's'},
 		{"languages", required_argument, NULL, 'l'}, {"backend", required_argument, NULL, 'b'},
 		{"cold", no_argument, NULL, 'c'}, {"list-languages", no_argument, NULL, 'L'},
+		{"no-zygote", no_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -165,6 +171,7 @@ static void parse_args(struct options *o, int argc, char **argv)
 		case 'l': o->languages = optarg; break;
 		case 'b': o->backend = optarg; break;
 		case 'c': o->cold = 1; break;
+		case 'Z': o->no_zygote = 1; break;
 		case 'L': o->list = 1; break;
 		case 'h': usage_help(usage_text);
 		case 'V': usage_version();
@@ -248,6 +255,18 @@ static void slot_networks(struct state *s)
 		}
 }
 
+/* The zygotes of the languages that have one (zygote.h), with the
+ * environment of their steps. */
+static void start_zygotes(struct state *s)
+{
+	for (size_t i = 0; i < s->table.n; i++) {
+		const struct lang *l = &s->table.langs[i];
+		char **env = runner_env(&s->table, &box_ns_ops, l);
+		zygote_start(&s->table, l, env);
+		free(env);
+	}
+}
+
 static void setup(struct state *s)
 {
 	char err[512];
@@ -288,6 +307,8 @@ static void setup(struct state *s)
 		if (policy_prepare() != 0)
 			die_sys(EXIT_PERMANENT, "the seccomp filter");
 		slot_networks(s);
+		if (!s->opt.no_zygote)
+			start_zygotes(s);
 	}
 	s->sigfd = sigfd_open();
 	s->taken = -1;
@@ -945,6 +966,7 @@ static void loop(struct state *s)
 	struct pollfd *pf = xcalloc((size_t)s->opt.jobs + 4, sizeof *pf);
 	for (;;) {
 		reap(s, 0);
+		zygote_check();
 		dispatch(s);
 		look_ahead(s);
 		int reading = !s->stopping && !s->in.eof && s->nworkers < s->opt.jobs;
@@ -979,6 +1001,7 @@ static void loop(struct state *s)
 	}
 	end_ahead(s);
 	reap(s, 1);
+	zygote_stop_all();
 	free(pf);
 }
 

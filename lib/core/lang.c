@@ -161,6 +161,7 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 	else if (strcmp(k, "run") == 0) set_words(&l->run, v);
 	else if (strcmp(k, "launch") == 0) set_words(&l->launch, v);
 	else if (strcmp(k, "launcher") == 0) set_str(&l->launcher, v);
+	else if (strcmp(k, "zygote") == 0) set_str(&l->zygote, v);
 	else if (strcmp(k, "env") == 0) set_words(&l->env, v);
 	else if (strcmp(k, "docker_env") == 0) set_words(&l->docker_env, v);
 	else if (strcmp(k, "oom_marker") == 0) set_str(&l->oom_marker, v);
@@ -244,6 +245,12 @@ static int check_lang(const struct lang *l, char *err, size_t errlen)
 			  strchr(l->launcher, '/') || strcmp(l->launcher, "..") == 0 ||
 			  strcmp(l->launcher, ".") == 0)) {
 		snprintf(err, errlen, "language %s: launch needs 'launcher', a file name of the share dir",
+			 l->name);
+		return -1;
+	}
+	if (l->zygote && (l->launch == NULL || !*l->zygote || strchr(l->zygote, '/') ||
+			  strcmp(l->zygote, "..") == 0 || strcmp(l->zygote, ".") == 0)) {
+		snprintf(err, errlen, "language %s: zygote needs 'launch', and is a file name of the share dir",
 			 l->name);
 		return -1;
 	}
@@ -418,7 +425,7 @@ void lang_table_free(struct lang_table *t)
 		free(l->cache_host); free(l->cache_box);
 		free(l->binary); free(l->binary_cache);
 		free_words(l->compile); free_words(l->run); free_words(l->env);
-		free_words(l->launch); free(l->launcher);
+		free_words(l->launch); free(l->launcher); free(l->zygote);
 		free_words(l->docker_env);
 	}
 	free(t->langs);
@@ -439,19 +446,6 @@ const struct lang *lang_find(const struct lang_table *t, const char *name)
 		if (strcmp(t->langs[i].name, name) == 0)
 			return &t->langs[i];
 	return NULL;
-}
-
-static char *exe_dir(void)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-	if (n <= 0)
-		return xstrdup(".");
-	buf[n] = '\0';
-	char *slash = strrchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	return xstrdup(buf);
 }
 
 static char *first_existing(const char *env, const char *dir,

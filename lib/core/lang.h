@@ -24,6 +24,8 @@ struct lang {
 				 * run */
 	char *launcher;		/* the launcher's file in the share dir, which
 				 * runs find as /sandbox/<launcher> */
+	char *zygote;		/* ns: the zygote's file in the share dir
+				 * (sandbox/zygote.h), or NULL */
 	char **env;		/* K=V entries added to the base environment */
 	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
 	char **docker_env;	/* K=V entries that override env in pool containers */

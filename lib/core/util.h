@@ -91,4 +91,8 @@ int write_all(int fd, const void *buf, size_t len);
 /* Whether the n bytes at p are all zero. Returns 1 or 0. */
 int mem_is_zero(const void *p, size_t n);
 
+/* The directory of the running program (/proc/self/exe), malloc'd; "."
+ * when it cannot be read. */
+char *exe_dir(void);
+
 #endif

@@ -31,6 +31,7 @@ struct box_ready {
 	int netfd;		/* the network namespace its init joins, or -1: its own */
 	char *const *argv, *const *envp;
 	int launched;
+	int zygote;		/* its program is made by a zygote (zygote.h) */
 	struct sbx_limits limits;	/* wall_ms aside, what the step must have */
 	int64_t t_start, t_cgroup, t_clone;	/* the worker's clock readings (us) */
 };

@@ -35,6 +35,7 @@
 #include "sandbox/pipeio.h"
 #include "sandbox/slotnet.h"
 #include "sandbox/spawn.h"
+#include "sandbox/zygote.h"
 
 enum { CPU_POLL_MS = 25, KILL_GRACE_MS = 2000, READY_MS = 10000 };
 
@@ -71,6 +72,9 @@ struct init_report {
 
 struct step_fds {
 	int in[2], out[2], err[2], go[2], st[2], ready[2];
+	/* from a zygote (zygote.h): its setup's report, the program's wait
+	 * status, the init in the box root */
+	int ex[2], status[2], rooted[2];
 };
 
 static void report_exit(int fd, struct init_report *rep, const char *what)
@@ -119,20 +123,51 @@ static void close_others(int *keep, size_t n)
 	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
+/* Reaps whatever ends in the box until the zygote's waiter gives the
+ * program's wait status (zygote.h). Returns 0, or -1 when the waiter
+ * ended without giving it. */
+static int await_status(int fd, int *status)
+{
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		int n = poll(&pf, 1, CPU_POLL_MS * 4);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0) {
+			ssize_t r;
+			do
+				r = read(fd, status, sizeof *status);
+			while (r < 0 && errno == EINTR);
+			return r == (ssize_t)sizeof *status ? 0 : -1;
+		}
+	}
+}
+
 /* pid 1 of the box. born_in: clone3 put it in its group already; else it
  * moves itself there (on cgroup v1 that move may wait for an RCU grace
- * period: the init waits, not the worker). Never returns. */
+ * period: the init waits, not the worker). Its program is its own child,
+ * or, from a zygote, a process the zygote's waiter makes in its pid
+ * namespace once it is in the box root. Never returns. */
 static void __attribute__((noreturn))
 box_init(const struct box *b, const struct box_ready *x, int born_in, struct step_fds *p)
 {
 	struct init_report rep = {0};
 	char why[256];
-	int ex[2];
+	int ex[2] = {p->ex[0], p->ex[1]};
+	pid_t pid = 0;
 	/* Nothing of the worker's but the step's own ends: a box made ahead
-	 * must not hold the running step's pipes (its stdin would never end). */
+	 * must not hold the running step's pipes (its stdin would never end).
+	 * The program's ends are the zygote's when it makes the program. */
 	int keep[7] = {p->in[0], p->out[1], p->err[1], p->go[0], p->st[1]}, n = 5;
-	if (x->launched)
+	if (x->zygote) {
+		keep[0] = p->ex[0]; keep[1] = p->status[0]; keep[2] = p->rooted[1];
+		keep[3] = p->st[1];
+		n = 4;
+	} else if (x->launched) {
 		keep[n++] = p->ready[1];
+	}
 	if (x->netfd >= 0)
 		keep[n++] = x->netfd;
 	close_others(keep, (size_t)n);
@@ -144,12 +179,16 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 	rep.joined_us = now_mono_us();
 	enter_root(b, p->st[1], &rep);
 	rep.root_us = now_mono_us();
-	if (pipe2(ex, O_CLOEXEC) != 0)
+	if (x->zygote) {
+		if (write_all(p->rooted[1], "r", 1) != 0)
+			report_exit(p->st[1], &rep, "tell the zygote");
+		close(p->rooted[1]);
+	} else if (pipe2(ex, O_CLOEXEC) != 0) {
 		report_exit(p->st[1], &rep, "pipe");
-	pid_t pid = fork();
-	if (pid < 0)
+	} else if ((pid = fork()) < 0) {
 		report_exit(p->st[1], &rep, "fork");
-	if (pid == 0)
+	}
+	if (pid == 0 && !x->zygote)
 		spawn_exec(&(struct spawn){
 			.in = p->in[0], .out = p->out[1], .err = p->err[1], .report = ex[1],
 			.hold = p->go[0], .ready = x->launched ? p->ready[1] : 0,
@@ -158,9 +197,11 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 			.file_bytes = x->limits.file_bytes,
 			.processes = x->limits.processes > 0 ? x->limits.processes + NPROC_BESIDE : 0,
 			.drop = 1, .uid = b->uid, .gid = b->gid, .argv = x->argv, .envp = x->envp});
-	close(p->in[0]); close(p->out[1]); close(p->err[1]); close(p->go[0]); close(ex[1]);
-	if (x->launched)
-		close(p->ready[1]);
+	if (!x->zygote) {
+		close(p->in[0]); close(p->out[1]); close(p->err[1]); close(p->go[0]); close(ex[1]);
+		if (x->launched)
+			close(p->ready[1]);
+	}
 	rep.ready_us = now_mono_us();
 	if (write_all(p->st[1], &READY, 1) != 0)
 		_exit(2);
@@ -170,6 +211,14 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 	close(ex[0]);
 	if (rep.stage == STAGE_RAN && write_all(p->st[1], &EXECUTED, 1) != 0)
 		_exit(2);
+	if (x->zygote && rep.stage == STAGE_RAN) {
+		if (await_status(p->status[0], &rep.status) != 0) {
+			rep.stage = STAGE_SETUP;
+			rep.err = EPIPE;
+			snprintf(rep.what, sizeof rep.what, "the zygote's waiter gave no status");
+		}
+		kill(-1, SIGKILL);
+	}
 	for (;;) {
 		int status;
 		pid_t w = waitpid(-1, &status, 0);
@@ -219,7 +268,10 @@ static void kill_box(struct watch *w, const char *limit)
 	kill(w->init, SIGKILL);	/* pid 1 gone: the kernel ends the whole namespace */
 }
 
-static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int own_net,
+/* How make_box() makes a box: with a network namespace of its own, not
+ * the slot's; with its program the init's child even where a zygote runs. */
+enum { OWN_NET = 1, NO_ZYGOTE = 2 };
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int how,
 		    char *err, size_t errlen);
 
 /* The next step's box, made once this step's program is executed (not
@@ -300,11 +352,11 @@ static void supervise(struct watch *w, const struct cg *g)
 	}
 }
 
-static int open_pipes(struct step_fds *p, int launched)
+static int open_pipes(struct step_fds *p, int launched, int zygote)
 {
-	int *all[] = {p->in, p->out, p->err, p->go, p->st, p->ready};
-	size_t n = sizeof all / sizeof all[0] - !launched;
-	for (int *fd = &p->in[0]; fd <= &p->ready[1]; fd++)
+	int *all[] = {p->in, p->out, p->err, p->go, p->st, p->ready, p->ex, p->status, p->rooted};
+	size_t n = zygote ? 9 : launched ? 6 : 5;
+	for (int *fd = &p->in[0]; fd <= &p->rooted[1]; fd++)
 		*fd = -1;
 	for (size_t i = 0; i < n; i++)
 		if (pipe2(all[i], O_CLOEXEC) != 0)
@@ -394,21 +446,61 @@ static pid_t spawn_init(const struct cg *g, int own_net, int *born_in)
 	return (pid_t)syscall(SYS_clone, ns | SIGCHLD, NULL, NULL, NULL, 0);
 }
 
+/* Asks zygote z to make the program of the box *x, whose init is being
+ * cloned: gives it the program's ends of the pipes in p, the init, and the
+ * group. Returns 0, or -1 (the zygote is gone). */
+static int from_zygote(struct zygote *z, size_t skip, const struct box *b,
+		       const struct box_ready *x, const struct step_fds *p)
+{
+	struct zy_request rq = {.magic = ZY_MAGIC, .uid = b->uid, .gid = b->gid,
+				.time_ms = x->limits.time_ms + ready_ms(&x->limits),
+				.file_bytes = x->limits.file_bytes,
+				.processes = x->limits.processes > 0
+						     ? x->limits.processes + NPROC_BESIDE : 0};
+	int fds[ZY_FDS_MAX] = {[ZY_IN] = p->in[0], [ZY_OUT] = p->out[1], [ZY_ERR] = p->err[1],
+			       [ZY_GO] = p->go[0], [ZY_READY] = p->ready[1], [ZY_REPORT] = p->ex[1],
+			       [ZY_STATUS] = p->status[1], [ZY_ROOTED] = p->rooted[0]};
+	size_t at = 0;
+	int rc = -1;
+	for (char *const *w = x->argv + skip; *w; w++, rq.argc++) {
+		size_t len = strlen(*w) + 1;
+		if (len > sizeof rq.args - at)
+			return -1;
+		memcpy(rq.args + at, *w, len);
+		at += len;
+	}
+	fds[ZY_INIT] = (int)syscall(SYS_pidfd_open, x->init, 0);
+	rq.nprocs = cg_procs_fds(&x->g, fds + ZY_FIXED);
+	if (fds[ZY_INIT] >= 0 && rq.nprocs > 0)
+		rc = zygote_send(z, &rq, fds, ZY_FIXED + rq.nprocs);
+	if (fds[ZY_INIT] >= 0)
+		close(fds[ZY_INIT]);
+	for (int i = 0; i < rq.nprocs; i++)
+		close(fds[ZY_FIXED + i]);
+	return rc;
+}
+
 /* Makes the box of step s into *x: its group (the slot's two names taken
  * in turn, so that a box made ahead never meets the running step's), the
- * pipes, the init, in the slot's network namespace unless own_net (or the
- * slot has none). The init is still getting ready when this returns
- * (await_ready). Returns 0, or -1 with err. */
-static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int own_net,
+ * pipes, the init, in the slot's network namespace unless OWN_NET (or the
+ * slot has none), and its program: the init's child, or a zygote's
+ * (zygote.h) when the language has one running, unless NO_ZYGOTE. The
+ * init is still getting ready when this returns (await_ready). Returns 0,
+ * or -1 with err. */
+static int make_box(struct box *b, const struct box_step *s, struct box_ready *x, int how,
 		    char *err, size_t errlen)
 {
 	struct step_fds p;
 	char name[32];
 	int born_in;
+	size_t skip = 0;
+	struct zygote *z = s->launched && !(how & NO_ZYGOTE)
+				   ? zygote_for(s->argv, s->envp, &skip) : NULL;
 	*x = (struct box_ready){.in = -1, .out = -1, .err = -1, .go = -1, .st = -1, .ready = -1,
-				.netfd = own_net ? -1 : b->netfd,
+				.netfd = how & OWN_NET ? -1 : b->netfd,
 				.argv = s->argv, .envp = s->envp, .launched = s->launched,
-				.limits = *s->limits, .t_start = now_mono_us()};
+				.zygote = z != NULL, .limits = *s->limits,
+				.t_start = now_mono_us()};
 	snprintf(name, sizeof name, "slot-%d%s", b->slot, b->made++ % 2 ? "-next" : "");
 	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &x->g, err,
 		      errlen) != 0) {
@@ -416,9 +508,9 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 		return -1;
 	}
 	x->t_cgroup = now_mono_us();
-	if (open_pipes(&p, s->launched) != 0) {
+	if (open_pipes(&p, s->launched, x->zygote) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		for (int *fd = &p.in[0]; fd <= &p.ready[1]; fd++)
+		for (int *fd = &p.in[0]; fd <= &p.rooted[1]; fd++)
 			close_fd(fd);
 		box_discard(x);
 		return -1;
@@ -426,17 +518,26 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 	pid_t pid = spawn_init(&x->g, x->netfd < 0, &born_in);
 	if (pid == 0)
 		box_init(b, x, born_in, &p);
+	x->init = pid;
+	int sent = pid > 0 && x->zygote ? from_zygote(z, skip, b, x, &p) : 0;
 	close(p.in[0]); close(p.out[1]); close(p.err[1]); close(p.go[0]); close(p.st[1]);
 	close_fd(&p.ready[1]);
+	for (int *fd = &p.ex[0]; fd <= &p.rooted[1]; fd++)
+		close_fd(fd);
 	x->t_clone = now_mono_us();
 	x->in = p.in[1]; x->out = p.out[0]; x->err = p.err[0]; x->go = p.go[1]; x->st = p.st[0];
 	x->ready = p.ready[0];
 	if (pid < 0) {
 		snprintf(err, errlen, "clone the box's init: %s", strerror(errno));
+		x->init = 0;
 		box_discard(x);
 		return -1;
 	}
-	x->init = pid;
+	if (sent != 0) {
+		/* Not taken: the program is the init's child. */
+		box_discard(x);
+		return make_box(b, s, x, how | NO_ZYGOTE, err, errlen);
+	}
 	return 0;
 }
 
@@ -572,7 +673,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 		log_job(LOG_INFO, NULL, "sockets left in slot %d's network namespace: a box with its own",
 			b->slot);
 		unused = x;
-		rc = make_box(b, s, &x, 1, err, errlen);
+		rc = make_box(b, s, &x, OWN_NET, err, errlen);
 		box_discard(&unused);
 		if (rc != 0)
 			return -1;

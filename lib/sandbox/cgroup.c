@@ -420,6 +420,28 @@ int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
+int cg_procs_fds(const struct cg *g, int fds[CG_PROCS_MAX])
+{
+	const char *dirs[CG_PROCS_MAX] = {g->mem, g->pids, g->cpu};
+	char path[PATH_MAX];
+	int n = g->sys->version == CG_V2 ? 1 : CG_PROCS_MAX;
+	if (n == 1)
+		dirs[0] = g->v2;
+	for (int i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (path_fmt(path, sizeof path, "%s/cgroup.procs", dirs[i]) == 0)
+			fds[i] = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fds[i] < 0) {
+			int e = errno;
+			while (i-- > 0)
+				close(fds[i]);
+			errno = e;
+			return -1;
+		}
+	}
+	return n;
+}
+
 int64_t cg_cpu_us(const struct cg *g)
 {
 	if (g->sys->version == CG_V2)

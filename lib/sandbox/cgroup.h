@@ -69,6 +69,13 @@ int cg_has_clone3(void);
  * with err. */
 int cg_attach(const struct cg *g, pid_t pid, char *err, size_t errlen);
 
+/* Opens the group's cgroup.procs files for writing (v1: memory, pids,
+ * cpuacct; v2: the one), close-on-exec, into fds: a process given them
+ * moves a pid into the group by writing it to each (zygote.h). Returns
+ * how many, or -1 with errno. */
+enum { CG_PROCS_MAX = 3 };
+int cg_procs_fds(const struct cg *g, int fds[CG_PROCS_MAX]);
+
 /* CPU time so far, in microseconds, or -1. Cheap: one small read. */
 int64_t cg_cpu_us(const struct cg *g);
 

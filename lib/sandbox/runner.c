@@ -511,7 +511,7 @@ static int put_launcher(const struct lang_table *t, const struct box_ops *ops, v
 	return rc;
 }
 
-static char **step_env(const struct lang_table *t, const struct box_ops *ops, const struct lang *l)
+char **runner_env(const struct lang_table *t, const struct box_ops *ops, const struct lang *l)
 {
 	return make_env(t, l, strcmp(ops->name, "docker") == 0 ? l->docker_env : NULL);
 }
@@ -531,7 +531,7 @@ int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box
 	if (launched && put_launcher(t, ops, box, l, err, errlen) != 0)
 		return -1;
 	w->argv = run_argv(ops, j);
-	w->env = step_env(t, ops, l);
+	w->env = runner_env(t, ops, l);
 	return ops->warm(box, &(struct box_step){.argv = w->argv, .envp = w->env,
 						 .limits = &w->limits, .launched = launched},
 			 err, errlen);
@@ -560,7 +560,7 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 		return NULL;
 	p.launched = launches(ops, j->lang);
 	p.argv = run_argv(ops, j);
-	p.env = step_env(t, ops, j->lang);
+	p.env = runner_env(t, ops, j->lang);
 	p.exec = cJSON_CreateObject();
 	describe(p.exec, ops->name, j, slot);
 	/* What the section takes with its last members, runs and compile, empty. */

@@ -52,6 +52,10 @@ struct runner_warm {
  * (ops->warm): a later runner_run() of a job whose first step is the same
  * starts it at once. j is the job before, the best guess of the next.
  * Returns 0, or -1 with err. */
+/* The environment of l's steps on ops's backend (malloc'd array of the
+ * table's strings; free the array only). */
+char **runner_env(const struct lang_table *t, const struct box_ops *ops, const struct lang *l);
+
 int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box,
 		const struct job *j, struct runner_warm *w, char *err, size_t errlen);
 void runner_warm_free(struct runner_warm *w);

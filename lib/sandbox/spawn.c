@@ -90,7 +90,7 @@ static void hold(void)
 		_exit(0);
 }
 
-void spawn_exec(const struct spawn *s)
+void spawn_setup(const struct spawn *s)
 {
 	sigset_t none;
 	int held = -1, ready = -1, launched = s->ready > 0;
@@ -131,6 +131,8 @@ void spawn_exec(const struct spawn *s)
 		fail("unshare net");
 	if (s->drop && drop_privileges(s->uid, s->gid) != 0)
 		fail("drop privileges");
+	if (s->dumpable && prctl(PR_SET_DUMPABLE, 1) != 0)
+		fail("dumpable");
 	if (chdir("/sandbox/code") != 0)
 		fail("chdir");
 	umask(022);
@@ -138,8 +140,19 @@ void spawn_exec(const struct spawn *s)
 		fail("no_new_privs");
 	if (policy_load() != 0)
 		fail("seccomp");
+}
+
+void spawn_exec(const struct spawn *s)
+{
+	spawn_setup(s);
 	execve(s->argv[0], s->argv, s->envp);
 	fail("execve");
+}
+
+void spawn_fail(int fd, const char *step)
+{
+	report_fd = fd;
+	fail(step);
 }
 
 int spawn_failed(int fd, struct spawn_failure *f)

@@ -23,6 +23,8 @@
  *      and if any socket is left in it, takes a new one of its own;
  *   5. with drop: the slot's gid and uid, no supplementary group, no
  *      capability left (bounding set, ambient, permitted, effective);
+ *      with dumpable, dumpable again (a uid change cleared it): what
+ *      execve does for a program, for one that is not executed (zygote.h);
  *   6. the working directory /sandbox/code, umask 022;
  *   7. no_new_privs, then the seccomp filter (policy.h), last;
  *   8. execve.
@@ -48,6 +50,7 @@ struct spawn {
 	int64_t processes;		/* RLIMIT_NPROC; 0: not set here */
 	int oom_first;
 	int drop;			/* 1: become uid and gid, with no capability */
+	int dumpable;			/* dumpable after the drop (no execve follows) */
 	uid_t uid;
 	gid_t gid;
 	char *const *argv, *const *envp;
@@ -61,6 +64,15 @@ struct spawn_failure {
 
 /* Runs the steps above in the calling (forked) process. Never returns. */
 void spawn_exec(const struct spawn *s) __attribute__((noreturn));
+
+/* Steps 1 to 7: returns once the filter is loaded, with fd 3 the report
+ * pipe still open (the caller closes it once it runs the program: a
+ * zygote's child, zygote.h). A failed step exits as above. */
+void spawn_setup(const struct spawn *s);
+
+/* Reports a failed step (its name, errno) on fd and exits 127: for the
+ * setup a caller does before spawn_setup(). */
+void spawn_fail(int fd, const char *step) __attribute__((noreturn));
 
 /* Reads the read end of the report pipe once the child has been started
  * (the caller closed its copy of the write end). Returns 1 with *f when a

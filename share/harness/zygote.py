@@ -1,0 +1,45 @@
+# The zygote of Python's launched runs (etc/languages.conf `zygote`;
+# lib/sandbox/zygote.h): sandbox-exec starts it once as `python3 -I -B
+# zygote.py LIB LAUNCHER`, with its steps' environment, fd 3 its request
+# socket. It imports what most runs import, says "z" on fd 1, then forks
+# for each request (codex-zygote.so, LIB, does the work); in the fork,
+# placed in the step's box, it runs LAUNCHER's code as `python3 -I -B
+# /sandbox/launch.py PROGRAM ARGS...` would, one frame deeper.
+import ctypes
+import os
+import sys
+import json, time  # the function harness's imports, not paid by each run
+
+_zy = ctypes.PyDLL(sys.argv[1], use_errno=True)
+_zy.zy_arg.restype = ctypes.c_char_p
+with open(sys.argv[2], "rb") as _f:
+    _launch = compile(_f.read(), "/sandbox/launch.py", "exec", dont_inherit=True)
+del _f
+_api = ctypes.pythonapi
+if _zy.zy_init() != 0:
+    sys.exit("zygote: cannot serve: %s" % os.strerror(ctypes.get_errno()))
+os.write(1, b"z")
+while True:
+    _n = _zy.zy_next(3)
+    if _n == 0:
+        sys.exit(0)
+    if _n < 0:
+        sys.exit(1)
+    if _n != 1:
+        continue
+    _api.PyOS_BeforeFork()
+    _pid = _zy.zy_fork()
+    if _pid == 0:
+        _api.PyOS_AfterFork_Child()
+        break
+    _api.PyOS_AfterFork_Parent()
+    while True:  # the waiters of steps that ended
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+sys.argv = [os.fsdecode(_zy.zy_arg(_i)) for _i in range(_zy.zy_argc())]
+del _zy, _api, _n, _pid
+sys.setrecursionlimit(sys.getrecursionlimit() + 1)
+exec(_launch, {"__name__": "__main__", "__builtins__": __builtins__})
