@@ -755,6 +755,14 @@ assert_examples() {
 	assert_job fds ".exec.runs[0].stdout == \"['0', '1', '2', '3']\\n\""
 }
 
+@test "a Python run ends as the interpreter does: a file it left open and unflushed is written" {
+	# A run forked from a zygote ends without tearing the zygote's objects
+	# down (docs/sandbox.md, "Zygotes"), but its own are released.
+	stdio_job unclosed python "$FIXTURES/unclosed-file.py" "" "" > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	assert_job unclosed '[.exec.runs[].stdout] == ["wrote\n", "found: written, never closed\n"]'
+}
+
 @test "the environment is the table's whitelist only: nothing of the caller's" {
 	custom_job env-python python "$FIXTURES/print-env.py" > "$BATS_TEST_TMPDIR/py"
 	custom_job env-javascript javascript "$FIXTURES/print-env.js" > "$BATS_TEST_TMPDIR/js"
@@ -1027,6 +1035,44 @@ first_done() {
 	assert [ $((SECONDS - started)) -lt 10 ]
 	SBX_OUT=$BATS_TEST_TMPDIR/out
 	assert_job slow '.error == null and .exec.runs[0].exitCode == 0 and .exec.runs[0].stdout == "done\n"'
+}
+
+@test "a Python zygote killed: every job is still answered, and it is started again" {
+	[ "$BACKEND" = ns ] || skip "the ns backend's zygotes"
+	mkfifo "$BATS_TEST_TMPDIR/stdin"
+	timeout 120 "$SBX" -j 1 < "$BATS_TEST_TMPDIR/stdin" > "$BATS_TEST_TMPDIR/out" \
+		2> "$BATS_TEST_TMPDIR/err" 3>&- &
+	local pid=$! writer i zygote
+	exec {writer}> "$BATS_TEST_TMPDIR/stdin"
+	SBX_OUT=$BATS_TEST_TMPDIR/out
+	answered() {	# answered N: N lines out, within 30 s
+		local end=$((SECONDS + 30))
+		until [ "$(wc -l < "$SBX_OUT")" -ge "$1" ]; do
+			[ "$SECONDS" -lt "$end" ] || fail "no answer $1 in: $(cat "$SBX_OUT")"
+			sleep 0.05
+		done
+	}
+	custom_job z-1 python "$FIXTURES/hello.py" >&"$writer"
+	answered 1
+	zygote=$(jq -r 'select(.msg | test("^python zygote [0-9]+ started$")) | .msg | split(" ")[2]' \
+		"$BATS_TEST_TMPDIR/err")
+	[ -n "$zygote" ] || fail "no zygote in: $(cat "$BATS_TEST_TMPDIR/err")"
+	kill -KILL "$zygote"
+	custom_job z-2 python "$FIXTURES/hello.py" >&"$writer"
+	answered 2
+	sleep 5.5	# it is started again at most every 5 s
+	for i in 3 4; do
+		custom_job "z-$i" python "$FIXTURES/hello.py" >&"$writer"
+		answered "$i"
+	done
+	exec {writer}>&-
+	wait "$pid"
+	for i in 1 2 3 4; do
+		assert_job "z-$i" '.error == null and .exec.runs[0].stdout == "hello\n"'
+	done
+	run -0 jq -r .msg "$BATS_TEST_TMPDIR/err"
+	assert_line "the python zygote $zygote ended (status 0x9)"
+	assert_equal "$(grep -c '^python zygote [0-9]* started$' <<< "$output")" 2
 }
 
 @test "no slot free within acquire_ms: infrastructure slot-timeout, exit 0" {

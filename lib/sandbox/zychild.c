@@ -24,13 +24,6 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* Prototypes for the exported functions (only ctypes calls them). */
-EXPORT int zy_init(void);
-EXPORT int zy_next(int sock);
-EXPORT int zy_fork(void);
-EXPORT int zy_argc(void);
-EXPORT const char *zy_arg(int i);
-
 static struct zy_request rq;
 static int fds[ZY_FDS_MAX], nfds;
 static const char *args[ZY_ARGS_MAX / 2 + 1];

@@ -20,7 +20,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-enum { MAX_ZYGOTES = 16, START_MS = 10000, RESTART_S = 60 };
+enum { MAX_ZYGOTES = 16, START_MS = 10000, RESTART_S = 5 };
 
 struct zygote {
 	const struct lang_table *t;
@@ -29,6 +29,7 @@ struct zygote {
 	size_t skip;		/* launch words before the launcher */
 	pid_t pid;		/* 0: not running */
 	int sock;		/* -1: not to be used */
+	int ended;		/* it ran and ended: started again */
 	time_t started;
 };
 
@@ -263,12 +264,16 @@ void zygote_check(void)
 			log_warn("the %s zygote %d ended (status 0x%x)", z->l->name, (int)z->pid,
 				 status);
 			z->pid = 0;
+			z->ended = 1;
 			if (z->sock >= 0)
 				close(z->sock);
 			z->sock = -1;
 		}
-		if (z->pid == 0 && time(NULL) - z->started >= RESTART_S)
+		/* One that could not start is not tried again (it said why). */
+		if (z->ended && time(NULL) - z->started >= RESTART_S) {
+			z->ended = 0;
 			start(z);
+		}
 	}
 }
 

@@ -53,6 +53,25 @@ struct zy_request {
 	char args[ZY_ARGS_MAX];	/* launcher and what follows it in the step's argv */
 };
 
+/* The zygote's side (zychild.c, exported by codex-zygote.so). */
+
+/* Makes the zygote not dumpable and prepares the seccomp filter; fails
+ * where a box cannot be joined by its init's pidfd (Linux < 5.8).
+ * Returns 0, or -1 with errno. */
+int zy_init(void);
+
+/* Takes the next request from sock: 1; 0 at its end; -1 on an error; 2
+ * for one it refuses (its fds closed at once). */
+int zy_next(int sock);
+
+/* Forks the waiter of the request taken: its pid in the zygote, 0 in the
+ * program's process (its setup done), -1 when it cannot. */
+int zy_fork(void);
+
+/* The request's words: how many, and each (NULL past the last). */
+int zy_argc(void);
+const char *zy_arg(int i);
+
 /* sandbox-exec's side. */
 
 /* Starts the zygote of language l when the table gives it one (`zygote`)
@@ -72,7 +91,7 @@ struct zygote *zygote_for(char *const *argv, char *const *envp, size_t *skip);
  * by this process). */
 int zygote_send(struct zygote *z, const struct zy_request *rq, const int *fds, int nfds);
 
-/* Reaps a zygote that ended and starts it again (at most once a minute
+/* Reaps a zygote that ended and starts it again (at most every 5 s
  * per language). Called from sandbox-exec's loop. */
 void zygote_check(void);
 
