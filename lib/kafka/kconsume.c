@@ -822,7 +822,12 @@ void kconsume_poll(struct kconsume *c)
 	kafka_wake_drain(c->evfd);
 	/* Drain the queue: librdkafka only signals a queue that was empty. */
 	do {
-		int full = offsets_pending(c->offs) >= c->opt.max_inflight;
+		/* Paused at max_inflight, resumed at half of it: a pause drops
+		 * what librdkafka fetched ahead, and a resume for every job
+		 * answered would fetch again one job at a time. */
+		size_t pending = offsets_pending(c->offs);
+		int full = pending >= c->opt.max_inflight ||
+			   (c->paused && pending > c->opt.max_inflight / 2);
 		set_paused(c, full || c->hold || c->stopping);
 		m = rd_kafka_consumer_poll(c->rk, 0);
 		if (m == NULL)
