@@ -17,10 +17,13 @@ LANE_TOPICS=SUBMISSION_JOBS,SUBMISSION_RESULTS,RUN_JOBS,RUN_RESULTS,CUSTOM_JOBS,
 # The least the ns backend needs in a container (docs/deploy.md): mounts,
 # namespaces and pivot_root (CAP_SYS_ADMIN, and a seccomp profile that lets
 # pivot_root through), the box's files and uids (CHOWN, DAC_OVERRIDE,
-# FOWNER, SETUID, SETGID), signals to other uids (KILL), and a cgroup
-# namespace of its own. Without any one of the capabilities, jobs fail.
+# FOWNER, SETUID, SETGID), signals to other uids (KILL), a Python run's
+# fork joining its box (SYS_CHROOT, with SYS_ADMIN: setns into a mount
+# namespace), and a cgroup namespace of its own. Without any one of the
+# capabilities but SYS_CHROOT, jobs fail; without SYS_CHROOT, Python runs
+# are launched, not forked from the zygote.
 NS_PRIVILEGES="--cap-drop ALL --cap-add SYS_ADMIN --cap-add CHOWN --cap-add DAC_OVERRIDE
-	--cap-add FOWNER --cap-add SETUID --cap-add SETGID --cap-add KILL
+	--cap-add FOWNER --cap-add SETUID --cap-add SETGID --cap-add KILL --cap-add SYS_CHROOT
 	--security-opt seccomp=unconfined --cgroupns private"
 
 setup_file() {
@@ -158,7 +161,7 @@ keep_logs() {
 	[[ "$stderr" == *"gently"* ]]
 }
 
-@test "ns backend in a container with the least privileges (seven capabilities, seccomp unconfined, own cgroup namespace): every example judged, pino logs, healthy" {
+@test "ns backend in a container with the least privileges (eight capabilities, seccomp unconfined, own cgroup namespace): every example judged, pino logs, healthy" {
 	local n
 	# shellcheck disable=SC2086
 	service_start ns $NS_PRIVILEGES
@@ -176,6 +179,10 @@ keep_logs() {
 	done < "$BATS_TEST_TMPDIR/jobs"
 	# Every line on the container's stdout is a pino line.
 	run -0 sh -c "$DOCKER logs $SERVICE 2>&1 | jq -e -s 'all(.level and .time and .name and .msg)'"
+	# Python's runs came from its zygote, in each lane.
+	run -0 sh -c "$DOCKER logs $SERVICE 2>&1 | jq -r .msg"
+	assert_line --regexp '^python zygote [0-9]+ started$'
+	refute_line --partial 'no python zygote'
 }
 
 @test "ns backend in a container: docker stop drains the running jobs, answers each once and exits 0 well within the grace period" {

@@ -36,12 +36,17 @@ static void close_request(void)
 	nfds = 0;
 }
 
+/* Every namespace a program joins (the pid namespace is its waiter's). */
+enum { BOX_NS = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP };
+
 EXPORT int zy_init(void)
 {
-	/* Not dumpable: no process of another uid reads or traces it. Its
-	 * kernel can join a box by its init's pidfd (Linux 5.8). */
+	/* Not dumpable: no process of another uid reads or traces it. It
+	 * can join a box: by its init's pidfd (Linux 5.8), with the
+	 * privileges that takes (a mount namespace: CAP_SYS_ADMIN and
+	 * CAP_SYS_CHROOT), as joining its own namespaces shows. */
 	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	int rc = fd < 0 || setns(fd, CLONE_NEWPID) != 0 ? -1 : 0;
+	int rc = fd < 0 || setns(fd, BOX_NS | CLONE_NEWPID) != 0 ? -1 : 0;
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0 || prctl(PR_SET_DUMPABLE, 0) != 0 || policy_prepare() != 0)
@@ -117,8 +122,7 @@ static void program(int attach)
 	close(attach);
 	if (read(fds[ZY_ROOTED], &c, 1) != 1)
 		spawn_fail(report, "await the box root");
-	if (setns(fds[ZY_INIT], CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-				      CLONE_NEWCGROUP) != 0)
+	if (setns(fds[ZY_INIT], BOX_NS) != 0)
 		spawn_fail(report, "setns");
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, NULL, &runtime[sig]);
