@@ -471,11 +471,15 @@ static int from_zygote(struct zygote *z, size_t skip, const struct box *b,
 	}
 	fds[ZY_INIT] = (int)syscall(SYS_pidfd_open, x->init, 0);
 	rq.nprocs = cg_procs_fds(&x->g, fds + ZY_FIXED);
+	int dir = rq.nprocs > 0 ? cg_dir_fd(&x->g) : -1;	/* v2 only */
+	if (dir >= 0)
+		fds[ZY_FIXED + rq.nprocs] = dir;
+	rq.cgdir = dir >= 0;
 	if (fds[ZY_INIT] >= 0 && rq.nprocs > 0)
-		rc = zygote_send(z, &rq, fds, ZY_FIXED + rq.nprocs);
+		rc = zygote_send(z, &rq, fds, ZY_FIXED + rq.nprocs + rq.cgdir);
 	if (fds[ZY_INIT] >= 0)
 		close(fds[ZY_INIT]);
-	for (int i = 0; i < rq.nprocs; i++)
+	for (int i = 0; i < rq.nprocs + rq.cgdir; i++)
 		close(fds[ZY_FIXED + i]);
 	return rc;
 }

@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -31,7 +33,7 @@ static int argc;
 
 static void close_request(void)
 {
-	for (int i = 0; i < nfds; i++)
+	for (int i = 0; i < nfds && i < ZY_FDS_MAX; i++)
 		close(fds[i]);
 	nfds = 0;
 }
@@ -92,13 +94,19 @@ EXPORT int zy_next(int sock)
 		return n == 0 ? 0 : -1;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			for (int i = 0; i < k && nfds < ZY_FDS_MAX; i++)
-				memcpy(&fds[nfds++], CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)), fd;
+			for (int i = 0; i < k; i++) {
+				memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+				if (nfds < ZY_FDS_MAX)
+					fds[nfds] = fd;
+				else
+					close(fd);	/* more than any request has */
+				nfds++;
+			}
 		}
 	if (n != (ssize_t)sizeof rq || (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
 	    rq.magic != ZY_MAGIC || rq.nprocs < 1 || rq.nprocs > CG_PROCS_MAX ||
-	    nfds != ZY_FIXED + rq.nprocs ||
+	    (rq.cgdir != 0 && rq.cgdir != 1) || nfds != ZY_FIXED + rq.nprocs + rq.cgdir ||
 	    parse_args() != 0) {
 		close_request();
 		return 2;
@@ -138,10 +146,28 @@ static void program(int attach)
 	nfds = 0;	/* the request's fds are gone (spawn_setup closed them) */
 }
 
+/* On cgroup v2, a fork born in the group of directory fd (clone3 with
+ * CLONE_INTO_CGROUP): no task moves, so nothing waits on the kernel's
+ * threadgroup lock. The C library's record of the thread id is set in the
+ * child as its fork() sets it (found with PR_GET_TID_ADDRESS), since the
+ * runtime goes on in that process. Returns the pid (0 in the child), or
+ * -1 where the kernel does not do it (then fork and move). */
+static pid_t fork_into(int fd)
+{
+	int *tid = NULL;
+	if (prctl(PR_GET_TID_ADDRESS, &tid, 0, 0, 0) != 0 || tid == NULL)
+		return -1;
+	struct clone_args a = {
+		.flags = CLONE_INTO_CGROUP | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID,
+		.child_tid = (uint64_t)(uintptr_t)tid, .exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)fd};
+	return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
 /* The waiter: root, in sandbox-exec's pid namespace, so the program
- * cannot see it. Forks the program into the init's pid namespace, moves it
- * into the step's group, and gives the init its wait status. Returns only
- * in the program's process. */
+ * cannot see it. Forks the program into the init's pid namespace and the
+ * step's group (born there, or moved), and gives the init its wait
+ * status. Returns only in the program's process. */
 static void waiter(void)
 {
 	int report = fds[ZY_REPORT], attach[2];
@@ -150,7 +176,10 @@ static void waiter(void)
 		spawn_fail(report, "pipe");
 	if (setns(fds[ZY_INIT], CLONE_NEWPID) != 0)
 		spawn_fail(report, "setns pid");
-	pid_t pid = fork();
+	pid_t pid = rq.cgdir ? fork_into(fds[ZY_FIXED + rq.nprocs]) : -1;
+	int born_in = pid >= 0;
+	if (pid < 0)
+		pid = fork();
 	if (pid < 0)
 		spawn_fail(report, "fork");
 	if (pid == 0) {
@@ -160,7 +189,7 @@ static void waiter(void)
 	}
 	close(attach[0]);
 	int len = snprintf(val, sizeof val, "%d", (int)pid);
-	for (int i = 0; i < rq.nprocs; i++)
+	for (int i = 0; i < rq.nprocs && !born_in; i++)
 		if (write(fds[ZY_FIXED + i], val, (size_t)len) != len) {
 			int e = errno;
 			kill(pid, SIGKILL);

@@ -29,7 +29,8 @@
 
 /* The fds of a request, in this order: the fixed ones, then the group's
  * cgroup.procs files (nprocs of them), where the waiter writes the
- * program's pid. */
+ * program's pid, then on cgroup v2 the group's directory: the program is
+ * born in it (clone3 with CLONE_INTO_CGROUP), and moves nowhere. */
 enum zy_fd {
 	ZY_INIT,	/* pidfd of the box's init */
 	ZY_IN, ZY_OUT, ZY_ERR,	/* the program's ends of the step's pipes */
@@ -39,7 +40,7 @@ enum zy_fd {
 	ZY_STATUS,	/* the waiter writes the program's wait status (an int) */
 	ZY_ROOTED,	/* one byte from the init once it is in the box root */
 	ZY_FIXED,
-	ZY_FDS_MAX = ZY_FIXED + CG_PROCS_MAX
+	ZY_FDS_MAX = ZY_FIXED + CG_PROCS_MAX + 1
 };
 
 enum { ZY_MAGIC = 0x7a796731, ZY_ARGS_MAX = 4096 };
@@ -47,6 +48,7 @@ enum { ZY_MAGIC = 0x7a796731, ZY_ARGS_MAX = 4096 };
 struct zy_request {
 	uint32_t magic;
 	int32_t nprocs;		/* cgroup.procs fds after the fixed ones */
+	int32_t cgdir;		/* 1: the group's directory follows them */
 	uint32_t uid, gid;
 	int64_t time_ms, file_bytes, processes;	/* spawn.h's */
 	uint32_t argc;		/* words in args, each NUL-terminated: the */
@@ -86,7 +88,7 @@ void zygote_start(const struct lang_table *t, const struct lang *l, char *const 
 struct zygote;
 struct zygote *zygote_for(char *const *argv, char *const *envp, size_t *skip);
 
-/* Sends a request with its fds (ZY_FIXED + rq->nprocs).
+/* Sends a request with its fds (ZY_FIXED + rq->nprocs + rq->cgdir).
  * Returns 0, or -1 with errno: the zygote is gone (it is not used again
  * by this process). */
 int zygote_send(struct zygote *z, const struct zy_request *rq, const int *fds, int nfds);

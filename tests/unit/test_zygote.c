@@ -116,11 +116,31 @@ static void test_refused(void)
 	rq.nprocs = CG_PROCS_MAX + 1;
 	refused(rq, sizeof rq, ZY_FDS_MAX, "too many cgroup.procs");
 	rq = good();
+	rq.cgdir = 1;
+	refused(rq, sizeof rq, ZY_FIXED + 3, "a group directory missing");
+	rq.cgdir = 2;
+	refused(rq, sizeof rq, ZY_FIXED + 5, "cgdir neither 0 nor 1");
+	rq = good();
 	rq.argc = 4;
 	memset(rq.args, 'x', sizeof rq.args);
 	refused(rq, sizeof rq, ZY_FIXED + 3, "words without their end");
 	rq.argc = 0;
 	refused(rq, sizeof rq, ZY_FIXED + 3, "no word");
+}
+
+static void test_group_directory(void)
+{
+	struct zy_request rq = good();
+	int reads[ZY_FDS_MAX];
+	rq.cgdir = 1;
+	CHECK(send_request(&rq, sizeof rq, ZY_FIXED + 4, reads) == 0);
+	CHECK(zy_next(sv[1]) == 1);
+	rq.magic = 0;	/* refused: the one before it is closed too */
+	int more[1];
+	CHECK(send_request(&rq, sizeof rq, 1, more) == 0);
+	CHECK(zy_next(sv[1]) == 2);
+	CHECK(all_closed(reads, ZY_FIXED + 4));
+	CHECK(all_closed(more, 1));
 }
 
 static void test_end(void)
@@ -135,6 +155,7 @@ int main(void)
 		return 1;
 	UNIT_RUN(test_good_request);
 	UNIT_RUN(test_refused);
+	UNIT_RUN(test_group_directory);
 	UNIT_RUN(test_end);
 	return unit_finish();
 }
