@@ -241,8 +241,10 @@ int zygote_send(struct zygote *z, const struct zy_request *rq, const int *fds, i
 	c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
 	memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
 	ssize_t n;
+	/* Never waited for: a zygote that does not keep up (its socket full)
+	 * is one that is gone, for this worker. */
 	do
-		n = sendmsg(z->sock, &m, MSG_NOSIGNAL);
+		n = sendmsg(z->sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)len)
 		return 0;
