@@ -231,6 +231,12 @@ static struct lang *add_lang(struct lang_table *t, const char *name,
 	return l;
 }
 
+/* Whether s names a file of the share dir: one component. */
+static int share_file(const char *s)
+{
+	return s && *s && !strchr(s, '/') && strcmp(s, "..") != 0 && strcmp(s, ".") != 0;
+}
+
 static int check_lang(const struct lang *l, char *err, size_t errlen)
 {
 	if (l->run == NULL || l->run[0] == NULL || l->source == NULL) {
@@ -241,15 +247,12 @@ static int check_lang(const struct lang *l, char *err, size_t errlen)
 		snprintf(err, errlen, "language %s: binary_cache needs 'binary'", l->name);
 		return -1;
 	}
-	if (l->launch && (l->launch[0] == NULL || l->launcher == NULL || !*l->launcher ||
-			  strchr(l->launcher, '/') || strcmp(l->launcher, "..") == 0 ||
-			  strcmp(l->launcher, ".") == 0)) {
+	if (l->launch && (l->launch[0] == NULL || !share_file(l->launcher))) {
 		snprintf(err, errlen, "language %s: launch needs 'launcher', a file name of the share dir",
 			 l->name);
 		return -1;
 	}
-	if (l->zygote && (l->launch == NULL || !*l->zygote || strchr(l->zygote, '/') ||
-			  strcmp(l->zygote, "..") == 0 || strcmp(l->zygote, ".") == 0)) {
+	if (l->zygote && (l->launch == NULL || !share_file(l->zygote))) {
 		snprintf(err, errlen, "language %s: zygote needs 'launch', and is a file name of the share dir",
 			 l->name);
 		return -1;

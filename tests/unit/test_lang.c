@@ -73,6 +73,13 @@ static void test_errors(void)
 		       sizeof err), -1);
 	CHECK(strstr(err, "launch needs 'launcher'") != NULL);
 	lang_table_free(&t);
+	CHECK_INT(load(&t, "[python]\nrun = x\nsource = a\nzygote = z.py\n", err, sizeof err), -1);
+	CHECK(strstr(err, "language python: zygote needs 'launch'") != NULL);
+	lang_table_free(&t);
+	CHECK_INT(load(&t, "[python]\nrun = x\nsource = a\nlaunch = x\nlauncher = l.py\n"
+		       "zygote = ..\n", err, sizeof err), -1);
+	CHECK(strstr(err, "zygote needs 'launch', and is a file name of the share dir") != NULL);
+	lang_table_free(&t);
 	CHECK_INT(load(&t, "[python\n", err, sizeof err), -1);
 	CHECK(strstr(err, ":1: bad section header") != NULL);
 	lang_table_free(&t);
