@@ -1038,6 +1038,19 @@ first_done() {
 	assert_job slow '.error == null and .exec.runs[0].exitCode == 0 and .exec.runs[0].stdout == "done\n"'
 }
 
+@test "a Python zygote that cannot start: said once at start, and Python runs are launched" {
+	table_copy 's/^zygote = .*/zygote = missing-zygote.py/'
+	custom_job z-none python "$FIXTURES/hello.py" > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	assert_job z-none '.error == null and .exec.runs[0].stdout == "hello\n"'
+	if [ "$BACKEND" = ns ]; then
+		assert_stderr_has 'no python zygote: '
+		assert_stderr_has 'launched runs instead'
+	else
+		[[ "$stderr" != *zygote* ]] || fail "a zygote on the $BACKEND backend: $stderr"
+	fi
+}
+
 @test "a Python zygote killed: every job is still answered, and it is started again" {
 	if [ "$BACKEND" != ns ]; then
 		# Zygotes are the ns backend's: the docker backend starts none.
