@@ -683,6 +683,27 @@ fifo_consumed() {
 	assert_output 2
 }
 
+@test "--max-inflight 2, SIGTERM with jobs fetched ahead: only the 2 out are answered; a restart runs each other job once" {
+	kafka_lane custom
+	hello_jobs job 8 > "$BATS_TEST_TMPDIR/jobs.jsonl"
+	produce_jobs "$JOBS" < "$BATS_TEST_TMPDIR/jobs.jsonl"
+	# The middle holds each job 3 s: the first 2 are out, the other 6
+	# wait in kcat-jobs, fetched ahead and never handed out.
+	pipeline_start p --max-inflight 2 -- sh -c "$(held_middle 3)"
+	wait_until 30 has_logged p 'consumed ' 2
+	bg_stop p
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(log_count p 'consumed ')" 2
+	assert_equal "$(topic_count "$RESULTS")" 2
+
+	pipeline_start again -- sh -c "$MIDDLE"
+	wait_until 60 has_messages "$RESULTS" 8
+	bg_stop again
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(log_count again 'consumed ')" 6
+	assert_one_result_each "$BATS_TEST_TMPDIR/jobs.jsonl"
+}
+
 # --- rebalance -------------------------------------------------------------
 
 @test "a second pipeline joining and leaving the group: every job has a result, repeats only of jobs handed over" {

@@ -66,7 +66,7 @@ static const char usage_text[] =
 	"  -a, --acks FILE        consume: read acknowledgements (\"topic partition\n"
 	"                         offset\" lines) from FILE; produce: write them\n"
 	"  -c, --count N          consume: exit after N jobs\n"
-	"  -m, --max-inflight N   jobs out and not acknowledged before pausing (64)\n"
+	"  -m, --max-inflight N   jobs out and not acknowledged at most (64)\n"
 	"  --max-bytes N          larger messages are poison (1048576)\n"
 	"  --drain-timeout S      after SIGTERM, how long to wait for in-flight jobs (120)\n"
 	"  --answer-timeout S     pipeline: a job whose line has not come back S seconds\n"

@@ -684,6 +684,82 @@ static void set_paused(struct kconsume *c, int pause)
 	c->paused = pause;
 }
 
+/* Jobs fetched ahead: messages taken from librdkafka while max_inflight
+ * jobs are out (or the output is backed up), handed out in order as
+ * answers come. The assignment is paused only once max_inflight of them
+ * (or AHEAD_BYTES) wait, and resumed at half of that: a pause drops what
+ * librdkafka prefetched, and librdkafka 2.0 fetches a resumed partition
+ * again only at its broker thread's next turn, once the fetch it has out
+ * returns (up to fetch.wait.max.ms, 500 ms) or a second later; the jobs
+ * waiting here keep the command busy meanwhile. A message is never
+ * dropped once taken but with every later one of its partition (a
+ * revoke, a stop): offsets past it are then never handed out, so the
+ * commit cannot pass it. */
+enum { AHEAD_BYTES = 8 << 20 };
+
+static void ahead_push(struct kconsume *c, rd_kafka_message_t *m)
+{
+	if (c->ahead_n == c->ahead_cap) {	/* messages still come just after a pause */
+		size_t cap = c->ahead_cap ? c->ahead_cap * 2 : 64;
+		rd_kafka_message_t **a = xcalloc(cap, sizeof *a);
+		for (size_t i = 0; i < c->ahead_n; i++)
+			a[i] = c->ahead[(c->ahead_head + i) % c->ahead_cap];
+		free(c->ahead);
+		c->ahead = a;
+		c->ahead_cap = cap;
+		c->ahead_head = 0;
+	}
+	c->ahead[(c->ahead_head + c->ahead_n++) % c->ahead_cap] = m;
+	c->ahead_bytes += m->len;
+}
+
+static rd_kafka_message_t *ahead_pop(struct kconsume *c)
+{
+	rd_kafka_message_t *m = c->ahead[c->ahead_head];
+	c->ahead_head = (c->ahead_head + 1) % c->ahead_cap;
+	c->ahead_n--;
+	c->ahead_bytes -= m->len;
+	return m;
+}
+
+/* Drops the messages fetched ahead of topic/partition (every one when
+ * topic is NULL), keeping the others' order. */
+static void ahead_drop(struct kconsume *c, const char *topic, int32_t partition)
+{
+	size_t n = c->ahead_n;
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_message_t *m = ahead_pop(c);
+		if (topic == NULL || (m->partition == partition &&
+				      strcmp(rd_kafka_topic_name(m->rkt), topic) == 0))
+			rd_kafka_message_destroy(m);
+		else
+			ahead_push(c, m);
+	}
+}
+
+/* Hands out the jobs fetched ahead while there is room. */
+static void hand_out(struct kconsume *c)
+{
+	while (c->ahead_n > 0 && !c->stopping && !c->hold &&
+	       offsets_pending(c->offs) < c->opt.max_inflight) {
+		rd_kafka_message_t *m = ahead_pop(c);
+		handle(c, m);
+		rd_kafka_message_destroy(m);
+	}
+}
+
+/* Paused with max_inflight jobs (or AHEAD_BYTES) fetched ahead, until
+ * half of them are handed out. */
+static int ahead_full(const struct kconsume *c)
+{
+	size_t n = c->opt.max_inflight, bytes = AHEAD_BYTES;
+	if (c->paused) {
+		n /= 2;
+		bytes /= 2;
+	}
+	return c->ahead_n >= (n > 0 ? n : 1) || c->ahead_bytes >= bytes;
+}
+
 /* Commits, for partitions about to go, what their finished jobs allow;
  * then forgets them. Lost partitions are only forgotten: someone else owns
  * them already, and a commit now could skip a job. */
@@ -701,6 +777,7 @@ static void give_back(struct kconsume *c, rd_kafka_topic_partition_list_t *parts
 			rd_kafka_topic_partition_list_add(commit, p->topic, p->partition)->offset = next;
 		offsets_drop(c->offs, p->topic, p->partition);
 		outs_drop(c, p->topic, p->partition);
+		ahead_drop(c, p->topic, p->partition);
 	}
 	if (commit->cnt > 0) {
 		rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, commit, 0);
@@ -820,22 +897,20 @@ void kconsume_poll(struct kconsume *c)
 {
 	rd_kafka_message_t *m;
 	kafka_wake_drain(c->evfd);
+	hand_out(c);
 	/* Drain the queue: librdkafka only signals a queue that was empty. */
 	do {
-		/* Paused at max_inflight, resumed at half of it: a pause drops
-		 * what librdkafka fetched ahead, and a resume for every job
-		 * answered would fetch again one job at a time. */
-		size_t pending = offsets_pending(c->offs);
-		int full = pending >= c->opt.max_inflight ||
-			   (c->paused && pending > c->opt.max_inflight / 2);
-		set_paused(c, full || c->hold || c->stopping);
+		set_paused(c, ahead_full(c) || c->stopping);
 		m = rd_kafka_consumer_poll(c->rk, 0);
 		if (m == NULL)
 			break;
+		if (!m->err && !c->stopping) {
+			ahead_push(c, m);
+			hand_out(c);
+			continue;
+		}
 		if (m->err)
 			consumer_error(c, m);
-		else if (!c->stopping)
-			handle(c, m);
 		/* else: paused too late; its offset is not stored, it comes back */
 		rd_kafka_message_destroy(m);
 	} while (1);
@@ -849,6 +924,7 @@ void kconsume_stop(struct kconsume *c)
 {
 	c->stopping = 1;
 	set_paused(c, 1);
+	ahead_drop(c, NULL, 0);	/* not handed out: they come back */
 }
 
 size_t kconsume_pending(const struct kconsume *c)
@@ -867,12 +943,14 @@ void kconsume_close(struct kconsume *c)
 		rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
 		if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
 			log_warn("final commit: %s", rd_kafka_err2str(e));
+		ahead_drop(c, NULL, 0);	/* messages go before their client */
 		rd_kafka_consumer_close(c->rk);
 		rd_kafka_destroy(c->rk);
 	}
 	if (c->dlq)
 		rd_kafka_destroy(c->dlq);
 	outs_end_all(c);
+	free(c->ahead);
 	offsets_free(c->offs);
 	if (c->evfd[0] > 0)
 		kafka_wake_close(c->evfd);

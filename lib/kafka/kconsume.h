@@ -23,7 +23,8 @@ struct kconsume_opts {
 	const struct lane *lane;
 	const char *topic;		/* default: the lane's job topic */
 	const char *group;		/* default: the lane's group */
-	size_t max_inflight;		/* pause the assignment beyond this */
+	size_t max_inflight;		/* jobs out at most; as many more fetched ahead,
+					 * then the assignment is paused */
 	size_t max_bytes;		/* bigger messages are poison (oversized) */
 	long count;			/* stop after this many lines; 0 = no end */
 	int acked;			/* 1: wait for kconsume_ack(); 0: a written line is done */
@@ -44,6 +45,10 @@ struct kconsume {
 	struct dedupe *dedupe;		/* borrowed, may be NULL: skip jobs with a result */
 	int paused;
 	int hold;			/* set by the caller: the output is backed up */
+	/* Messages fetched ahead, oldest first (a ring at head, n of them,
+	 * bytes long); owned. */
+	rd_kafka_message_t **ahead;
+	size_t ahead_cap, ahead_head, ahead_n, ahead_bytes;
 	long emitted;
 	int stopping;
 	int fatal;
@@ -66,9 +71,10 @@ int kconsume_open(struct kconsume *c, const struct kafka_opts *ko,
 int kconsume_fd(const struct kconsume *c);
 
 /* Serves everything the consumer and the DLQ producer have queued (messages,
- * rebalances, delivery reports) without blocking; pauses or resumes the
- * assignment for backpressure; answers the jobs out longer than
- * answer_ms. */
+ * rebalances, delivery reports) without blocking: hands out jobs while
+ * fewer than max_inflight are out and hold is not set, keeps the others
+ * fetched ahead, and pauses the assignment while max_inflight of them
+ * wait; answers the jobs out longer than answer_ms. */
 void kconsume_poll(struct kconsume *c);
 
 /* The job at topic/partition/offset is safe (result, retry or DLQ acked);
