@@ -263,7 +263,7 @@ teardown() {
 	assert_job zt-1 "[.exec.runs[].stdout | test(\"^[12] [|] $clean [|] pids [0-9]+ [|] $who [|] \")] == [true, true]"
 	assert_job zt-2 "[.exec.runs[].stdout | test(\"^[34] [|] $clean [|] pids [0-9]+ [|] $who [|] \")] == [true, true]"
 	if [ "$BACKEND" = ns ]; then
-		# Alone in its pid namespace (its waiter and the zygote outside),
+		# Alone in its pid namespace (the zygote, its parent, outside),
 		# holding only its stdio, with nothing to signal.
 		assert_job zt-1 '[.exec.runs[].stdout | test(" [|] pids 1 [|] .* [|] fds 0 1 2 [|] kill errno 3\n$")] == [true, true]'
 		assert_job zt-2 '[.exec.runs[].stdout | test(" [|] pids 1 [|] .* [|] fds 0 1 2 [|] kill errno 3\n$")] == [true, true]'

@@ -123,9 +123,9 @@ static void close_others(int *keep, size_t n)
 	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-/* Reaps whatever ends in the box until the zygote's waiter gives the
- * program's wait status (zygote.h). Returns 0, or -1 when the waiter
- * ended without giving it. */
+/* Reaps whatever ends in the box until the zygote gives the program's
+ * wait status (zygote.h). Returns 0, or -1 when the zygote ended without
+ * giving it. */
 static int await_status(int fd, int *status)
 {
 	for (;;) {
@@ -148,7 +148,7 @@ static int await_status(int fd, int *status)
 /* pid 1 of the box. born_in: clone3 put it in its group already; else it
  * moves itself there (on cgroup v1 that move may wait for an RCU grace
  * period: the init waits, not the worker). Its program is its own child,
- * or, from a zygote, a process the zygote's waiter makes in its pid
+ * or, from a zygote, a process the zygote makes in its pid
  * namespace once it is in the box root. Never returns. */
 static void __attribute__((noreturn))
 box_init(const struct box *b, const struct box_ready *x, int born_in, struct step_fds *p)
@@ -215,7 +215,7 @@ box_init(const struct box *b, const struct box_ready *x, int born_in, struct ste
 		if (await_status(p->status[0], &rep.status) != 0) {
 			rep.stage = STAGE_SETUP;
 			rep.err = EPIPE;
-			snprintf(rep.what, sizeof rep.what, "the zygote's waiter gave no status");
+			snprintf(rep.what, sizeof rep.what, "the zygote gave no status");
 		}
 		kill(-1, SIGKILL);
 	}
@@ -538,8 +538,11 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 		return -1;
 	}
 	if (sent != 0) {
-		/* Not taken: the program is the init's child. */
+		/* Not taken: the program is the init's child, in a box of the
+		 * same name (its group is gone): the other name may be the
+		 * running step's. */
 		box_discard(x);
+		b->made--;
 		return make_box(b, s, x, how | NO_ZYGOTE, err, errlen);
 	}
 	return 0;
@@ -587,6 +590,19 @@ static int await_ready(struct box_ready *x, char *err, size_t errlen)
 		snprintf(err, errlen, "box init: %s", n == 0 ? "not ready in time" : "ended early");
 	}
 	return -1;
+}
+
+/* Whether the init of a box made ahead ended while the box waited (the
+ * zygote ended, and the program it held with it): its end of the status
+ * pipe is closed (its report may be there, which the step would take for
+ * its own). 1 with err, or 0. */
+static int init_ended(const struct box_ready *x, char *err, size_t errlen)
+{
+	struct pollfd pf = {.fd = x->st, .events = POLLIN};
+	if (poll(&pf, 1, 0) != 1 || !(pf.revents & POLLHUP))
+		return 0;
+	snprintf(err, errlen, "its init ended");
+	return 1;
 }
 
 static int same_words(char *const *a, char *const *b)
@@ -650,7 +666,7 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 
 	memset(r, 0, sizeof *r);
 	b->next = (struct box_ready){0};	/* x has it now */
-	if (ahead && await_ready(&x, err, errlen) != 0) {
+	if (ahead && (await_ready(&x, err, errlen) != 0 || init_ended(&x, err, errlen))) {
 		/* Made for nothing: the step gets a box made now, which says
 		 * what fails if it fails again. */
 		log_job(LOG_WARN, NULL, "a box made ahead was not ready (%s): making another", err);

@@ -1,11 +1,13 @@
 /* The zygote's own part (zygote.h), built as codex-zygote.so and called
  * from share/harness/zygote.py through ctypes (PyDLL: the interpreter's
  * lock stays held; the zygote has one thread). zy_next() takes a request,
- * zy_fork() forks the waiter, which makes the program's process: there
- * zy_fork() returns 0, and the runtime runs the launcher's code. */
+ * giving meanwhile each init whose program ended its wait status;
+ * zy_fork() forks the program's process into the box: there it returns
+ * 0, and the runtime runs the launcher's code. */
 #include "sandbox/zygote.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -31,6 +33,17 @@ static int fds[ZY_FDS_MAX], nfds;
 static const char *args[ZY_ARGS_MAX / 2 + 1];
 static int argc;
 
+/* The programs forked and not yet reaped: each one's pidfd, and the pipe
+ * where its init awaits its wait status. */
+struct kid {
+	pid_t pid;
+	int pidfd, status;
+};
+enum { ZY_KIDS_MAX = 4096 };	/* above sandbox-exec's 1024 workers, a box ahead each */
+static struct kid kids[ZY_KIDS_MAX];
+static int nkids;
+static int home = -1;	/* a pidfd of the zygote: its own pid namespace */
+
 static void close_request(void)
 {
 	for (int i = 0; i < nfds && i < ZY_FDS_MAX; i++)
@@ -38,7 +51,7 @@ static void close_request(void)
 	nfds = 0;
 }
 
-/* Every namespace a program joins (the pid namespace is its waiter's). */
+/* Every namespace a program joins (it is born in the box's pid namespace). */
 enum { BOX_NS = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP };
 
 EXPORT int zy_init(void)
@@ -46,12 +59,11 @@ EXPORT int zy_init(void)
 	/* Not dumpable: no process of another uid reads or traces it. It
 	 * can join a box: by its init's pidfd (Linux 5.8), with the
 	 * privileges that takes (a mount namespace: CAP_SYS_ADMIN and
-	 * CAP_SYS_CHROOT), as joining its own namespaces shows. */
-	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	int rc = fd < 0 || setns(fd, BOX_NS | CLONE_NEWPID) != 0 ? -1 : 0;
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0 || prctl(PR_SET_DUMPABLE, 0) != 0 || policy_prepare() != 0)
+	 * CAP_SYS_CHROOT), as joining its own namespaces shows; and it can
+	 * join its own pid namespace again, after each fork into a box's. */
+	home = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (home < 0 || setns(home, BOX_NS | CLONE_NEWPID) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0) != 0 || policy_prepare() != 0)
 		return -1;
 	return 0;
 }
@@ -73,9 +85,49 @@ static int parse_args(void)
 	return 0;
 }
 
+/* Reaps the program of kids[i], if it ended, and gives its init its
+ * wait status (an init already gone misses nothing: the write fails with
+ * EPIPE, SIGPIPE being ignored by the runtime). */
+static void reap(int i)
+{
+	int status;
+	pid_t w;
+	do
+		w = waitpid(kids[i].pid, &status, WNOHANG);
+	while (w < 0 && errno == EINTR);
+	if (w == 0)
+		return;
+	if (w == kids[i].pid)
+		(void)write_all(kids[i].status, &status, sizeof status);
+	close(kids[i].pidfd);
+	close(kids[i].status);
+	kids[i] = kids[--nkids];
+}
+
+/* Waits until sock has a request, reaping the programs that end
+ * meanwhile. Returns 0, or -1 on an error. */
+static int await_request(int sock)
+{
+	static struct pollfd pf[ZY_KIDS_MAX + 1];
+	for (;;) {
+		pf[0] = (struct pollfd){.fd = sock, .events = POLLIN};
+		for (int i = 0; i < nkids; i++)
+			pf[i + 1] = (struct pollfd){.fd = kids[i].pidfd, .events = POLLIN};
+		int n = nkids, ready = poll(pf, (nfds_t)n + 1, -1);
+		if (ready < 0 && errno != EINTR)
+			return -1;
+		for (int i = n - 1; ready > 0 && i >= 0; i--)
+			if (pf[i + 1].revents)
+				reap(i);
+		if (ready > 0 && pf[0].revents)
+			return 0;
+	}
+}
+
 /* Takes the next request: 1, or 0 at the socket's end (sandbox-exec is
  * done), -1 on an error, 2 for a request it cannot read (its fds closed:
- * that step's init hears of no program, and says so). */
+ * that step's init hears of no program, and says so). Meanwhile it gives
+ * each init whose program ends its wait status. */
 EXPORT int zy_next(int sock)
 {
 	union {
@@ -87,6 +139,8 @@ EXPORT int zy_next(int sock)
 			   .msg_controllen = sizeof u.buf};
 	ssize_t n;
 	close_request();
+	if (await_request(sock) != 0)
+		return -1;
 	do
 		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -114,10 +168,11 @@ EXPORT int zy_next(int sock)
 	return 1;
 }
 
-/* The program's process, in the box's pid namespace: once its waiter has
+/* The program's process, in the box's pid namespace: once the zygote has
  * put it in the step's group and the init is in the box root, it joins
  * the init's other namespaces and takes spawn.h's steps, keeping the
- * runtime's own signal dispositions (execve would have given them). */
+ * runtime's own signal dispositions (execve would have given them). It
+ * dies with the zygote, its parent: the init then hears of no status. */
 static void program(int attach)
 {
 	int report = fds[ZY_REPORT];
@@ -126,7 +181,7 @@ static void program(int attach)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		spawn_fail(report, "pdeathsig");
 	if (read(attach, &c, 1) != 1)
-		_exit(127);	/* its waiter failed, and said why */
+		_exit(127);	/* the zygote failed, and said why */
 	close(attach);
 	if (read(fds[ZY_ROOTED], &c, 1) != 1)
 		spawn_fail(report, "await the box root");
@@ -152,73 +207,102 @@ static void program(int attach)
  * child as its fork() sets it (found with PR_GET_TID_ADDRESS), since the
  * runtime goes on in that process. Returns the pid (0 in the child), or
  * -1 where the kernel does not do it (then fork and move). */
-static pid_t fork_into(int fd)
+static pid_t fork_into(int fd, int *pidfd)
 {
 	int *tid = NULL;
 	if (prctl(PR_GET_TID_ADDRESS, &tid, 0, 0, 0) != 0 || tid == NULL)
 		return -1;
 	struct clone_args a = {
-		.flags = CLONE_INTO_CGROUP | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID,
-		.child_tid = (uint64_t)(uintptr_t)tid, .exit_signal = SIGCHLD,
-		.cgroup = (uint64_t)fd};
+		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | CLONE_CHILD_SETTID |
+			 CLONE_CHILD_CLEARTID,
+		.pidfd = (uint64_t)(uintptr_t)pidfd, .child_tid = (uint64_t)(uintptr_t)tid,
+		.exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
 	return (pid_t)syscall(SYS_clone3, &a, sizeof a);
 }
 
-/* The waiter: root, in sandbox-exec's pid namespace, so the program
- * cannot see it. Forks the program into the init's pid namespace and the
- * step's group (born there, or moved), and gives the init its wait
- * status. Returns only in the program's process. */
-static void waiter(void)
+/* A request the zygote cannot serve: the init hears why, as from a
+ * program's failed setup step, and the request's fds are closed. */
+static void refuse(const char *step)
 {
-	int report = fds[ZY_REPORT], attach[2];
+	struct spawn_failure f = {errno, ""};
+	snprintf(f.step, sizeof f.step, "%s", step);
+	(void)write_all(fds[ZY_REPORT], &f, sizeof f);
+	close_request();
+}
+
+/* Forks the program's process into the init's pid namespace (the
+ * zygote's children go there until it joins its own again) and the
+ * step's group: born there, or moved. Returns its pid with *pidfd, or -1
+ * (the init heard why). Exits the zygote when it cannot join its own pid
+ * namespace again: a later fork would go into a box not its own. */
+static pid_t fork_program(int *pidfd, int *attach)
+{
+	int born_in = 0;
+	pid_t pid;
 	char val[16];
-	if (pipe2(attach, O_CLOEXEC) != 0)
-		spawn_fail(report, "pipe");
-	if (setns(fds[ZY_INIT], CLONE_NEWPID) != 0)
-		spawn_fail(report, "setns pid");
-	pid_t pid = rq.cgdir ? fork_into(fds[ZY_FIXED + rq.nprocs]) : -1;
-	int born_in = pid >= 0;
-	if (pid < 0)
-		pid = fork();
-	if (pid < 0)
-		spawn_fail(report, "fork");
-	if (pid == 0) {
-		close(attach[1]);
-		program(attach[0]);
-		return;
+	if (pipe2(attach, O_CLOEXEC) != 0) {
+		refuse("pipe");
+		return -1;
 	}
-	close(attach[0]);
+	if (setns(fds[ZY_INIT], CLONE_NEWPID) != 0) {
+		refuse("setns pid");
+		close(attach[0]); close(attach[1]);
+		return -1;
+	}
+	pid = rq.cgdir ? fork_into(fds[ZY_FIXED + rq.nprocs], pidfd) : -1;
+	born_in = pid >= 0;
+	if (pid < 0 && (pid = fork()) > 0)
+		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pid == 0)
+		return 0;
+	if (setns(home, CLONE_NEWPID) != 0)
+		_exit(111);
+	if (pid > 0 && *pidfd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	if (pid < 0) {
+		refuse("fork");
+		close(attach[0]); close(attach[1]);
+		return -1;
+	}
 	int len = snprintf(val, sizeof val, "%d", (int)pid);
 	for (int i = 0; i < rq.nprocs && !born_in; i++)
 		if (write(fds[ZY_FIXED + i], val, (size_t)len) != len) {
-			int e = errno;
+			refuse("join the step's cgroup");
 			kill(pid, SIGKILL);
-			errno = e;
-			spawn_fail(report, "join the step's cgroup");
+			waitpid(pid, NULL, 0);
+			close(*pidfd); close(attach[0]); close(attach[1]);
+			return -1;
 		}
-	if (write_all(attach[1], "a", 1) != 0)
-		spawn_fail(report, "pipe");
-	for (int i = 0; i < nfds; i++)
-		if (i != ZY_STATUS)
-			close(fds[i]);
-	close(attach[1]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(1);
-	(void)write_all(fds[ZY_STATUS], &status, sizeof status);
-	_exit(0);
+	return pid;
 }
 
-/* Forks the waiter. Returns its pid (or -1) in the zygote, which has
- * closed the request's fds; 0 in the program's process. */
+/* Forks the program's process of the request taken. Returns its pid (or
+ * -1) in the zygote, which keeps only the step's status pipe; 0 in the
+ * program's process, set up to run the launcher's code. */
 EXPORT int zy_fork(void)
 {
-	pid_t pid = fork();
+	int pidfd = -1, attach[2];
+	if (nkids == ZY_KIDS_MAX) {
+		errno = EAGAIN;
+		refuse("fork");
+		return -1;
+	}
+	pid_t pid = fork_program(&pidfd, attach);
 	if (pid == 0) {
-		waiter();
+		close(attach[1]);
+		program(attach[0]);
 		return 0;
 	}
+	if (pid < 0)
+		return -1;
+	close(attach[0]);
+	(void)write_all(attach[1], "a", 1);
+	close(attach[1]);
+	kids[nkids++] = (struct kid){pid, pidfd, fds[ZY_STATUS]};
+	fds[ZY_STATUS] = -1;
 	close_request();
 	return (int)pid;
 }

@@ -127,7 +127,7 @@ static int launch(struct zygote *z, const char *lib, char *why, size_t whylen)
 	}
 	if (pid == 0) {
 		/* A session of its own: a signal to sandbox-exec's process group
-		 * (a terminal's ^C, a test's kill) is not for it or its waiters.
+		 * (a terminal's ^C, a test's kill) is not for it or the programs it makes.
 		 * It ends with sandbox-exec: at its socket's end, or killed. */
 		if (setsid() < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 			_exit(127);

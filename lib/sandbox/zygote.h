@@ -8,16 +8,16 @@
  * reads nothing of a job: the worker sends it, for each step, the box's
  * init (a pidfd), the step's pipe ends and cgroup files, the slot's uid
  * and the step's limits, and the words from the launcher on. For each
- * request it forks a waiter (still root, outside the box's pid namespace),
- * which makes the program's process in that namespace and its cgroup and
- * waits for it; the program's process joins the box's other namespaces
+ * request it joins the box's pid namespace for its children only, forks
+ * the program's process there, born in its cgroup (or moved), and joins
+ * its own again; the program's process joins the box's other namespaces
  * once the init is in the box root, takes spawn.h's steps (drop, no
  * capability, no_new_privs, the seccomp filter) and, instead of execve,
  * returns to the runtime, which runs the launcher's code: the step then
- * goes as a launched one (spawn.h). The waiter gives the init the
- * program's wait status. Nothing the program does reaches the zygote: it
- * is in another pid namespace as another uid, holds none of its fds, and
- * shares no writable memory with it. */
+ * goes as a launched one (spawn.h). The zygote, its parent, gives the
+ * init the program's wait status. Nothing the program does reaches the
+ * zygote: it is in another pid namespace as another uid, holds none of
+ * its fds, and shares no writable memory with it. */
 #ifndef ZYGOTE_H
 #define ZYGOTE_H
 
@@ -28,7 +28,7 @@
 #include "sandbox/cgroup.h"
 
 /* The fds of a request, in this order: the fixed ones, then the group's
- * cgroup.procs files (nprocs of them), where the waiter writes the
+ * cgroup.procs files (nprocs of them), where the zygote writes the
  * program's pid, then on cgroup v2 the group's directory: the program is
  * born in it (clone3 with CLONE_INTO_CGROUP), and moves nowhere. */
 enum zy_fd {
@@ -37,7 +37,7 @@ enum zy_fd {
 	ZY_GO,		/* launched: its go (fd 4) */
 	ZY_READY,	/* launched: its ready byte (fd 5) */
 	ZY_REPORT,	/* a failed setup step (spawn_failure); end of file: it runs */
-	ZY_STATUS,	/* the waiter writes the program's wait status (an int) */
+	ZY_STATUS,	/* the zygote writes the program's wait status (an int) */
 	ZY_ROOTED,	/* one byte from the init once it is in the box root */
 	ZY_FIXED,
 	ZY_FDS_MAX = ZY_FIXED + CG_PROCS_MAX + 1
@@ -66,8 +66,9 @@ int zy_init(void);
  * for one it refuses (its fds closed at once). */
 int zy_next(int sock);
 
-/* Forks the waiter of the request taken: its pid in the zygote, 0 in the
- * program's process (its setup done), -1 when it cannot. */
+/* Forks the program's process of the request taken: its pid in the
+ * zygote, 0 in the program's process (its setup done), -1 when it cannot
+ * (the init heard why). */
 int zy_fork(void);
 
 /* The request's words: how many, and each (NULL past the last). */

@@ -38,12 +38,6 @@ while True:
         _api.PyOS_AfterFork_Child()
         break
     _api.PyOS_AfterFork_Parent()
-    while True:  # the waiters of steps that ended
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                break
-        except ChildProcessError:
-            break
 sys.argv = [os.fsdecode(_zy.zy_arg(_i)) for _i in range(_zy.zy_argc())]
 del _zy, _api, _n, _pid
 sys.setrecursionlimit(sys.getrecursionlimit() + 1)
