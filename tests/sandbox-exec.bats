@@ -957,6 +957,23 @@ warm_debug_counts() {
 	[ "$BACKEND" = docker ] || assert_equal "$(warm_debug_counts)" "3 0"
 }
 
+@test "a Go job whose binary is cached runs in a box made before it came; one that compiles makes its own" {
+	warm_instance
+	# A source of its own: the first job compiles it, the next two find it cached.
+	printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n\n// %s\n' \
+		"$BATS_TEST_TMPDIR" > "$BATS_TEST_TMPDIR/main.go"
+	local i
+	for i in 1 2 3; do custom_job "go-$i" go "$BATS_TEST_TMPDIR/main.go"; done > "$BATS_TEST_TMPDIR/jobs"
+	LOG_LEVEL=debug sbx_run -j 1 --slots 1 -- "$BATS_TEST_TMPDIR/jobs"
+	for i in 1 2 3; do assert_job "go-$i" '.error == null and .exec.runs[0].stdout == "hello\n"'; done
+	assert_job go-1 '.exec.compile.cached == null'
+	assert_job go-2 '.exec.compile.cached == true'
+	assert_job go-3 '.exec.compile.cached == true'
+	# go-1: its compile made when it came, its run while it compiled;
+	# go-2 and go-3: their runs made before they came.
+	[ "$BACKEND" = docker ] || assert_equal "$(warm_debug_counts)" "1 3"
+}
+
 @test "a job unlike the one before (language, limits, work dir) runs as it would cold: its warm box is not used" {
 	warm_instance
 	# A Go source of its own: no cached binary, d compiles.

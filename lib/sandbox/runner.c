@@ -522,10 +522,11 @@ int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box
 	const struct lang *l = j->lang;
 	*w = (struct runner_warm){.limits = j->limits};
 	/* A compiled language's first step is its compile, or its run when
-	 * the binary is in the cache, which only the job's files tell: no
-	 * guess (a compile takes some 200 ms; a wrong guess, ending the box
-	 * and making another, costs a cached run more than it saves). */
-	if (ops->warm == NULL || l->compile)
+	 * the binary is in the cache, which only the job's files tell: the
+	 * box is made for the run (its words are the same for every job).
+	 * A compile then ends it and makes its own, a millisecond or two
+	 * against its hundreds. */
+	if (ops->warm == NULL)
 		return 0;
 	int launched = launches(ops, l);
 	if (launched && put_launcher(t, ops, box, l, err, errlen) != 0)
