@@ -958,7 +958,7 @@ warm_debug_counts() {
 }
 
 @test "a Go job whose binary is cached runs in a box made before it came; one that compiles makes its own" {
-	warm_instance
+	warm_instance "s|^binary_cache = .*|binary_cache = $BATS_TEST_TMPDIR/go-bin|"
 	# A source of its own: the first job compiles it, the next two find it cached.
 	printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n\n// %s\n' \
 		"$BATS_TEST_TMPDIR" > "$BATS_TEST_TMPDIR/main.go"
@@ -1053,6 +1053,41 @@ first_done() {
 	assert [ $((SECONDS - started)) -lt 10 ]
 	SBX_OUT=$BATS_TEST_TMPDIR/out
 	assert_job slow '.error == null and .exec.runs[0].exitCode == 0 and .exec.runs[0].stdout == "done\n"'
+}
+
+@test "SIGTERM while the zygotes start: exit 0, having run nothing" {
+	if [ "$BACKEND" != ns ]; then
+		# No zygote on the docker backend: a SIGTERM at start ends it cleanly too.
+		mkfifo "$BATS_TEST_TMPDIR/stdin"
+		"$SBX" < "$BATS_TEST_TMPDIR/stdin" > /dev/null 2>&1 3>&- &
+		local pid=$! writer status=0
+		exec {writer}> "$BATS_TEST_TMPDIR/stdin"
+		sleep 0.5
+		kill -TERM "$pid"
+		wait "$pid" || status=$?
+		exec {writer}>&-
+		assert_equal "$status" 0
+		return
+	fi
+	# A share dir whose zygote takes 3 s to start.
+	local share=$BATS_TEST_TMPDIR/share pid writer status=0
+	cp -r "$ROOT/share/harness" "$share"
+	{ echo 'import time; time.sleep(3)'; cat "$ROOT/share/harness/zygote.py"; } > "$share/zygote.py"
+	table_copy ''
+	export CODEX_SHARE=$share
+	mkfifo "$BATS_TEST_TMPDIR/stdin"
+	"$SBX" < "$BATS_TEST_TMPDIR/stdin" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	exec {writer}> "$BATS_TEST_TMPDIR/stdin"
+	sleep 0.5
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	exec {writer}>&-
+	assert_equal "$status" 0
+	[ ! -s "$BATS_TEST_TMPDIR/out" ] || fail "output: $(cat "$BATS_TEST_TMPDIR/out")"
+	# The signal came while the zygote started: it had started by the end.
+	run -0 jq -r .msg "$BATS_TEST_TMPDIR/err"
+	assert_line --regexp '^python zygote [0-9]+ started$'
 }
 
 @test "a Python zygote that cannot start: said once at start, and Python runs are launched" {

@@ -288,6 +288,10 @@ static void setup(struct state *s)
 					     : s->table.slots;
 	if (s->opt.jobs == 0)
 		s->opt.jobs = s->opt.slots;
+	/* From here on a SIGTERM or SIGINT is read in the loop: one that comes
+	 * while the zygotes start (a second or more in an emulated guest)
+	 * still ends us cleanly. */
+	s->sigfd = sigfd_open();
 	/* For our whole life: no other instance may run boxes as our uids.
 	 * The register is root's: a docker user without root runs unchecked. */
 	if (instance_register(&s->table, NULL, err, sizeof err) < 0) {
@@ -310,7 +314,6 @@ static void setup(struct state *s)
 		if (!s->opt.no_zygote)
 			start_zygotes(s);
 	}
-	s->sigfd = sigfd_open();
 	s->taken = -1;
 	s->workers = xcalloc((size_t)s->opt.jobs, sizeof *s->workers);
 	line_init_values(&s->in, 0, CAP_JOB_LINE);
