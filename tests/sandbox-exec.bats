@@ -1056,25 +1056,16 @@ first_done() {
 }
 
 @test "SIGTERM while the zygotes start: exit 0, having run nothing" {
-	if [ "$BACKEND" != ns ]; then
-		# No zygote on the docker backend: a SIGTERM at start ends it cleanly too.
-		mkfifo "$BATS_TEST_TMPDIR/stdin"
-		"$SBX" < "$BATS_TEST_TMPDIR/stdin" > /dev/null 2>&1 3>&- &
-		local pid=$! writer status=0
-		exec {writer}> "$BATS_TEST_TMPDIR/stdin"
-		sleep 0.5
-		kill -TERM "$pid"
-		wait "$pid" || status=$?
-		exec {writer}>&-
-		assert_equal "$status" 0
-		return
+	local pid writer status=0
+	if [ "$BACKEND" = ns ]; then
+		# A share dir whose zygote takes 3 s to start (the docker backend
+		# starts none: a SIGTERM at its start ends it cleanly too).
+		local share=$BATS_TEST_TMPDIR/share
+		cp -r "$ROOT/share/harness" "$share"
+		{ echo 'import time; time.sleep(3)'; cat "$ROOT/share/harness/zygote.py"; } > "$share/zygote.py"
+		table_copy ''
+		export CODEX_SHARE=$share
 	fi
-	# A share dir whose zygote takes 3 s to start.
-	local share=$BATS_TEST_TMPDIR/share pid writer status=0
-	cp -r "$ROOT/share/harness" "$share"
-	{ echo 'import time; time.sleep(3)'; cat "$ROOT/share/harness/zygote.py"; } > "$share/zygote.py"
-	table_copy ''
-	export CODEX_SHARE=$share
 	mkfifo "$BATS_TEST_TMPDIR/stdin"
 	"$SBX" < "$BATS_TEST_TMPDIR/stdin" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
 	pid=$!
@@ -1085,6 +1076,7 @@ first_done() {
 	exec {writer}>&-
 	assert_equal "$status" 0
 	[ ! -s "$BATS_TEST_TMPDIR/out" ] || fail "output: $(cat "$BATS_TEST_TMPDIR/out")"
+	[ "$BACKEND" = ns ] || return 0
 	# The signal came while the zygote started: it had started by the end.
 	run -0 jq -r .msg "$BATS_TEST_TMPDIR/err"
 	assert_line --regexp '^python zygote [0-9]+ started$'
