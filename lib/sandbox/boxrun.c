@@ -593,9 +593,9 @@ static int await_ready(struct box_ready *x, char *err, size_t errlen)
 }
 
 /* Whether the init of a box made ahead ended while the box waited (the
- * zygote ended, and the program it held with it): its end of the status
- * pipe is closed (its report may be there, which the step would take for
- * its own). 1 with err, or 0. */
+ * zygote ended, and the program it held with it): its end of the report
+ * pipe (st) is closed, and its report, which the step would take for its
+ * own, may be there. 1 with err, or 0. */
 static int init_ended(const struct box_ready *x, char *err, size_t errlen)
 {
 	struct pollfd pf = {.fd = x->st, .events = POLLIN};
