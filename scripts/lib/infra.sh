@@ -34,10 +34,33 @@ pid_of() {
 }
 
 # alive PIDFILE WORD: the pid file names a live process whose command line
-# holds WORD (so a reused pid is not taken for ours).
+# holds WORD (so a reused pid is not taken for ours). A process in the middle
+# of an exec reads as an empty command line for a moment (a daemon just
+# started through nohup does, one read in ten), so an empty one is read
+# again; a zombie's stays empty.
 alive() {
 	[ -s "$1" ] || return 1
-	tr '\0' ' ' 2>/dev/null < "/proc/$(pid_of "$1")/cmdline" | grep -q -- "$2"
+	a_pid=$(pid_of "$1")
+	for _ in 1 2 3 4 5; do
+		a_cmd=$(tr '\0' ' ' 2>/dev/null < "/proc/$a_pid/cmdline") || return 1
+		case $a_cmd in
+		'') sleep 0.02 ;;
+		*"$2"*) return 0 ;;
+		*) return 1 ;;
+		esac
+	done
+	return 1
+}
+
+# launched PIDFILE WORD: waits up to a second for a process just started in
+# the background to have exec'd (before that its command line is the
+# caller's), so that `alive` can judge it.
+launched() {
+	l_i=0
+	until alive "$1" "$2" || [ $l_i -ge 50 ]; do
+		sleep 0.02
+		l_i=$((l_i + 1))
+	done
 }
 
 # stop PIDFILE WORD SECONDS: SIGTERM, up to SECONDS to exit, then SIGKILL.
