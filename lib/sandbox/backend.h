@@ -52,6 +52,11 @@ struct box_ops {
 	const char *name;
 	int (*write)(void *box, const char *path, const char *data, size_t len,
 		     mode_t mode, char *err, size_t errlen);
+	/* As write, the len bytes of the host file fd from its start, copied
+	 * in the kernel; NULL when the backend has no such thing (then the
+	 * caller reads them and writes). */
+	int (*copy)(void *box, const char *path, int fd, size_t len, mode_t mode,
+		    char *err, size_t errlen);
 	int (*run)(void *box, const struct box_step *s, struct box_result *r,
 		   char *err, size_t errlen);
 	int (*read_file)(void *box, const char *path, size_t cap, char **data,

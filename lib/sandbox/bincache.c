@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-int bincache_get(const char *dir, const char *key, size_t cap, char **data, size_t *len)
+int bincache_open(const char *dir, const char *key, size_t cap, size_t *len)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -27,14 +27,9 @@ int bincache_get(const char *dir, const char *key, size_t cap, char **data, size
 		close(fd);
 		return -1;
 	}
-	char *buf = read_exact(fd, (size_t)st.st_size);
 	futimens(fd, NULL);	/* mtime = last use, for trim() */
-	close(fd);
-	if (buf == NULL)
-		return -1;
-	*data = buf;
 	*len = (size_t)st.st_size;
-	return 0;
+	return fd;
 }
 
 /* An entry seen by trim(). */

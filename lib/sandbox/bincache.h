@@ -11,10 +11,10 @@
 
 #include "core/limit.h"
 
-/* Looks key up in dir. Returns 0 with a malloc'd *data of *len bytes (the
- * caller frees) and marks the entry used, or -1 when absent or larger than
- * cap. */
-int bincache_get(const char *dir, const char *key, size_t cap, char **data, size_t *len);
+/* Looks key up in dir. Returns a read-only descriptor of the entry (the
+ * caller closes it), its size in *len, and marks the entry used; or -1
+ * when absent or larger than cap. An entry never changes once written. */
+int bincache_open(const char *dir, const char *key, size_t cap, size_t *len);
 
 /* Stores data under key, unless it is larger than lim->entry_bytes, then
  * trims dir to the limits (and removes the .new files a writer killed

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -135,19 +136,44 @@ static int make_dev(struct box *b, char *err, size_t errlen)
 	return 0;
 }
 
-static int put_file(struct box *b, const char *rel, const char *data, size_t len,
+/* Writes len bytes into fd: data's, or when src >= 0 the host file src's
+ * from its start, copied in the kernel (no buffer of ours). */
+static int fill(int fd, const char *data, int src, size_t len)
+{
+	off_t off = 0;
+	if (src < 0)
+		return write_all(fd, data, len);
+	while ((size_t)off < len) {
+		ssize_t n = sendfile(fd, src, &off, len - (size_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A new file rel in the box, with data's len bytes (src < 0) or src's. */
+static int put_from(struct box *b, const char *rel, const char *data, int src, size_t len,
 		    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	int fd = openat(b->rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return fail(err, errlen, "create %s in box", rel);
-	if (write_all(fd, data, len) != 0 || fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
+	if (fill(fd, data, src, len) != 0 || fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
 		fail(err, errlen, "write %s in box", rel);
 		close(fd);
+		unlinkat(b->rootfd, rel, 0);	/* no half file (nothing has run yet) */
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static int put_file(struct box *b, const char *rel, const char *data, size_t len,
+		    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	return put_from(b, rel, data, -1, len, mode, uid, gid, err, errlen);
 }
 
 static int make_etc(struct box *b, char *err, size_t errlen)
@@ -263,19 +289,37 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 	return 0;
 }
 
-int box_write(struct box *b, const char *path, const char *data, size_t len,
-	      mode_t mode, char *err, size_t errlen)
+/* rel: "sandbox/" and path, a name box_path_ok() takes. Returns 0, or -1
+ * with err. */
+static int sandbox_rel(const char *path, char rel[PATH_MAX], char *err, size_t errlen)
 {
-	char rel[PATH_MAX];
 	if (!box_path_ok(path)) {
 		snprintf(err, errlen, "bad file name '%s'", path);
 		return -1;
 	}
-	if (path_fmt(rel, sizeof rel, "sandbox/%s", path) != 0) {
+	if (path_fmt(rel, PATH_MAX, "sandbox/%s", path) != 0) {
 		snprintf(err, errlen, "file name too long: '%.80s...'", path);
 		return -1;
 	}
+	return 0;
+}
+
+int box_write(struct box *b, const char *path, const char *data, size_t len,
+	      mode_t mode, char *err, size_t errlen)
+{
+	char rel[PATH_MAX];
+	if (sandbox_rel(path, rel, err, errlen) != 0)
+		return -1;
 	return put_file(b, rel, data, len, mode, b->uid, b->gid, err, errlen);
+}
+
+int box_copy(struct box *b, const char *path, int fd, size_t len, mode_t mode,
+	     char *err, size_t errlen)
+{
+	char rel[PATH_MAX];
+	if (sandbox_rel(path, rel, err, errlen) != 0)
+		return -1;
+	return put_from(b, rel, NULL, fd, len, mode, b->uid, b->gid, err, errlen);
 }
 
 int box_write_sealed(struct box *b, const char *name, const char *data, size_t len,
@@ -334,6 +378,12 @@ static int ns_write(void *b, const char *path, const char *data, size_t len, mod
 	return box_write(b, path, data, len, mode, err, errlen);
 }
 
+static int ns_copy(void *b, const char *path, int fd, size_t len, mode_t mode,
+		   char *err, size_t errlen)
+{
+	return box_copy(b, path, fd, len, mode, err, errlen);
+}
+
 static int ns_run(void *b, const struct box_step *s, struct box_result *r, char *err, size_t errlen)
 {
 	return box_run(b, s, r, err, errlen);
@@ -357,6 +407,6 @@ static int ns_put_launcher(void *b, const char *name, const char *data, size_t l
 }
 
 const struct box_ops box_ns_ops = {
-	.name = "ns", .write = ns_write, .run = ns_run, .read_file = ns_read_file,
+	.name = "ns", .write = ns_write, .copy = ns_copy, .run = ns_run, .read_file = ns_read_file,
 	.warm = ns_warm, .put_launcher = ns_put_launcher,
 };

@@ -64,6 +64,11 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 int box_write(struct box *b, const char *path, const char *data, size_t len,
 	      mode_t mode, char *err, size_t errlen);
 
+/* As box_write, the len bytes of the host file fd from its start, copied in
+ * the kernel (sendfile). */
+int box_copy(struct box *b, const char *path, int fd, size_t len, mode_t mode,
+	     char *err, size_t errlen);
+
 /* Runs one step in a new pid/net/ipc/uts/mount/cgroup namespace set, with a
  * tiny init as pid 1 that reaps and, when the program ends, kills whatever
  * it left behind. When s->next is given, the box of that step is made

@@ -442,6 +442,23 @@ static void describe(cJSON *exec, const char *backend, const struct job *j, int 
 	cJSON_AddNumberToObject(exec, "budgetMs", (double)j->budget_ms);
 }
 
+/* The cached binary of fd (len bytes) into the box: copied in the kernel
+ * when the backend can, else read and written. */
+static int put_binary(struct plan *p, int fd, size_t len, char *err, size_t errlen)
+{
+	const char *path = p->job->lang->binary;
+	if (p->ops->copy)
+		return p->ops->copy(p->box, path, fd, len, 0755, err, errlen);
+	char *bin = read_exact(fd, len);
+	if (bin == NULL) {
+		snprintf(err, errlen, "read %s from the cache", path);
+		return -1;
+	}
+	int rc = p->ops->write(p->box, path, bin, len, 0755, err, errlen);
+	free(bin);
+	return rc;
+}
+
 /* Writes the job's files, and the cached binary when there is one. */
 static int fill_box(struct plan *p, char *err, size_t errlen)
 {
@@ -451,16 +468,16 @@ static int fill_box(struct plan *p, char *err, size_t errlen)
 	for (size_t i = 0; rc == 0 && i < f.n; i++)
 		rc = p->ops->write(p->box, f.v[i].path, f.v[i].data, f.v[i].len, 0644, err, errlen);
 	if (rc == 0 && l->compile && l->binary_cache) {
-		char *bin;
 		size_t len;
 		compile_key(p->table, l, &f, p->key);
-		if (bincache_get(l->binary_cache, p->key, (size_t)p->job->compile_limits.file_bytes,
-				 &bin, &len) == 0) {
+		int fd = bincache_open(l->binary_cache, p->key,
+				       (size_t)p->job->compile_limits.file_bytes, &len);
+		if (fd >= 0) {
 			/* A binary that does not fit (a small work dir) is compiled. */
-			p->cached = p->ops->write(p->box, l->binary, bin, len, 0755, err, errlen) == 0;
+			p->cached = put_binary(p, fd, len, err, errlen) == 0;
 			if (!p->cached)
 				log_job(LOG_WARN, p->job->line, "binary cache: %s: compiling instead", err);
-			free(bin);
+			close(fd);
 		}
 	}
 	files_free(&f);

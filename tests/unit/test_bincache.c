@@ -27,11 +27,11 @@ static long count(void)
 
 static int has(const char *key)
 {
-	char *data;
 	size_t len;
-	if (bincache_get(dir, key, 1 << 20, &data, &len) != 0)
+	int fd = bincache_open(dir, key, 1 << 20, &len);
+	if (fd < 0)
 		return 0;
-	free(data);
+	close(fd);
 	return 1;
 }
 
