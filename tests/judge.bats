@@ -451,6 +451,42 @@ fn_compare() {
 		'["wrong_answer",0,"stderr of the third run\n",17,6144]'
 }
 
+# --- scored groups ---
+
+@test "scored groups on a run: all or nothing, or in proportion; the platform's fields as without them" {
+	judge_fixture stdio-run '.groups = [{name: "ab", points: 40, testCases: ["tc-a", "tc-b"]},
+		{name: "bc", points: 60, testCases: ["tc-b", "tc-c"], scoring: "sum"},
+		{name: "c", points: 10, testCases: ["tc-c"], scoring: "all"}]'
+	assert_equal "$(er '[.score, .maxScore]')" '[70,110]'
+	assert_equal "$(er '.groups | map([.name, .score, .maxScore, .scoring, .passedTestCase, .totalTestCase])')" \
+		'[["ab",40,40,"all",2,2],["bc",30,60,"sum",1,2],["c",0,10,"all",0,1]]'
+	assert_equal "$(er '[.testResults[].verdict]')" '["accepted","accepted","wrong_answer"]'
+	assert_equal "$(er '[.verdict, .stats.passedTestCase]')" '["wrong_answer",2]'
+	q .result | "$BATS_TEST_DIRNAME/../scripts/validate-schema" run-result
+}
+
+@test "scored groups on a submission: its first failure is failedTestCase, and the testcases after it score" {
+	judge_fixture stdio-run '.submissionId = "sub-g" | .userId = "u" | del(.tempId) | .exec.mode = "submit"
+		| .exec.runs[0].stdout = "4\n"
+		| .groups = [{name: "all3", points: 90, testCases: ["tc-a", "tc-b", "tc-c"], scoring: "sum"}]'
+	assert_equal "$(er '[.failedTestCase.index, .failedTestCase.verdict, .verdict]')" '[0,"wrong_answer","wrong_answer"]'
+	assert_equal "$(er '[.stats.passedTestCase, .stats.failedTestCase, has("testResults")]')" '[1,2,false]'
+	# A third of 90 points: tc-b (tc-c is a wrong answer too).
+	assert_equal "$(er '[.score, .maxScore, .groups[0].passedTestCase]')" '[30,90,1]'
+	q .result | "$BATS_TEST_DIRNAME/../scripts/validate-schema" submission-result
+}
+
+@test "scored groups and a compile error: nothing scores" {
+	judge_fixture function-go-compile '.groups = [{name: "g", points: 5, testCases: [.testCases[0].Id]}]'
+	assert_equal "$(er '[.verdict, .score, .maxScore, .groups[0].score]')" '["compilation_error",0,5,0]'
+}
+
+@test "scored groups the judge cannot read (a line made by hand): an internal error naming them" {
+	judge_fixture stdio-run '.groups = [{name: "g", points: 5, testCases: ["nope"]}]'
+	assert_equal "$(er '[.verdict, .failedTestCase.output]')" \
+		'["internal_error","internal error: groups[0].testCases[0] is not the Id of exactly one testcase"]'
+}
+
 @test "stdio: each limit gives its verdict" {
 	judge_fixture stdio-limits
 	assert_equal "$(er '[.testResults[].verdict]')" \

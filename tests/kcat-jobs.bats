@@ -318,7 +318,7 @@ assert_dead_letter() {
 		bad-big bad-big oversized bad-json bad-json invalid-json bad-lang bad-lang unknown-language \
 		bad-nolang bad-nolang invalid-job bad-null bad-null invalid-json)"
 	run -0 jq -r 'select(.key == "bad-lang") | .value.error.message' < <(topic_messages "$RESULTS")
-	assert_output "unknown language 'cobol' (python, javascript, go)"
+	assert_output "unknown language 'cobol' (python, javascript, go, c, cpp, rust, java)"
 	topic_messages "$RESULTS" | jq -c .value | "$SCRIPTS/validate-schema" custom-result
 
 	topic_json "$JOBS" > "$BATS_TEST_TMPDIR/jobs-topic.json"

@@ -516,6 +516,17 @@ assert_examples() {
 	assert_job submit-stops '.exec.runs[1].exitCode == 1 and (.exec.runs[1].stderr | contains("two is not allowed"))'
 }
 
+@test "a stdio submission with scored groups runs every testcase, past its first failure" {
+	stdio_job --submit grouped python "$FIXTURES/exit-on-2.py" $'1\n' $'2\n' $'3\n' |
+		jq -c '.groups = [{name: "g", points: 1, testCases: ["t0", "t1", "t2"]}]' > "$BATS_TEST_TMPDIR/job"
+	stdio_job --submit bad-groups python "$FIXTURES/exit-on-2.py" $'1\n' |
+		jq -c '.groups = [{name: "g", points: 1, testCases: ["t7"]}]' >> "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	assert_job grouped '.exec.mode == "submit" and [.exec.runs[].exitCode] == [0, 1, 0]'
+	assert_job bad-groups '.error == {kind: "poison", code: "invalid-job",
+		message: "groups[0].testCases[0] is not the Id of exactly one testcase"}'
+}
+
 @test "a stdio run job runs every testcase, past a failing one" {
 	stdio_job run-all python "$FIXTURES/exit-on-2.py" $'1\n' $'2\n' $'3\n' > "$BATS_TEST_TMPDIR/job"
 	sbx_run "$BATS_TEST_TMPDIR/job"
@@ -558,6 +569,67 @@ assert_examples() {
 	# At the default level, none of it.
 	sbx_run "$BATS_TEST_TMPDIR/job"
 	assert_equal "$(jq -r 'select(.level == 20) | .msg' <<< "$stderr")" ''
+}
+
+# --- compiled languages: C, C++, Rust, Java --------------------------------------
+
+# sum_job ID LANGUAGE FIXTURE: a submission of two testcases whose program
+# adds two integers.
+sum_job() {
+	jq -cn --arg id "$1" --arg lang "$2" --rawfile code "$FIXTURES/$3" '{submissionId: $id,
+		userId: "u", language: $lang, userCode: $code, testCases: [{Id: "a", input: "2 3\n",
+		output: "5\n"}, {Id: "b", input: "-7 4000000000\n", output: "3999999993\n"}]}'
+}
+
+@test "C, C++, Rust and Java: a stdio submission is compiled once and accepted; the same C, C++ or Rust source again takes the cached binary" {
+	table_copy "s|^binary_cache = /var/cache/codex-sandbox/|binary_cache = $BATS_TEST_TMPDIR/|"
+	local lang
+	for lang in c cpp rust java; do
+		sum_job "$lang-1" "$lang" "sum.${lang/rust/rs}"
+		sum_job "$lang-2" "$lang" "sum.${lang/rust/rs}"
+	done > "$BATS_TEST_TMPDIR/jobs"
+	sbx_run -j 1 -- "$BATS_TEST_TMPDIR/jobs"
+	for lang in c cpp rust java; do
+		assert_job "$lang-1" '.error == null and .exec.compile.exitCode == 0 and .exec.compile.cached != true
+			and [.exec.runs[].stdout] == ["5\n", "3999999993\n"]'
+	done
+	for lang in c cpp rust; do
+		assert_job "$lang-2" '.exec.compile.cached == true and [.exec.runs[].stdout] == ["5\n", "3999999993\n"]'
+	done
+	assert_job java-2 '.exec.compile.exitCode == 0 and .exec.compile.cached != true'
+	run -0 --separate-stderr "$ROOT/bin/judge" < "$SBX_OUT"
+	assert_equal "$(jq -r '.result.executionResult.verdict' <<< "$output" | sort | uniq -c | tr -s ' ')" " 8 accepted"
+}
+
+@test "C, C++, Rust and Java: a compile error is compilation_error with the compiler's message, and nothing runs" {
+	local lang
+	printf 'int main(void) { return undeclared; }\n' > "$BATS_TEST_TMPDIR/bad.c"
+	printf 'int main() { return undeclared; }\n' > "$BATS_TEST_TMPDIR/bad.cpp"
+	printf 'fn main() { undeclared(); }\n' > "$BATS_TEST_TMPDIR/bad.rust"
+	printf 'public class Main { public static void main(String[] a) { undeclared(); } }\n' \
+		> "$BATS_TEST_TMPDIR/bad.java"
+	for lang in c cpp rust java; do
+		jq -cn --arg lang "$lang" --rawfile code "$BATS_TEST_TMPDIR/bad.$lang" '{submissionId: "bad-\($lang)",
+			userId: "u", language: $lang, userCode: $code, testCases: [{Id: "a", input: "", output: ""}]}'
+	done > "$BATS_TEST_TMPDIR/jobs"
+	sbx_run -j 2 -- "$BATS_TEST_TMPDIR/jobs"
+	for lang in c cpp rust java; do
+		assert_job "bad-$lang" '.exec.compile.exitCode != 0 and (.exec.runs | length) == 0
+			and (.exec.compile.stderr | contains("undeclared"))'
+	done
+	run -0 --separate-stderr "$ROOT/bin/judge" < "$SBX_OUT"
+	assert_equal "$(jq -r '.result.executionResult.verdict' <<< "$output" | sort | uniq -c | tr -s ' ')" \
+		" 4 compilation_error"
+	[ "$(jq -r 'select(.result.executionResult.failedTestCase.output | contains("undeclared"))' <<< "$output" | grep -c '^{')" -eq 4 ] ||
+		fail "no compiler message in: $output"
+}
+
+@test "Java: the heap is the job's memory limit, and a program that keeps more gets the memory limit" {
+	custom_job heap java "$FIXTURES/heap.java" '{"memoryMb": 128}' > "$BATS_TEST_TMPDIR/job"
+	sbx_run "$BATS_TEST_TMPDIR/job"
+	# -Xmx128m: the JVM reports a little less (a survivor space).
+	assert_job heap '.exec.runs[0].limit == "memory" and (.exec.runs[0].stdout | tonumber) <= 128
+		and (.exec.runs[0].stdout | tonumber) > 100'
 }
 
 # --- limits ------------------------------------------------------------------
@@ -726,7 +798,7 @@ assert_examples() {
 	until ! flock -n "$lock" true; do sleep 0.05; done
 	sbx_run "$BATS_TEST_TMPDIR/jobs"
 	run -0 jq -r '[.tempId, .error.kind, .error.code, .error.message] | @tsv' "$SBX_OUT"
-	assert_line "$(printf 'python-cap\tpoison\tunknown-language\tunknown language '"'"'Python'"'"' (python, javascript, go)')"
+	assert_line "$(printf 'python-cap\tpoison\tunknown-language\tunknown language '"'"'Python'"'"' (python, javascript, go, c, cpp, rust, java)')"
 	assert_line "$(printf 'one-process\tpoison\tinvalid-job\tlimits.processes 1 is below the 2 python needs to start')"
 	assert_line "$(printf 'node-few\tpoison\tinvalid-job\tlimits.processes 4 is below the 8 javascript needs to start')"
 	assert_line "$(printf 'bad-compare\tpoison\tinvalid-job\tcompare: unknown comparator "fuzzy"')"

@@ -144,7 +144,7 @@ free_port() {
 		'$BATS_TEST_TMPDIR/errors.jsonl' | '$VALIDATE' job"
 	[ "${#stderr_lines[@]}" -eq 7 ]
 	assert_equal "${stderr_lines[0]}" "-:1: \$: 'language' is a required property"
-	assert_equal "${stderr_lines[1]}" "-:2: \$.language: 'cobol' is not one of ['javascript', 'python', 'go']"
+	assert_equal "${stderr_lines[1]}" "-:2: \$.language: 'cobol' is not one of ['javascript', 'python', 'go', 'c', 'cpp', 'rust', 'java']"
 	assert_equal "${stderr_lines[2]}" "-:3: \$.testCases: 'all of them' is not of type 'array'"
 	assert_equal "${stderr_lines[4]}" "-:5: \$.limits.timeMs: 0 is less than the minimum of 1"
 	assert_equal "${stderr_lines[6]}" "-:7: \$.testCases[0].input: 1 is not of type 'string'"

@@ -396,12 +396,18 @@ static void let_go(const struct state *s, struct held *h, int unmount)
 	runner_warm_free(&h->warm);
 }
 
+/* Whether l's boxes have mounts of their own (a cache, or its `mounts`). */
+static int own_mounts(const struct lang *l)
+{
+	return l->cache_box != NULL || l->mounts != NULL;
+}
+
 /* Whether the box held was opened as job j needs: the same tmpfs size
- * and, where a language mounts a cache, the same language. */
+ * and, where a language has mounts of its own, the same language. */
 static int box_fits(const struct held *h, const struct job *j)
 {
 	return h->workdir_mb == j->limits.workdir_mb &&
-	       (h->lang == j->lang || (h->lang->cache_box == NULL && j->lang->cache_box == NULL));
+	       (h->lang == j->lang || (!own_mounts(h->lang) && !own_mounts(j->lang)));
 }
 
 /* Each returns 0, or WORKER_FAILED with an error section in the job, and

@@ -163,6 +163,7 @@ static int lang_key(struct lang *l, const char *k, const char *v,
 	else if (strcmp(k, "launcher") == 0) set_str(&l->launcher, v);
 	else if (strcmp(k, "zygote") == 0) set_str(&l->zygote, v);
 	else if (strcmp(k, "env") == 0) set_words(&l->env, v);
+	else if (strcmp(k, "mounts") == 0) set_words(&l->mounts, v);
 	else if (strcmp(k, "docker_env") == 0) set_words(&l->docker_env, v);
 	else if (strcmp(k, "oom_marker") == 0) set_str(&l->oom_marker, v);
 	else if (strcmp(k, "binary") == 0) set_str(&l->binary, v);
@@ -427,7 +428,7 @@ void lang_table_free(struct lang_table *t)
 		free(l->entry_template); free(l->oom_marker);
 		free(l->cache_host); free(l->cache_box);
 		free(l->binary); free(l->binary_cache);
-		free_words(l->compile); free_words(l->run); free_words(l->env);
+		free_words(l->compile); free_words(l->run); free_words(l->env); free_words(l->mounts);
 		free_words(l->launch); free(l->launcher); free(l->zygote);
 		free_words(l->docker_env);
 	}

@@ -27,6 +27,7 @@ struct lang {
 	char *zygote;		/* ns: the zygote's file in the share dir
 				 * (sandbox/zygote.h), or NULL */
 	char **env;		/* K=V entries added to the base environment */
+	char **mounts;		/* host paths bound into its boxes, beside the table's */
 	char *oom_marker;	/* stderr text meaning the runtime ran out of memory */
 	char **docker_env;	/* K=V entries that override env in pool containers */
 	char *cache_host;	/* optional warm cache, mounted as an overlay */

@@ -8,6 +8,7 @@
 #include "core/jsonx.h"
 #include "core/util.h"
 #include "judge/compare.h"
+#include "judge/groups.h"
 #include "judge/jcanon.h"
 
 void job_free(struct job *j)
@@ -235,6 +236,23 @@ static int check_compare(const struct job *j, char *msg, size_t msglen)
 	return rc;
 }
 
+/* Scored groups name testcases of a stdio or function job. */
+static int check_groups(struct job *j, char *msg, size_t msglen)
+{
+	struct groups g;
+	if (!cJSON_HasObjectItem(j->line, "groups"))
+		return 0;
+	if (j->shape != SHAPE_FUNCTION && j->shape != SHAPE_STDIO) {
+		snprintf(msg, msglen, "groups are for jobs with testCases and userCode (stdio, function)");
+		return -1;
+	}
+	if (groups_parse(&g, j->line, j->tests, j->ntests, msg, msglen) != 0)
+		return -1;
+	j->grouped = 1;
+	groups_free(&g);
+	return 0;
+}
+
 /* A function job's inputs are JSON texts: the harness parses each. */
 static int check_inputs(const struct job *j, char *msg, size_t msglen)
 {
@@ -271,7 +289,8 @@ int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
 	}
 	if (classify(j, sub, sizeof sub) != 0 || pick_mode(j, sub, sizeof sub) != 0 ||
 	    pick_limits(j, t, sub, sizeof sub) != 0 || check_runnable(j, t, sub, sizeof sub) != 0 ||
-	    check_inputs(j, sub, sizeof sub) != 0 || check_compare(j, sub, sizeof sub) != 0)
+	    check_inputs(j, sub, sizeof sub) != 0 || check_compare(j, sub, sizeof sub) != 0 ||
+	    check_groups(j, sub, sizeof sub) != 0)
 		return invalid(code, msg, msglen, sub);
 	/* Code-Manage counts a submission accepted when passed == total: with
 	 * no testcases, even a compile error would be "accepted". */

@@ -23,6 +23,8 @@ struct job {
 	int ntests;
 	struct sbx_limits limits, compile_limits;
 	int64_t budget_ms;		/* the whole job's wall time in its slot */
+	int grouped;			/* scored groups (judge/groups.h): every
+					 * testcase runs, submissions too */
 };
 
 /* Validates line (taking ownership of it: job_free() deletes it, also on
@@ -31,7 +33,7 @@ struct job {
  * and its fields, the language (and its harness for function jobs), the
  * mode, limits the language can start within, the comparator (a jq
  * expression compiles), function inputs that are JSON, expected outputs
- * the comparator can read. Returns 0, or -1 with *code set to a poison
+ * the comparator can read, scored groups of its testcases. Returns 0, or -1 with *code set to a poison
  * code of docs/formats.md ("invalid-job", "unknown-language") and a
  * message naming what is allowed. */
 int job_parse(struct job *j, cJSON *line, const struct lang_table *t,

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "judge/compare.h"
+#include "judge/groups.h"
 #include "judge/jcanon.h"
 
 /* What one testcase came to. */
@@ -30,6 +31,8 @@ struct result_line {
 struct native {
 	const struct verdict_job *job;
 	struct cmp cmp;
+	struct groups groups;		/* scored groups (none: n == 0) */
+	char *accepted;			/* testcase -> accepted (owned) */
 	struct result_line *line_of;	/* function jobs: testcase -> its line (owned) */
 	char *dup;			/* testcase -> had more than one line */
 };
@@ -314,33 +317,71 @@ static void count_case(struct tally *t, int i, const struct native_case *c)
 	}
 }
 
+/* Every testcase judged, in order: a run job reports each, a submission
+ * its first failure (and stops there, unless it has scored groups, which
+ * need every testcase's verdict). */
 static cJSON *judge_all(struct native *st, struct tally *t, enum verdict *v)
 {
-	int n = st->job->ntests;
-	cJSON *er = cJSON_CreateObject(), *results = cJSON_CreateArray();
-	for (int i = 0; i < n; i++) {
+	int n = st->job->ntests, submit = is_submit(st);
+	cJSON *er = cJSON_CreateObject(), *results = cJSON_CreateArray(), *failed = NULL;
+	for (int i = 0; i < n && !(failed && st->groups.n == 0); i++) {
 		struct native_case c;
 		judge_case(st, i, &c);
 		count_case(t, i, &c);
-		if (!is_submit(st))
+		st->accepted[i] = c.verdict == VERDICT_ACCEPTED;
+		if (!submit)
 			cJSON_AddItemToArray(results, case_object(st, i, &c, 1));
-		if (is_submit(st) && c.verdict != VERDICT_ACCEPTED) {
-			cJSON_AddItemToObject(er, "stats", stats(st, t, n - t->passed, 1));
-			cJSON_AddItemToObject(er, "failedTestCase", case_object(st, i, &c, 0));
-			free(c.output);
-			cJSON_Delete(results);
-			*v = c.verdict;
-			return er;
-		}
+		else if (c.verdict != VERDICT_ACCEPTED && failed == NULL)
+			failed = case_object(st, i, &c, 0);
 		free(c.output);
 	}
-	cJSON_AddItemToObject(er, "stats", stats(st, t, is_submit(st) ? 0 : n - t->passed, 0));
-	if (is_submit(st))
+	if (failed) {
+		cJSON_AddItemToObject(er, "stats", stats(st, t, n - t->passed, 1));
+		cJSON_AddItemToObject(er, "failedTestCase", failed);
+		cJSON_Delete(results);
+		*v = t->first_verdict;
+		return er;
+	}
+	cJSON_AddItemToObject(er, "stats", stats(st, t, submit ? 0 : n - t->passed, 0));
+	if (submit)
 		cJSON_Delete(results);
 	else
 		cJSON_AddItemToObject(er, "testResults", results);
 	*v = final_verdict(st, t);
 	return er;
+}
+
+/* A score, to a millionth of a point (a third of 100 is 33.333333). */
+static double rounded(double x)
+{
+	return round(x * 1e6) / 1e6;
+}
+
+/* score, maxScore and each group's, beside the platform's fields. */
+static void add_scores(const struct native *st, cJSON *er)
+{
+	double score = 0, max = 0;
+	cJSON *arr = cJSON_CreateArray();
+	for (int k = 0; k < st->groups.n; k++) {
+		const struct group *gr = &st->groups.v[k];
+		double s = group_score(gr, st->accepted);
+		int passed = 0;
+		for (int m = 0; m < gr->n; m++)
+			passed += st->accepted[gr->tests[m]] != 0;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", gr->name);
+		cJSON_AddNumberToObject(o, "score", rounded(s));
+		cJSON_AddNumberToObject(o, "maxScore", gr->points);
+		cJSON_AddStringToObject(o, "scoring", gr->sum ? "sum" : "all");
+		cJSON_AddNumberToObject(o, "passedTestCase", passed);
+		cJSON_AddNumberToObject(o, "totalTestCase", gr->n);
+		cJSON_AddItemToArray(arr, o);
+		score += s;
+		max += gr->points;
+	}
+	cJSON_AddNumberToObject(er, "score", rounded(score));
+	cJSON_AddNumberToObject(er, "maxScore", max);
+	cJSON_AddItemToObject(er, "groups", arr);
 }
 
 static cJSON *judge_testcases(struct native *st, enum verdict *v)
@@ -379,8 +420,18 @@ cJSON *native_execution_result(const struct verdict_job *job, enum verdict *v)
 	struct native st = {.job = job};
 	enum cmp_type dflt = job->shape == SHAPE_FUNCTION ? CMP_JSON : CMP_TRIMMED;
 	const struct verdict_run *first = job->nruns > 0 ? &job->runs[0] : NULL;
-	char *err = NULL;
+	char *err = NULL, why[256];
 	cJSON *er;
+	if (groups_parse(&st.groups, job->line, job->tests, job->ntests, why, sizeof why) != 0) {
+		/* sandbox-exec refuses such a job: a line made by hand. */
+		char *text = xasprintf("internal error: %s", why);
+		log_job(LOG_ERROR, job->line, "%s", why);
+		*v = VERDICT_INTERNAL_ERROR;
+		er = whole_failure(job, text, *v, first);
+		free(text);
+		return er;
+	}
+	st.accepted = xcalloc((size_t)job->ntests + 1, 1);
 	if (cmp_init(&st.cmp, member(job->line, "compare"), dflt, &err) != 0) {
 		char *text = xasprintf("internal error: %s", err);
 		log_job(LOG_ERROR, job->line, "comparator: %s", err);
@@ -394,6 +445,10 @@ cJSON *native_execution_result(const struct verdict_job *job, enum verdict *v)
 	} else {
 		er = judge_testcases(&st, v);
 	}
+	if (st.groups.n > 0)
+		add_scores(&st, er);	/* nothing accepted unless judged */
 	cmp_free(&st.cmp);
+	free(st.accepted);
+	groups_free(&st.groups);
 	return er;
 }

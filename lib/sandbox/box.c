@@ -275,8 +275,11 @@ int box_open(struct box *b, const struct lang_table *t, const struct lang *l,
 	if (make_root(b, t->state_dir, workdir_mb, err, errlen) != 0)
 		return -1;
 	t1 = now_mono_us();
-	for (size_t i = 0; t->mounts && t->mounts[i]; i++)
-		if (bind_host(b, t->mounts[i], err, errlen) != 0)
+	for (char **m = t->mounts; m && *m; m++)
+		if (bind_host(b, *m, err, errlen) != 0)
+			return -1;
+	for (char **m = l->mounts; m && *m; m++)
+		if (bind_host(b, *m, err, errlen) != 0)
 			return -1;
 	t2 = now_mono_us();
 	if (make_dev(b, err, errlen) || make_etc(b, err, errlen) ||

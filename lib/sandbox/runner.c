@@ -23,15 +23,38 @@ enum { HARNESS_MAX = 1 << 20 };
 
 static const char results_path[] = "sandbox/results/output.json";
 
-/* argv of a step: the table's words with {main} replaced, plus extra. */
-static char **make_argv(char *const *words, const char *main_file, const char *extra)
+/* A word of the table with each {memory_mb} replaced by the step's memory
+ * limit (a JVM's -Xmx: it cannot see the box's group); malloc'd. */
+static char *with_limits(const char *word, const struct sbx_limits *lim)
+{
+	static const char key[] = "{memory_mb}";
+	const char *at = strstr(word, key);
+	if (at == NULL)
+		return xstrdup(word);
+	char *rest = with_limits(at + sizeof key - 1, lim);
+	char *s = xasprintf("%.*s%lld%s", (int)(at - word), word, (long long)lim->memory_mb, rest);
+	free(rest);
+	return s;
+}
+
+/* argv of a step: the table's words with {main} replaced and the step's
+ * limits put in, plus extra; free_argv() frees it. */
+static char **make_argv(char *const *words, const char *main_file, const char *extra,
+			const struct sbx_limits *lim)
 {
 	size_t n = lang_argc(words);
 	char **argv = xcalloc(n + 2, sizeof *argv);
 	for (size_t i = 0; i < n; i++)
-		argv[i] = strcmp(words[i], "{main}") == 0 ? (char *)main_file : words[i];
-	argv[n] = (char *)extra;
+		argv[i] = strcmp(words[i], "{main}") == 0 ? xstrdup(main_file) : with_limits(words[i], lim);
+	argv[n] = extra ? xstrdup(extra) : NULL;
 	return argv;
+}
+
+static void free_argv(char **argv)
+{
+	for (char **a = argv; a && *a; a++)
+		free(*a);
+	free(argv);
 }
 
 /* Adds K=V entries to env (n used), each replacing an earlier one of K. */
@@ -394,10 +417,10 @@ static int compile(struct plan *p, char *err, size_t errlen)
 		cached_compile(p);
 		return 0;
 	}
-	char **argv = make_argv(l->compile, l->source, NULL);
+	char **argv = make_argv(l->compile, l->source, NULL, &p->job->compile_limits);
 	int rc = step(p, argv, &p->job->compile_limits, NULL, 0, 0, p->exec, "compile",
 		      &p->job->limits, err, errlen);
-	free(argv);
+	free_argv(argv);
 	if (rc == 0 && l->binary_cache)
 		store_binary(p);
 	return rc;
@@ -426,8 +449,8 @@ static int run_all(struct plan *p, char *err, size_t errlen)
 			      i + 1 < n ? &j->limits : NULL, err, errlen);
 		if (rc < 0)
 			return -1;
-		if (rc > 0 && j->mode == MODE_SUBMIT)
-			break;	/* submit stops at the first failure anyway */
+		if (rc > 0 && j->mode == MODE_SUBMIT && !j->grouped)
+			break;	/* submit stops at the first failure, unless scored */
 	}
 	return 0;
 }
@@ -498,7 +521,7 @@ static char **run_argv(const struct box_ops *ops, const struct job *j)
 	const struct lang *l = j->lang;
 	const char *main_file = j->shape == SHAPE_FUNCTION ? l->harness_as : l->source;
 	return make_argv(launches(ops, l) ? l->launch : l->run, main_file,
-			 j->shape == SHAPE_FUNCTION ? j->entry : NULL);
+			 j->shape == SHAPE_FUNCTION ? j->entry : NULL, &j->limits);
 }
 
 /* A launched language's launcher, from the share dir to /sandbox, sealed
@@ -557,7 +580,7 @@ int runner_warm(const struct lang_table *t, const struct box_ops *ops, void *box
 
 void runner_warm_free(struct runner_warm *w)
 {
-	free(w->argv);
+	free_argv(w->argv);
 	free(w->env);
 	*w = (struct runner_warm){0};
 }
@@ -589,7 +612,7 @@ cJSON *runner_run(const struct lang_table *t, const struct box_ops *ops, void *b
 	else if (rc > 0)
 		cJSON_AddArrayToObject(p.exec, "runs");
 	free(p.env);
-	free(p.argv);
+	free_argv(p.argv);
 	if (rc < 0) {
 		cJSON_Delete(p.exec);
 		return NULL;

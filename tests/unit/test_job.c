@@ -64,7 +64,7 @@ static void test_errors(void)
 	expect_error("[1]", "invalid-job", "a job must be a JSON object");
 	expect_error("{\"userCode\":\"x\"}", "invalid-job", "language (string) is required");
 	expect_error("{\"language\":\"cobol\",\"userCode\":\"x\"}", "unknown-language",
-		     "unknown language 'cobol' (python, javascript, go)");
+		     "unknown language 'cobol' (python, javascript, go, c, cpp, rust, java)");
 	expect_error("{\"language\":\"python\"}", "invalid-job",
 		     "executableCode or userCode (string) is required");
 	expect_error("{\"language\":\"python\",\"userCode\":\"print(1)\"}", "invalid-job",
