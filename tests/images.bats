@@ -73,6 +73,19 @@ in_runner() {
 	assert_output "$(/usr/local/go/bin/go version)"
 }
 
+@test "the toolchains of C, C++, Rust and Java run: Debian 12's gcc and g++ 12, rustc 1.63, OpenJDK 17" {
+	run -0 in_runner -- /usr/bin/gcc --version
+	assert_line --index 0 --regexp '^gcc \(Debian 12\.'
+	run -0 in_runner -- /usr/bin/g++ --version
+	assert_line --index 0 --regexp '^g\+\+ \(Debian 12\.'
+	run -0 in_runner -- /usr/bin/rustc --version
+	assert_output --regexp '^rustc 1\.63\.'
+	run -0 in_runner -- /usr/bin/javac -version
+	assert_output --regexp '^javac 17\.'
+	run -0 in_runner -- /usr/bin/java -XX:-UsePerfData -version
+	assert_line --index 0 --regexp '^openjdk version "17\.'
+}
+
 @test "node is the host's when the host's is one self-contained binary, else Debian's" {
 	run -0 in_runner -- /usr/bin/node --version
 	if ldd /usr/bin/node | grep -q libnode; then
