@@ -19,4 +19,6 @@ def private_instance(tmp, k=0):
         f.write(text)
     return {**os.environ, "CODEX_LANGUAGES": table, "CODEX_SHARE": os.path.join(ROOT, "share/harness"),
             "CODEX_INSTANCE": "bench-%d-%d" % (os.getpid(), k),
-            "CODEX_UID_BASE": str(200000 + os.getpid() % 1000 * 10240 + k * 3200)}
+            # A block of 120000 uids each: the slots from uid_base, the
+            # docker pool's from uid_base + 100000, 1024 per language.
+            "CODEX_UID_BASE": str(200000 + (os.getpid() % 1000 * 4 + k) * 120000)}
