@@ -72,13 +72,14 @@ teardown() {
 	assert_line --index 1 --regexp '^language +shapes +compiled +time ms +wall ms +memory MB$'
 	assert_line --regexp "^python +compat function stdio custom +no +$(table_value time_ms) +$(table_value wall_ms) +$(table_value memory_mb)$"
 	assert_line --regexp '^go +compat function stdio custom +yes '
-	assert_equal "${#lines[@]}" 5
+	assert_line --regexp '^java +compat stdio custom +yes '
+	assert_equal "${#lines[@]}" $((2 + $(grep -c '^\[' "$TABLE") - 1))
 }
 
 @test "the start-up log line names the backend, the slots and the table it loaded" {
 	run -0 --separate-stderr timeout 120 "$SBX" -j 1 --languages "$TABLE" < /dev/null
 	run jq -r 'select(.level == 30) | .msg' <<< "$stderr"
-	assert_line --regexp "^(ns|docker) backend, [0-9]+ slots, -j 1; 3 languages from $(realpath "$TABLE")$"
+	assert_line --regexp "^(ns|docker) backend, [0-9]+ slots, -j 1; $(($(grep -c '^\[' "$TABLE") - 1)) languages from $(realpath "$TABLE")$"
 }
 
 @test "--version prints the program and its version and exits 0" {

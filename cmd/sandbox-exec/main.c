@@ -440,8 +440,9 @@ static int run_ns(struct state *s, struct job *j, int slot_hint, struct held *h,
 			return infra_error(j, "box-setup", err);
 		runner_phase(ph, "setup", t);
 	}
+	/* The slot is let go once the job's line is out (work()): the last
+	 * step's group is removed then. */
 	cJSON *exec = runner_run(&s->table, &box_ns_ops, &h->b, j, h->slot, ph, err, sizeof err);
-	let_go(s, h, 0);
 	if (exec == NULL)
 		return infra_error(j, "box-setup", err);
 	jsonx_set(j->line, "exec", exec);
@@ -496,7 +497,8 @@ static void worker_signals(void)
 
 /* The worker's life from its job on: slot (unless h holds one),
  * sandbox, steps, then on fd the job's line and a line of its phases (for
- * the main process's spans), exit. */
+ * the main process's spans), the slot let go (the last step's group
+ * removed: that can take milliseconds), exit. */
 static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint,
 					   struct held *h, int fd)
 {
@@ -517,6 +519,7 @@ static void __attribute__((noreturn)) work(struct state *s, struct job *j, int s
 	if (jsonx_write_line(out, j->line) != 0 || jsonx_write_line(out, trace) != 0 ||
 	    fclose(out) != 0)
 		_exit(EXIT_TEMPORARY);
+	let_go(s, h, 0);
 	_exit(rc);
 }
 

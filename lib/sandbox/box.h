@@ -47,6 +47,9 @@ struct box {
 				 * each step makes one of its own */
 	struct box_ready next;	/* the next step's box, when one was asked for */
 	int made;		/* boxes made: the groups alternate two names */
+	struct cg spent;	/* the last step's group, its tasks gone: removed
+				 * once the job's line is out (box_close), or
+				 * before the next group is made */
 };
 
 /* Builds a fresh box for `slot` under state_dir: unshares the mount
@@ -85,7 +88,8 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
  * s->argv and s->envp must outlive the box. Returns 0, or -1 with err. */
 int box_warm(struct box *b, const struct box_step *s, char *err, size_t errlen);
 
-/* Ends a box made ahead and not used (the job stopped early). The box's
+/* Ends a box made ahead and not used (the job stopped early), and removes
+ * the last step's group: called once the job's line is out. The box's
  * mounts go when the calling process exits, or at box_end(). */
 void box_close(struct box *b);
 

@@ -484,6 +484,16 @@ static int from_zygote(struct zygote *z, size_t skip, const struct box *b,
 	return rc;
 }
 
+/* Removes the last step's group (spent): the kernel may hold a group of
+ * dead tasks for milliseconds (v1: an RCU grace period), so this is done
+ * after the result, or when its name is wanted again. */
+static void remove_spent(struct box *b)
+{
+	if (b->spent.sys)
+		cg_destroy(&b->spent);
+	b->spent = (struct cg){0};
+}
+
 /* Makes the box of step s into *x: its group (the slot's two names taken
  * in turn, so that a box made ahead never meets the running step's), the
  * pipes, the init, in the slot's network namespace unless OWN_NET (or the
@@ -506,6 +516,7 @@ static int make_box(struct box *b, const struct box_step *s, struct box_ready *x
 				.zygote = z != NULL, .limits = *s->limits,
 				.t_start = now_mono_us()};
 	snprintf(name, sizeof name, "slot-%d%s", b->slot, b->made++ % 2 ? "-next" : "");
+	remove_spent(b);
 	if (cg_create(b->cgs, name, s->limits->memory_mb, s->limits->processes, &x->g, err,
 		      errlen) != 0) {
 		*x = (struct box_ready){0};
@@ -730,7 +741,8 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 	if (rc == 0)
 		rc = conclude(&w, &x.g, s->argv[0], err, errlen);
 	t[T_FIGURES] = now_mono_us();
-	cg_destroy(&x.g);
+	remove_spent(b);	/* the step before's, if its name was not wanted */
+	b->spent = x.g;		/* removed after the result */
 	t[T_REMOVED] = now_mono_us();
 	if (rc == 0 && w.rep_len == sizeof w.rep)
 		log_times(&x, t, &w.rep, ahead);
@@ -746,4 +758,5 @@ int box_warm(struct box *b, const struct box_step *s, char *err, size_t errlen)
 void box_close(struct box *b)
 {
 	box_discard(&b->next);
+	remove_spent(b);
 }

@@ -489,15 +489,22 @@ static void kill_procs(const char *dir)
 	}
 }
 
+/* Removes a group once its tasks are gone. The box's tasks are dead by
+ * now, but a group stays busy until the kernel has released them (after an
+ * RCU grace period, on v1): tried again at once, then 50 us later,
+ * doubling up to 5 ms, for about a second in all. */
 static int remove_dir(const char *dir)
 {
-	for (int i = 0; i < 200; i++) {
+	useconds_t wait = 50, waited = 0;
+	while (waited < 1000000) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -1;
 		kill_procs(dir);
-		usleep(5000);
+		usleep(wait);
+		waited += wait;
+		wait = wait < 2500 ? wait * 2 : 5000;
 	}
 	return -1;
 }
