@@ -40,6 +40,11 @@ table_value() {
 		box && $1 == key && $2 == "=" { sub(/^[^=]*= */, ""); print; exit }' "$TABLE"
 }
 
+# table_languages: the table's languages, one a line, in its order.
+table_languages() {
+	awk '/^\[/ && $0 != "[box]" { gsub(/[][]/, ""); print }' "$TABLE"
+}
+
 # table_env_names LANGUAGE: the variable names the table gives every box
 # ([box] env) and LANGUAGE's boxes (its own env), one a line.
 table_env_names() {
