@@ -149,11 +149,12 @@ bad:
 	return -1;
 }
 
-double group_score(const struct group *gr, const char *accepted)
+double group_score(const struct group *gr, const char *accepted, int *passed)
 {
 	int ok = 0;
 	for (int m = 0; m < gr->n; m++)
 		ok += accepted[gr->tests[m]] != 0;
+	*passed = ok;
 	if (gr->sum)
 		return gr->points * ok / gr->n;
 	return ok == gr->n ? gr->points : 0;

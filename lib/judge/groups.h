@@ -32,8 +32,9 @@ int groups_parse(struct groups *g, const cJSON *line, const cJSON *tests, int nt
 		 char *msg, size_t msglen);
 void groups_free(struct groups *g);
 
-/* Group k's score: its points, all or nothing or in proportion, from
- * accepted[i] (1 when testcase i was accepted). */
-double group_score(const struct group *gr, const char *accepted);
+/* A group's score: its points, all or nothing or in proportion, from
+ * accepted[i] (1 when testcase i was accepted); *passed: how many of its
+ * testcases were. */
+double group_score(const struct group *gr, const char *accepted, int *passed);
 
 #endif

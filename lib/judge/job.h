@@ -33,9 +33,9 @@ struct job {
  * and its fields, the language (and its harness for function jobs), the
  * mode, limits the language can start within, the comparator (a jq
  * expression compiles), function inputs that are JSON, expected outputs
- * the comparator can read, scored groups of its testcases. Returns 0, or -1 with *code set to a poison
- * code of docs/formats.md ("invalid-job", "unknown-language") and a
- * message naming what is allowed. */
+ * the comparator can read, scored groups of its testcases. Returns 0, or
+ * -1 with *code set to a poison code of docs/formats.md ("invalid-job",
+ * "unknown-language") and a message naming what is allowed. */
 int job_parse(struct job *j, cJSON *line, const struct lang_table *t,
 	      const char **code, char *msg, size_t msglen);
 void job_free(struct job *j);

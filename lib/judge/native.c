@@ -364,10 +364,8 @@ static void add_scores(const struct native *st, cJSON *er)
 	cJSON *arr = cJSON_CreateArray();
 	for (int k = 0; k < st->groups.n; k++) {
 		const struct group *gr = &st->groups.v[k];
-		double s = group_score(gr, st->accepted);
-		int passed = 0;
-		for (int m = 0; m < gr->n; m++)
-			passed += st->accepted[gr->tests[m]] != 0;
+		int passed;
+		double s = group_score(gr, st->accepted, &passed);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", gr->name);
 		cJSON_AddNumberToObject(o, "score", rounded(s));
@@ -415,6 +413,18 @@ static cJSON *whole_failure(const struct verdict_job *job, const char *text,
 	return er;
 }
 
+/* A job the judge cannot judge: an internal error whose text says why
+ * (what: the part of the job at fault, for the log). */
+static cJSON *internal_failure(const struct verdict_job *job, const char *what, const char *why,
+			       const struct verdict_run *reported)
+{
+	char *text = xasprintf("internal error: %s", why);
+	log_job(LOG_ERROR, job->line, "%s: %s", what, why);
+	cJSON *er = whole_failure(job, text, VERDICT_INTERNAL_ERROR, reported);
+	free(text);
+	return er;
+}
+
 cJSON *native_execution_result(const struct verdict_job *job, enum verdict *v)
 {
 	struct native st = {.job = job};
@@ -424,20 +434,13 @@ cJSON *native_execution_result(const struct verdict_job *job, enum verdict *v)
 	cJSON *er;
 	if (groups_parse(&st.groups, job->line, job->tests, job->ntests, why, sizeof why) != 0) {
 		/* sandbox-exec refuses such a job: a line made by hand. */
-		char *text = xasprintf("internal error: %s", why);
-		log_job(LOG_ERROR, job->line, "%s", why);
 		*v = VERDICT_INTERNAL_ERROR;
-		er = whole_failure(job, text, *v, first);
-		free(text);
-		return er;
+		return internal_failure(job, "groups", why, first);
 	}
 	st.accepted = xcalloc((size_t)job->ntests + 1, 1);
 	if (cmp_init(&st.cmp, member(job->line, "compare"), dflt, &err) != 0) {
-		char *text = xasprintf("internal error: %s", err);
-		log_job(LOG_ERROR, job->line, "comparator: %s", err);
 		*v = VERDICT_INTERNAL_ERROR;
-		er = whole_failure(job, text, *v, first);
-		free(text);
+		er = internal_failure(job, "comparator", err, first);
 		free(err);
 	} else if (verdict_compile_failed(job)) {
 		*v = VERDICT_COMPILATION_ERROR;

@@ -65,11 +65,17 @@ static void test_scores(void)
 	CHECK_INT(g.v[1].sum, 1);
 	CHECK_INT(g.v[2].sum, 0);
 	char all[5] = {1, 1, 1, 1, 1}, some[5] = {1, 0, 0, 0, 1}, none[5] = {0};
-	CHECK(group_score(&g.v[0], all) == 30);
-	CHECK(group_score(&g.v[0], some) == 0);
-	CHECK(group_score(&g.v[1], some) > 46.66 && group_score(&g.v[1], some) < 46.67);
-	CHECK(group_score(&g.v[2], some) == 10);
-	CHECK(group_score(&g.v[1], none) == 0);
+	int passed;
+	CHECK(group_score(&g.v[0], all, &passed) == 30);
+	CHECK_INT(passed, 2);
+	CHECK(group_score(&g.v[0], some, &passed) == 0);
+	CHECK_INT(passed, 1);
+	double s = group_score(&g.v[1], some, &passed);
+	CHECK(s > 46.66 && s < 46.67);
+	CHECK_INT(passed, 2);
+	CHECK(group_score(&g.v[2], some, &passed) == 10);
+	CHECK(group_score(&g.v[1], none, &passed) == 0);
+	CHECK_INT(passed, 0);
 	free_names(&g);
 }
 
