@@ -25,9 +25,11 @@ verdicts_of() {
 	done < "$BATS_TEST_DIRNAME/../examples/expected.tsv"
 }
 
+# check_language LANGUAGE [LEAST]: each of its examples (LEAST of them at
+# least, 17 by default) got its verdict.
 check_language() {
 	run -0 verdicts_of "$1"
-	[ "${#lines[@]}" -ge 17 ]
+	[ "${#lines[@]}" -ge "${2:-17}" ]
 	local bad
 	bad=$(printf '%s\n' "${lines[@]}" | awk -F'\t' '$2 != $3')
 	assert_equal "$bad" ""
@@ -51,6 +53,21 @@ check_language() {
 	check_language go
 }
 
+@test "c, cpp, rust and java examples get their expected verdicts" {
+	local lang
+	for lang in c cpp rust java; do
+		check_language "$lang" 3
+	done
+}
+
+@test "a submission with scored groups: its first failure reported as without them, and the small group's points" {
+	run -0 jq -c --arg id "$(jq -r .submissionId "$BATS_TEST_DIRNAME/../examples/cpp/stdio-scored.json")" '
+		select(.submissionId == $id) | .result.executionResult
+		| [.verdict, .failedTestCase.index, .stats.passedTestCase, .score, .maxScore,
+		   (.groups | map([.name, .score]))]' "$RESULTS"
+	assert_output '["wrong_answer",2,2,40,100,[["small",40],["large",0]]]'
+}
+
 @test "submit results have the platform's keys and stop at the first failure" {
 	run -0 jq -e -s '
 		map(select(.exec.mode == "submit" and .exec.shape != "custom") | .result) | length > 0 and
@@ -67,5 +84,6 @@ check_language() {
 		all((.executionResult.testResults | length) == .executionResult.stats.totalTestCase)' "$RESULTS"
 	run -0 jq -e -s '
 		map(select(.exec.shape == "custom" and .result.verdict == "accepted") | .result)
-		| length == 3 and all(has("tempId") and .stdOut == "hello\n")' "$RESULTS"
+		| length == $n and all(has("tempId") and .stdOut == "hello\n")' \
+		--argjson n "$(ls "$BATS_TEST_DIRNAME"/../examples/*/custom-accepted.json | wc -l)" "$RESULTS"
 }

@@ -440,9 +440,13 @@ static int run_ns(struct state *s, struct job *j, int slot_hint, struct held *h,
 			return infra_error(j, "box-setup", err);
 		runner_phase(ph, "setup", t);
 	}
-	/* The slot is let go once the job's line is out (work()): the last
-	 * step's group is removed then. */
 	cJSON *exec = runner_run(&s->table, &box_ns_ops, &h->b, j, h->slot, ph, err, sizeof err);
+	/* The slot is let go now, before the line, so that the worker ahead
+	 * can make the next job's box meanwhile; unless the kernel still
+	 * holds the last step's group (v1: milliseconds, at times): then once
+	 * the line is out (work()), after its removal. */
+	if (box_tidy(&h->b) == 0)
+		let_go(s, h, 0);
 	if (exec == NULL)
 		return infra_error(j, "box-setup", err);
 	jsonx_set(j->line, "exec", exec);
@@ -497,8 +501,8 @@ static void worker_signals(void)
 
 /* The worker's life from its job on: slot (unless h holds one),
  * sandbox, steps, then on fd the job's line and a line of its phases (for
- * the main process's spans), the slot let go (the last step's group
- * removed: that can take milliseconds), exit. */
+ * the main process's spans), exit; the slot is let go before the line
+ * (run_ns), or after it when its last group is slow to go. */
 static void __attribute__((noreturn)) work(struct state *s, struct job *j, int slot_hint,
 					   struct held *h, int fd)
 {

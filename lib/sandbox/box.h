@@ -48,7 +48,7 @@ struct box {
 	struct box_ready next;	/* the next step's box, when one was asked for */
 	int made;		/* boxes made: the groups alternate two names */
 	struct cg spent;	/* the last step's group, its tasks gone: removed
-				 * once the job's line is out (box_close), or
+				 * after the result (box_tidy, box_close), or
 				 * before the next group is made */
 };
 
@@ -89,9 +89,14 @@ int box_run(struct box *b, const struct box_step *s, struct box_result *r,
 int box_warm(struct box *b, const struct box_step *s, char *err, size_t errlen);
 
 /* Ends a box made ahead and not used (the job stopped early), and removes
- * the last step's group: called once the job's line is out. The box's
- * mounts go when the calling process exits, or at box_end(). */
+ * the last step's group (waiting while the kernel holds it busy). The
+ * box's mounts go when the calling process exits, or at box_end(). */
 void box_close(struct box *b);
+
+/* Tries once to remove the last step's group: 0 when it is gone (the box
+ * can be closed at once), -1 while the kernel holds it busy (close it
+ * after the job's line is out). */
+int box_tidy(struct box *b);
 
 /* Ends the whole box before the process exits: box_close(), and its root
  * unmounted (a worker that gives up a warm box's slot). */

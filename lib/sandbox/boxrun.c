@@ -760,3 +760,11 @@ void box_close(struct box *b)
 	box_discard(&b->next);
 	remove_spent(b);
 }
+
+int box_tidy(struct box *b)
+{
+	if (b->spent.sys && cg_try_destroy(&b->spent) != 0)
+		return -1;
+	b->spent = (struct cg){0};
+	return 0;
+}

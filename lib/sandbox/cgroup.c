@@ -492,11 +492,12 @@ static void kill_procs(const char *dir)
 /* Removes a group once its tasks are gone. The box's tasks are dead by
  * now, but a group stays busy until the kernel has released them (after an
  * RCU grace period, on v1): tried again at once, then 50 us later,
- * doubling up to 5 ms, for about a second in all. */
-static int remove_dir(const char *dir)
+ * doubling up to 5 ms, for about a second in all; or, when !patient, only
+ * once. */
+static int remove_dir(const char *dir, int patient)
 {
 	useconds_t wait = 50, waited = 0;
-	while (waited < 1000000) {
+	while (patient ? waited < 1000000 : waited == 0) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
@@ -509,7 +510,7 @@ static int remove_dir(const char *dir)
 	return -1;
 }
 
-int cg_destroy(const struct cg *g)
+static int destroy(const struct cg *g, int patient)
 {
 	if (g->sys->version == CG_V2 ? g->v2[0] == '\0' : g->mem[0] == '\0')
 		return 0;	/* its path did not fit (cg_create): nothing was made */
@@ -517,13 +518,23 @@ int cg_destroy(const struct cg *g)
 		/* cgroup.kill (Linux 5.14) ends every process at once, forks included. */
 		if (cg_write_value(g->v2, "cgroup.kill", "1") != 0)
 			kill_procs(g->v2);
-		return remove_dir(g->v2);
+		return remove_dir(g->v2, patient);
 	}
 	kill_procs(g->pids);
-	int rc = remove_dir(g->mem);
-	rc |= remove_dir(g->pids);
-	rc |= remove_dir(g->cpu);
+	int rc = remove_dir(g->mem, patient);
+	rc |= remove_dir(g->pids, patient);
+	rc |= remove_dir(g->cpu, patient);
 	return rc;
+}
+
+int cg_destroy(const struct cg *g)
+{
+	return destroy(g, 1);
+}
+
+int cg_try_destroy(const struct cg *g)
+{
+	return destroy(g, 0);
 }
 
 int cg_favordynmods(const char *mounts)

@@ -89,6 +89,9 @@ void cg_read_stats(const struct cg *g, struct cg_stats *st);
  * while the kernel still holds it busy). Returns 0, or -1. */
 int cg_destroy(const struct cg *g);
 
+/* As cg_destroy, but tries the removal once: -1 while the group is busy. */
+int cg_try_destroy(const struct cg *g);
+
 /* A number in the cgroup file dir/file: its first, or the one after "key "
  * on a line (flat-keyed files such as memory.events, NULL key for a plain
  * number). Returns -1 when the file or the key is missing. */
