@@ -179,7 +179,8 @@ free_port() {
 	run -1 "$VALIDATE" run-result "$FIX/result-missing-stats.jsonl"
 	assert_output "$FIX/result-missing-stats.jsonl:1: \$.executionResult: 'stats' is a required property"
 	# the same inside a whole line
-	run -1 bash -c "head -n 1 '$LINES_FILE' | jq -c 'del(.result.executionResult.stats)' | '$VALIDATE' exec-line"
+	run -1 bash -c "jq -c 'select(.result.executionResult) | del(.result.executionResult.stats)' \
+		'$LINES_FILE' | head -n 1 | '$VALIDATE' exec-line"
 	assert_output "-:1: \$.result.executionResult: 'stats' is a required property"
 }
 
