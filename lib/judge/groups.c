@@ -8,7 +8,8 @@
 #include "core/jsonx.h"
 #include "core/util.h"
 
-enum { POINTS_MAX = 1000000000 };
+/* A name is copied into the result: 1000 of them stay far under its cap. */
+enum { POINTS_MAX = 1000000000, NAME_MAX_BYTES = 256 };
 
 void groups_free(struct groups *g)
 {
@@ -68,8 +69,9 @@ static int parse_one(struct group *gr, const cJSON *o, int k, struct ids *ids,
 	const cJSON *scoring = cJSON_GetObjectItemCaseSensitive(o, "scoring");
 	const cJSON *id;
 	gr->name = jsonx_str(o, "name");
-	if (gr->name == NULL || gr->name[0] == '\0') {
-		snprintf(msg, msglen, "groups[%d].name must be a non-empty string", k);
+	if (gr->name == NULL || gr->name[0] == '\0' || strlen(gr->name) > NAME_MAX_BYTES) {
+		snprintf(msg, msglen, "groups[%d].name must be a string of 1 to %d bytes", k,
+			 NAME_MAX_BYTES);
 		return -1;
 	}
 	if (!cJSON_IsNumber(points) || !isfinite(points->valuedouble) || points->valuedouble < 0 ||

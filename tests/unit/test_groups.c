@@ -93,8 +93,12 @@ static void test_errors(void)
 	bad("{}", "groups must be an array of 1 to 1000 groups");
 	bad("[]", "groups must be an array of 1 to 1000 groups");
 	bad("[1]", "groups[0] must be an object");
-	bad("[{\"points\":1,\"testCases\":[\"a\"]}]", "groups[0].name must be a non-empty string");
-	bad("[{\"name\":\"\",\"points\":1,\"testCases\":[\"a\"]}]", "groups[0].name must be a non-empty string");
+	bad("[{\"points\":1,\"testCases\":[\"a\"]}]", "groups[0].name must be a string of 1 to 256 bytes");
+	bad("[{\"name\":\"\",\"points\":1,\"testCases\":[\"a\"]}]",
+	    "groups[0].name must be a string of 1 to 256 bytes");
+	char long_name[400];
+	snprintf(long_name, sizeof long_name, "[{\"name\":\"%0257d\",\"points\":1,\"testCases\":[\"a\"]}]", 7);
+	bad(long_name, "groups[0].name must be a string of 1 to 256 bytes");
 	bad("[{\"name\":\"x\",\"testCases\":[\"a\"]}]", "groups[0].points must be a number from 0 to 1000000000");
 	bad("[{\"name\":\"x\",\"points\":-1,\"testCases\":[\"a\"]}]",
 	    "groups[0].points must be a number from 0 to 1000000000");
