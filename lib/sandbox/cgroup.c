@@ -497,17 +497,18 @@ static void kill_procs(const char *dir)
 static int remove_dir(const char *dir, int patient)
 {
 	useconds_t wait = 50, waited = 0;
-	while (patient ? waited < 1000000 : waited == 0) {
+	for (;;) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -1;
 		kill_procs(dir);
+		if (!patient || waited >= 1000000)
+			return -1;
 		usleep(wait);
 		waited += wait;
 		wait = wait < 2500 ? wait * 2 : 5000;
 	}
-	return -1;
 }
 
 static int destroy(const struct cg *g, int patient)
